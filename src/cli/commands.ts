@@ -1,0 +1,117 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { ImageStore } from "../images/index.js";
+import { defaultCacheDir, loadConfig, startServer } from "../server/index.js";
+import { connect } from "./connect.js";
+import { progressLine } from "./progress.js";
+
+const ago = (iso: string) => {
+  const s = Math.round((Date.now() - Date.parse(iso)) / 1000);
+  return s < 60 ? `${s}s ago` : s < 3600 ? `${Math.round(s / 60)}m ago` : `${Math.round(s / 3600)}h ago`;
+};
+
+export async function serve(argv: string[]): Promise<void> {
+  const config = loadConfig(argv);
+  const images = new ImageStore(config.cacheDir);
+  if (!images.has(config.defaultImage) && config.defaultImage === "default") await ensureDefaultImage();
+  const server = await startServer(config);
+  console.log(`Burrow is serving on ${server.url}`);
+  console.log(`  data:  ${config.dataDir}`);
+  console.log(`  token: ${server.token}`);
+  console.log(`Try: curl -H "Authorization: Bearer ${server.token}" -X POST ${server.url}/v1/sandboxes/hello/exec -d '{"command":"uname -a"}'`);
+  let closing = false;
+  const stop = async () => {
+    if (closing) return;
+    closing = true;
+    console.log("Burrow: putting sandboxes to sleep and stopping");
+    await server.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+export async function ensureDefaultImage(): Promise<void> {
+  const images = new ImageStore(defaultCacheDir());
+  if (images.has("default")) return;
+  const p = progressLine("building the default image (Debian bookworm via mmdebstrap, once per machine):");
+  await images.buildDefault((line) => p.update(line));
+  p.done("ready");
+}
+
+export async function image(args: string[]): Promise<void> {
+  const images = new ImageStore(defaultCacheDir());
+  const [sub, ...rest] = args;
+  if (sub === "ensure-default" || sub === "build") return ensureDefaultImage();
+  if (sub === "import") {
+    const [name, dir] = rest;
+    if (!name || !dir) throw new Error("usage: burrow image import <name> <rootfs-dir>");
+    const p = progressLine(`importing ${dir} as image ${name}:`);
+    await images.importRootfs(name, dir, (l) => p.update(l));
+    return p.done("ready");
+  }
+  if (sub === "ls" || sub === undefined) {
+    for (const i of images.list()) console.log(`${i.name.padEnd(16)} ${i.createdAt}  ${i.source}`);
+    return;
+  }
+  throw new Error(`unknown image command ${sub}: use ensure-default, import, ls`);
+}
+
+export async function ls(): Promise<void> {
+  const list = await connect().list();
+  if (!list.length) return console.log("no sandboxes");
+  console.log(`${"ID".padEnd(28)} ${"STATE".padEnd(9)} ${"IMAGE".padEnd(10)} ${"LAST ACTIVE".padEnd(12)} LIMITS`);
+  for (const s of list)
+    console.log(`${s.id.padEnd(28)} ${s.state.padEnd(9)} ${s.image.padEnd(10)} ${ago(s.lastActiveAt).padEnd(12)} ${s.limits.memoryMB} MB, ${s.limits.cpus} cpu, ${s.limits.pids} pids${s.keepAlive ? ", keepAlive" : ""}`);
+}
+
+/** `burrow exec <id> [--cwd DIR] -- cmd args...`: streams output, exits with the command's code. */
+export async function exec(args: string[]): Promise<number> {
+  const sep = args.indexOf("--");
+  const head = sep >= 0 ? args.slice(0, sep) : args.slice(0, 1);
+  const cmd = sep >= 0 ? args.slice(sep + 1) : args.slice(1);
+  const id = head[0];
+  if (!id || !cmd.length) throw new Error("usage: burrow exec <id> [--cwd DIR] -- command [args...]");
+  const cwdAt = head.indexOf("--cwd");
+  const cwd = cwdAt >= 0 ? head[cwdAt + 1] : undefined;
+  const command = cmd.length === 1 ? cmd[0]! : cmd;
+  const r = await connect().sandbox(id).exec(command, {
+    cwd,
+    stream: true,
+    onOutput: (s, d) => (s === "stdout" ? process.stdout : process.stderr).write(d),
+  });
+  return r.exitCode;
+}
+
+/** `burrow cp <id>:<path> <local>` or `burrow cp <local> <id>:<path>`; `-` is stdin/stdout. */
+export async function cp(args: string[]): Promise<void> {
+  const [from, to] = args;
+  const remote = (s: string | undefined) => (s && /^[a-z0-9-]+:\//.test(s) ? { id: s.slice(0, s.indexOf(":")), path: s.slice(s.indexOf(":") + 1) } : undefined);
+  const src = remote(from);
+  const dst = remote(to);
+  if (!from || !to || !!src === !!dst) throw new Error("usage: burrow cp <id>:/path <local> | burrow cp <local> <id>:/path");
+  const b = connect();
+  if (src) {
+    const stream = await b.sandbox(src.id).readFileStream(src.path);
+    await pipeline(Readable.fromWeb(stream as never), to === "-" ? process.stdout : createWriteStream(to));
+  } else {
+    const input = from === "-" ? process.stdin : createReadStream(from);
+    const r = await b.sandbox(dst!.id).writeFile(dst!.path, Readable.toWeb(input) as ReadableStream<Uint8Array>);
+    console.error(`wrote ${r.size} bytes to ${dst!.id}:${r.path}`);
+  }
+}
+
+export async function sleep(args: string[]): Promise<void> {
+  if (!args[0]) throw new Error("usage: burrow sleep <id>");
+  await connect().sandbox(args[0]).sleep();
+  console.log(`${args[0]} is asleep; its disk is kept and the next request wakes it`);
+}
+
+export async function rm(args: string[]): Promise<void> {
+  if (!args.length) throw new Error("usage: burrow rm <id> [id...]");
+  for (const id of args) {
+    await connect().sandbox(id).destroy();
+    console.log(`${id} destroyed`);
+  }
+}

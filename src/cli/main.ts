@@ -1,0 +1,43 @@
+/**
+ * The `burrow` command: `serve` runs the server; the others are a thin
+ * client over the HTTP API (they use the SDK like any program would).
+ */
+import { BurrowApiError } from "../client/index.js";
+import * as commands from "./commands.js";
+
+const USAGE = `usage: burrow <command>
+  serve [--port N] [--data DIR] [--egress-allow HOST[:PORT]]   run the server
+  ls                                   list sandboxes
+  exec <id> [--cwd DIR] -- cmd [args]  run a command, stream its output, exit with its code
+  cp <id>:/path <local> | <local> <id>:/path   copy a file out of or into a sandbox ('-' = stdio)
+  sleep <id>                           put a sandbox to sleep now
+  rm <id>...                           destroy sandboxes
+  image [ls | ensure-default | import <name> <rootfs-dir>]
+Client commands use BURROW_URL (default http://127.0.0.1:7070) and BURROW_TOKEN
+(default: the token file in BURROW_DATA, /var/lib/burrow).`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...args] = argv;
+  switch (cmd) {
+    case "serve": await commands.serve(args); return -1;
+    case "ls": await commands.ls(); return 0;
+    case "exec": return commands.exec(args);
+    case "cp": await commands.cp(args); return 0;
+    case "sleep": await commands.sleep(args); return 0;
+    case "rm": await commands.rm(args); return 0;
+    case "image": await commands.image(args); return 0;
+    case undefined: case "help": case "--help": case "-h": console.log(USAGE); return 0;
+    default: console.error(`burrow: unknown command ${cmd}\n${USAGE}`); return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err) => {
+    if (err instanceof BurrowApiError) console.error(`burrow: ${err.code}: ${err.message}`);
+    else console.error(`burrow: ${(err as Error).message}`);
+    process.exitCode = 1;
+  },
+);

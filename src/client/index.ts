@@ -1,0 +1,9 @@
+/**
+ * `burrow/client`: the TypeScript SDK. fetch (and ws, for terminals) only: no
+ * native code and no server code, so it runs wherever fetch does.
+ */
+export { Burrow } from "./burrow.js";
+export { Sandbox, ExecutionSession, type ExecOptions, type ReadFileResult, type Command } from "./sandbox.js";
+export { BurrowApiError } from "./errors.js";
+export type { ConnectionConfig } from "./transport.js";
+export type { ExecEvent, ExecResult, FileEntry, FileStat, SandboxInfo, EnsureSandboxBody } from "../contract/index.js";

@@ -1,0 +1,223 @@
+import type {
+  EnsureSandboxBody, ExecEvent, ExecResult, FileEntry, FileStat, SandboxInfo,
+} from "../contract/index.js";
+import { BurrowApiError } from "./errors.js";
+import type { Transport } from "./transport.js";
+
+export interface ExecOptions {
+  cwd?: string;
+  env?: Record<string, string | null>;
+  stdin?: string;
+  timeoutMs?: number;
+  /** Stream output as it arrives to `onOutput` (the result is still returned at the end). */
+  stream?: boolean;
+  onOutput?: (stream: "stdout" | "stderr", data: string) => void;
+  signal?: AbortSignal;
+}
+
+export type Command = string | string[];
+
+export interface ReadFileResult {
+  path: string;
+  content: string;
+  encoding: "utf-8" | "base64";
+  mimeType: string;
+  size: number;
+}
+
+const enc = encodeURIComponent;
+
+/**
+ * One sandbox, addressed by name. Nothing happens on the network until the
+ * first call; the server creates or wakes the sandbox on demand.
+ */
+export class Sandbox {
+  private ensured: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly t: Transport,
+    readonly id: string,
+    private readonly options?: EnsureSandboxBody,
+    protected readonly session?: string,
+  ) {}
+
+  private get base(): string {
+    return `/v1/sandboxes/${enc(this.id)}`;
+  }
+
+  /** With creation options, the first call makes sure they are applied. */
+  private async ready(): Promise<void> {
+    if (this.options && !this.session) {
+      this.ensured ??= this.ensure(this.options).catch((err) => {
+        this.ensured = undefined;
+        throw err;
+      });
+      await this.ensured;
+    }
+  }
+
+  /** Create or wake the sandbox with these options (PUT). */
+  ensure(options: EnsureSandboxBody = {}): Promise<SandboxInfo & { created: boolean }> {
+    return this.t.json("PUT", this.base, options);
+  }
+
+  info(): Promise<SandboxInfo> {
+    return this.t.json("GET", this.base);
+  }
+
+  async exec(command: Command, opts: ExecOptions = {}): Promise<ExecResult> {
+    await this.ready();
+    const body = this.execBody(command, opts);
+    if (!opts.stream && !opts.onOutput) return this.t.json("POST", `${this.base}/exec`, body, opts.signal);
+    let stdout = "";
+    let stderr = "";
+    for await (const e of this.execStream(command, opts)) {
+      if (e.type === "stdout" || e.type === "stderr") {
+        if (e.type === "stdout") stdout += e.data;
+        else stderr += e.data;
+        opts.onOutput?.(e.type, e.data);
+      } else if (e.type === "complete") {
+        return { success: e.exitCode === 0, exitCode: e.exitCode, stdout, stderr, durationMs: e.durationMs, ...(e.sessionExited ? { sessionExited: true } : {}) };
+      } else if (e.type === "error") {
+        throw new BurrowApiError(e.code === "EXEC_TIMEOUT" ? 408 : 500, { code: e.code, message: e.message, stdout, stderr });
+      }
+    }
+    throw new BurrowApiError(502, { code: "RUNTIME_UNAVAILABLE", message: "the stream ended before the command finished" });
+  }
+
+  /** Events as they happen: start, stdout, stderr, then complete or error. */
+  async *execStream(command: Command, opts: Omit<ExecOptions, "stream" | "onOutput"> = {}): AsyncGenerator<ExecEvent> {
+    await this.ready();
+    for await (const ev of this.t.sse("POST", `${this.base}/exec`, this.execBody(command, opts), opts.signal)) yield ev.data as ExecEvent;
+  }
+
+  private execBody(command: Command, opts: ExecOptions) {
+    return {
+      ...(Array.isArray(command) ? { argv: command } : { command }),
+      cwd: opts.cwd,
+      env: opts.env,
+      stdin: opts.stdin,
+      timeoutMs: opts.timeoutMs,
+      sessionId: this.session,
+    };
+  }
+
+  /** Write a file: a string (UTF-8), bytes, or a stream of any size. Parents are created. */
+  async writeFile(path: string, content: string | Uint8Array | ReadableStream<Uint8Array>, opts: { mode?: string | number; encoding?: "utf-8" | "base64" } = {}): Promise<{ path: string; size: number }> {
+    await this.ready();
+    const body = typeof content === "string" && opts.encoding === "base64" ? Buffer.from(content, "base64") : content;
+    const mode = opts.mode === undefined ? undefined : typeof opts.mode === "number" ? opts.mode.toString(8) : opts.mode;
+    const q = `path=${enc(path)}${mode ? `&mode=${mode}` : ""}`;
+    const res = await this.t.request("PUT", `${this.base}/files?${q}`, { body: body as BodyInit, headers: { "content-type": "application/octet-stream" } });
+    return res.json() as Promise<{ path: string; size: number }>;
+  }
+
+  /** Read a file as UTF-8 text (default) or base64. */
+  async readFile(path: string, opts: { encoding?: "utf-8" | "base64" } = {}): Promise<ReadFileResult> {
+    await this.ready();
+    const res = await this.t.request("GET", `${this.base}/files?path=${enc(path)}`);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const encoding = opts.encoding ?? "utf-8";
+    return {
+      path,
+      content: encoding === "base64" ? bytes.toString("base64") : bytes.toString("utf8"),
+      encoding,
+      mimeType: res.headers.get("content-type") ?? "application/octet-stream",
+      size: bytes.length,
+    };
+  }
+
+  /** Read a file as a byte stream, for files of any size. */
+  async readFileStream(path: string): Promise<ReadableStream<Uint8Array>> {
+    await this.ready();
+    const res = await this.t.request("GET", `${this.base}/files?path=${enc(path)}`);
+    return res.body!;
+  }
+
+  async listFiles(path: string, opts: { recursive?: boolean; includeHidden?: boolean } = {}): Promise<FileEntry[]> {
+    await this.ready();
+    const r = await this.t.json<{ files: FileEntry[] }>("GET", `${this.base}/files/list?path=${enc(path)}&recursive=${!!opts.recursive}&includeHidden=${!!opts.includeHidden}`);
+    return r.files;
+  }
+
+  async stat(path: string): Promise<FileStat> {
+    await this.ready();
+    return this.t.json("GET", `${this.base}/files/stat?path=${enc(path)}`);
+  }
+
+  async exists(path: string): Promise<boolean> {
+    await this.ready();
+    return (await this.t.json<{ exists: boolean }>("GET", `${this.base}/files/exists?path=${enc(path)}`)).exists;
+  }
+
+  async mkdir(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
+    await this.ready();
+    await this.t.json("POST", `${this.base}/files/mkdir`, { path, recursive: opts.recursive ?? false });
+  }
+
+  /** Delete a file; a directory only with `recursive: true`. */
+  async deleteFile(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
+    await this.ready();
+    await this.t.json("DELETE", `${this.base}/files?path=${enc(path)}&recursive=${!!opts.recursive}`);
+  }
+
+  async moveFile(from: string, to: string, opts: { overwrite?: boolean } = {}): Promise<void> {
+    await this.ready();
+    await this.t.json("POST", `${this.base}/files/move`, { from, to, overwrite: opts.overwrite ?? false });
+  }
+
+  renameFile(from: string, to: string): Promise<void> {
+    return this.moveFile(from, to);
+  }
+
+  /** A persistent shell: `cd`, `export`, functions and aliases last between its commands. */
+  async createSession(opts: { id?: string; cwd?: string; env?: Record<string, string> } = {}): Promise<ExecutionSession> {
+    await this.ready();
+    const r = await this.t.json<{ id: string }>("POST", `${this.base}/sessions`, opts);
+    return new ExecutionSession(this.t, this.id, r.id);
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    await this.t.json("DELETE", `${this.base}/sessions/${enc(id)}`);
+  }
+
+  /** Set (string) or unset (null) variables for every later command in the sandbox. */
+  async setEnvVars(env: Record<string, string | null>): Promise<void> {
+    await this.ready();
+    await this.t.json("POST", `${this.base}/env`, { env });
+  }
+
+  /** Stop its processes now; the disk stays and the next call wakes it. */
+  async sleep(): Promise<SandboxInfo> {
+    return this.t.json("POST", `${this.base}/sleep`);
+  }
+
+  /** Remove processes, disk and name. */
+  async destroy(): Promise<void> {
+    await this.t.json("DELETE", this.base);
+  }
+}
+
+/** A sandbox view whose commands all run in one persistent shell. */
+export class ExecutionSession extends Sandbox {
+  constructor(
+    private readonly transport: Transport,
+    sandboxId: string,
+    readonly sessionId: string,
+  ) {
+    super(transport, sandboxId, undefined, sessionId);
+  }
+
+  override async setEnvVars(env: Record<string, string | null>): Promise<void> {
+    await this.transport.json("POST", `/v1/sandboxes/${enc(this.id)}/sessions/${enc(this.sessionId)}/env`, { env });
+  }
+
+  /** Delete this session's shell; the same id can be created again, clean. */
+  async delete(): Promise<void> {
+    await this.deleteSession(this.sessionId);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.delete().catch(() => {});
+  }
+}

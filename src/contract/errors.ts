@@ -1,0 +1,65 @@
+/**
+ * Every error Burrow reports, with its HTTP status, in one table.
+ * Server, runtime and client all map through this, so a code means the same
+ * thing on every surface.
+ */
+export const ERRORS = {
+  BAD_REQUEST: 400,
+  INVALID_JSON: 400,
+  VALIDATION_FAILED: 400,
+  INVALID_SANDBOX_ID: 400,
+  INVALID_PATH: 400,
+  LIMIT_NOT_SUPPORTED: 400,
+  IMAGE_NOT_FOUND: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  EGRESS_DENIED: 403,
+  NOT_FOUND: 404,
+  SANDBOX_NOT_FOUND: 404,
+  SESSION_NOT_FOUND: 404,
+  FILE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  FILE_EXISTS: 409,
+  IS_A_DIRECTORY: 409,
+  NOT_A_DIRECTORY: 409,
+  DIRECTORY_NOT_EMPTY: 409,
+  SESSION_BUSY: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  PERMISSION_DENIED: 403,
+  EXEC_TIMEOUT: 408,
+  SANDBOX_START_FAILED: 500,
+  RUNTIME_UNAVAILABLE: 502,
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export function statusFor(code: string): number {
+  return (ERRORS as Record<string, number>)[code] ?? 500;
+}
+
+/** The JSON body of every error answer: `{code, message, ...details}`. */
+export interface ErrorBody {
+  code: ErrorCode | string;
+  message: string;
+  [detail: string]: unknown;
+}
+
+/** An error that knows its stable code; thrown by server and runtime alike. */
+export class BurrowError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = "BurrowError";
+    this.code = code;
+    this.details = details;
+  }
+  get status(): number {
+    return ERRORS[this.code];
+  }
+  toJSON(): ErrorBody {
+    return { ...this.details, code: this.code, message: this.message };
+  }
+}

@@ -1,0 +1,35 @@
+import { z } from "zod";
+import { AbsolutePath } from "./exec.js";
+
+export const FileEntry = z.object({
+  name: z.string(),
+  path: z.string(),
+  type: z.enum(["file", "directory", "symlink", "other"]),
+  size: z.number(),
+  mode: z.string(),
+  modifiedAt: z.string(),
+});
+export type FileEntry = z.infer<typeof FileEntry>;
+
+export const FileStat = FileEntry.extend({ mimeType: z.string().optional(), target: z.string().optional() });
+export type FileStat = z.infer<typeof FileStat>;
+
+export const PathQuery = z.object({ path: AbsolutePath });
+
+export const ListQuery = z.object({
+  path: AbsolutePath,
+  recursive: z.enum(["true", "false", "1", "0"]).optional(),
+  includeHidden: z.enum(["true", "false", "1", "0"]).optional(),
+});
+
+export const WriteQuery = z.object({
+  path: AbsolutePath,
+  mode: z.string().regex(/^[0-7]{3,4}$/, { message: "mode is octal, like 644 or 0755" }).optional(),
+});
+
+export const DeleteQuery = z.object({ path: AbsolutePath, recursive: z.enum(["true", "false", "1", "0"]).optional() });
+
+export const MkdirBody = z.object({ path: AbsolutePath, recursive: z.boolean().optional() }).strict();
+export const MoveBody = z.object({ from: AbsolutePath, to: AbsolutePath, overwrite: z.boolean().optional() }).strict();
+
+export const truthy = (v: string | undefined): boolean => v === "true" || v === "1";

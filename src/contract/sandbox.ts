@@ -1,0 +1,71 @@
+import { z } from "zod";
+
+/** Sandbox names double as DNS labels in preview URLs, so they follow the same rules. */
+export const SandboxId = z
+  .string()
+  .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, {
+    message: "a sandbox id is 1-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit",
+  });
+
+/** `30`, `"30s"`, `"10m"`, `"2h"`: seconds as a number or a duration string. */
+export const Duration = z.union([
+  z.number().int().positive().max(30 * 24 * 3600),
+  z.string().regex(/^\d+(ms|s|m|h)?$/, { message: "a duration is a number of seconds or a string like 30s, 10m, 2h" }),
+]);
+
+export function durationSeconds(d: z.infer<typeof Duration>): number {
+  if (typeof d === "number") return d;
+  const m = /^(\d+)(ms|s|m|h)?$/.exec(d)!;
+  const n = Number(m[1]);
+  switch (m[2]) {
+    case "ms": return Math.max(1, Math.ceil(n / 1000));
+    case "m": return n * 60;
+    case "h": return n * 3600;
+    default: return n;
+  }
+}
+
+export const Limits = z
+  .object({
+    memoryMB: z.number().int().min(32).max(65536).optional(),
+    cpus: z.number().positive().max(64).optional(),
+    pids: z.number().int().min(16).max(65536).optional(),
+    diskMB: z.number().int().positive().optional(),
+  })
+  .strict();
+export type Limits = z.infer<typeof Limits>;
+
+export const EnvMap = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "environment variable names are letters, digits and underscores" }),
+  z.string().max(128 * 1024),
+);
+
+export const Labels = z.record(z.string().max(63), z.string().max(256));
+
+export const EnsureSandboxBody = z
+  .object({
+    image: z.string().min(1).max(128).optional(),
+    env: EnvMap.optional(),
+    sleepAfter: Duration.optional(),
+    keepAlive: z.boolean().optional(),
+    limits: Limits.optional(),
+    labels: Labels.optional(),
+  })
+  .strict();
+export type EnsureSandboxBody = z.infer<typeof EnsureSandboxBody>;
+
+export const SandboxState = z.enum(["running", "sleeping"]);
+
+export const SandboxInfo = z.object({
+  id: z.string(),
+  state: SandboxState,
+  image: z.string(),
+  createdAt: z.string(),
+  lastActiveAt: z.string(),
+  sleepAfter: z.number(),
+  keepAlive: z.boolean(),
+  limits: z.object({ memoryMB: z.number(), cpus: z.number(), pids: z.number() }),
+  labels: z.record(z.string(), z.string()),
+  env: z.record(z.string(), z.string()),
+});
+export type SandboxInfo = z.infer<typeof SandboxInfo>;

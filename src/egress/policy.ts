@@ -1,0 +1,79 @@
+import { BlockList, isIP } from "node:net";
+import { lookup } from "node:dns/promises";
+
+/** Addresses a sandbox never reaches unless a rule names them: private, loopback, link-local, metadata, multicast. */
+const INTERNAL = new BlockList();
+for (const [net, bits] of [
+  ["0.0.0.0", 8], ["10.0.0.0", 8], ["100.64.0.0", 10], ["127.0.0.0", 8], ["169.254.0.0", 16], ["172.16.0.0", 12],
+  ["192.0.0.0", 24], ["192.168.0.0", 16], ["198.18.0.0", 15], ["224.0.0.0", 4], ["240.0.0.0", 4],
+] as const) INTERNAL.addSubnet(net, bits, "ipv4");
+for (const [net, bits] of [["::", 128], ["::1", 128], ["fc00::", 7], ["fe80::", 10], ["ff00::", 8]] as const) INTERNAL.addSubnet(net, bits, "ipv6");
+
+export function isInternal(address: string): boolean {
+  const v4mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (v4mapped) return INTERNAL.check(v4mapped[1]!, "ipv4");
+  return INTERNAL.check(address, isIP(address) === 6 ? "ipv6" : "ipv4");
+}
+
+/** A rule: `host`, `host:port`, `*.domain`, an IP, or a CIDR. */
+export class HostRules {
+  private readonly names: { pattern: string; port?: number }[] = [];
+  private readonly nets = new BlockList();
+  private hasNets = false;
+
+  constructor(rules: string[]) {
+    for (const raw of rules) {
+      const rule = raw.trim().toLowerCase();
+      if (!rule) continue;
+      const cidr = /^([0-9a-f.:]+)\/(\d+)$/.exec(rule);
+      if (cidr && isIP(cidr[1]!)) {
+        this.nets.addSubnet(cidr[1]!, Number(cidr[2]), isIP(cidr[1]!) === 6 ? "ipv6" : "ipv4");
+        this.hasNets = true;
+        continue;
+      }
+      if (isIP(rule)) {
+        this.nets.addAddress(rule, isIP(rule) === 6 ? "ipv6" : "ipv4");
+        this.hasNets = true;
+        continue;
+      }
+      const hp = /^(.+?)(?::(\d+))?$/.exec(rule)!;
+      this.names.push({ pattern: hp[1]!, port: hp[2] ? Number(hp[2]) : undefined });
+    }
+  }
+
+  matchesHost(host: string, port: number): boolean {
+    const h = host.toLowerCase();
+    return this.names.some(
+      (r) =>
+        (r.port === undefined || r.port === port) &&
+        (r.pattern === h || (r.pattern.startsWith("*.") && h.endsWith(r.pattern.slice(1)))),
+    );
+  }
+
+  matchesAddress(address: string): boolean {
+    return this.hasNets && this.nets.check(address, isIP(address) === 6 ? "ipv6" : "ipv4");
+  }
+}
+
+export type Decision = { allowed: true; address: string; family: number } | { allowed: false; reason: string };
+
+/**
+ * Decide whether a sandbox may open a connection to host:port. The decision is
+ * made on the resolved address, and the caller connects to exactly that
+ * address, so a name that resolves to an internal address is caught, and a
+ * second lookup cannot swap the answer.
+ */
+export async function decide(host: string, port: number, allow: HostRules): Promise<Decision> {
+  const bare = host.replace(/^\[|\]$/g, "");
+  let addresses: { address: string; family: number }[];
+  try {
+    addresses = isIP(bare) ? [{ address: bare, family: isIP(bare) }] : await lookup(bare, { all: true });
+  } catch {
+    return { allowed: false, reason: `cannot resolve ${bare}` };
+  }
+  const hostAllowed = allow.matchesHost(bare, port);
+  for (const a of addresses) {
+    if (!isInternal(a.address) || hostAllowed || allow.matchesAddress(a.address)) return { allowed: true, ...a };
+  }
+  return { allowed: false, reason: `${bare} resolves to an internal address (${addresses.map((a) => a.address).join(", ")}) that sandboxes may not reach` };
+}

@@ -1,0 +1,69 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { z } from "zod";
+import { BurrowError } from "../contract/index.js";
+
+const MAX_JSON = 80 * 1024 * 1024;
+
+export async function readJson<S extends z.ZodType>(req: IncomingMessage, schema: S): Promise<z.infer<S>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_JSON) throw new BurrowError("PAYLOAD_TOO_LARGE", "request body is too large");
+    chunks.push(c as Buffer);
+  }
+  let value: unknown;
+  try {
+    value = size ? JSON.parse(Buffer.concat(chunks).toString("utf8")) : {};
+  } catch {
+    throw new BurrowError("INVALID_JSON", "request body is not valid JSON");
+  }
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new BurrowError("VALIDATION_FAILED", `${issue.path.join(".") || "body"}: ${issue.message}`);
+  }
+  return r.data;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const data = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(data) });
+  res.end(data);
+}
+
+export function sendError(res: ServerResponse, err: unknown): void {
+  const e = toBurrowError(err);
+  if (res.headersSent) {
+    res.destroy(e);
+    return;
+  }
+  sendJson(res, e.status, e.toJSON());
+}
+
+/** Map Node's fs errors to stable codes; anything else is INTERNAL. */
+export function toBurrowError(err: unknown, path?: string): BurrowError {
+  if (err instanceof BurrowError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const p = path ?? e.path ?? "";
+  switch (e?.code) {
+    case "ENOENT": return new BurrowError("FILE_NOT_FOUND", `no such file or directory: ${p}`, { path: p });
+    case "EISDIR": return new BurrowError("IS_A_DIRECTORY", `${p} is a directory`, { path: p });
+    case "ENOTDIR": return new BurrowError("NOT_A_DIRECTORY", `a parent of ${p} is not a directory`, { path: p });
+    case "EEXIST": return new BurrowError("FILE_EXISTS", `${p} already exists`, { path: p });
+    case "ENOTEMPTY": return new BurrowError("DIRECTORY_NOT_EMPTY", `${p} is not empty`, { path: p });
+    case "EACCES":
+    case "EPERM":
+    case "EROFS": return new BurrowError("PERMISSION_DENIED", `permission denied: ${p}`, { path: p });
+    default: return new BurrowError("INTERNAL", e?.message ?? String(err));
+  }
+}
+
+/** Newline-delimited JSON events, for streams from runtime to server. */
+export function startNdjson(res: ServerResponse): (event: object) => void {
+  res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
+  res.flushHeaders();
+  return (event) => {
+    if (!res.writableEnded) res.write(JSON.stringify(event) + "\n");
+  };
+}

@@ -1,0 +1,158 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import { chmod, cp, lstat, mkdir, readdir, readlink, rename, rm, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
+import type { Stats } from "node:fs";
+import { BurrowError, type FileEntry, type FileStat } from "../contract/index.js";
+import { mimeType } from "./mime.js";
+import { toBurrowError } from "../lib/http-json.js";
+
+/*
+ * File operations, run inside the sandbox's own mount namespace: a path, its
+ * `..` parts and any symlink resolve in the sandbox's root, never the host's.
+ */
+
+function normalize(path: string): string {
+  if (!path.startsWith("/")) throw new BurrowError("INVALID_PATH", `${path} is not absolute: paths start with /`, { path });
+  if (path.includes("\0")) throw new BurrowError("INVALID_PATH", "paths cannot contain NUL bytes", { path });
+  return path;
+}
+
+const typeOf = (st: Stats): FileEntry["type"] =>
+  st.isFile() ? "file" : st.isDirectory() ? "directory" : st.isSymbolicLink() ? "symlink" : "other";
+
+function entry(path: string, st: Stats): FileEntry {
+  return {
+    name: basename(path) || "/",
+    path,
+    type: typeOf(st),
+    size: st.size,
+    mode: (st.mode & 0o7777).toString(8).padStart(4, "0"),
+    modifiedAt: st.mtime.toISOString(),
+  };
+}
+
+async function wrap<T>(path: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (err) {
+    throw toBurrowError(err, path);
+  }
+}
+
+export async function statPath(path: string): Promise<FileStat> {
+  normalize(path);
+  return wrap(path, async () => {
+    const st = await lstat(path);
+    const e: FileStat = entry(path, st);
+    if (st.isSymbolicLink()) e.target = await readlink(path);
+    if (st.isFile()) e.mimeType = mimeType(path);
+    return e;
+  });
+}
+
+export async function exists(path: string): Promise<{ exists: boolean; type?: FileEntry["type"] }> {
+  normalize(path);
+  try {
+    return { exists: true, type: typeOf(await lstat(path)) };
+  } catch {
+    return { exists: false };
+  }
+}
+
+export async function openForRead(path: string): Promise<{ stream: Readable; size: number; mimeType: string }> {
+  normalize(path);
+  return wrap(path, async () => {
+    const st = await stat(path);
+    if (st.isDirectory()) throw new BurrowError("IS_A_DIRECTORY", `${path} is a directory: list it instead`, { path });
+    const stream = createReadStream(path);
+    await new Promise<void>((res, rej) => stream.once("open", () => res()).once("error", rej));
+    return { stream, size: st.size, mimeType: mimeType(path) };
+  });
+}
+
+/**
+ * Write atomically: the body goes to a temporary file beside the target and is
+ * renamed over it only when complete, so an interrupted upload leaves nothing.
+ * The mode given wins; otherwise an existing file keeps its mode.
+ */
+export async function writeFrom(path: string, body: Readable, mode?: number): Promise<{ path: string; size: number }> {
+  normalize(path);
+  return wrap(path, async () => {
+    const existing = await stat(path).catch(() => undefined);
+    if (existing?.isDirectory()) throw new BurrowError("IS_A_DIRECTORY", `${path} is a directory`, { path });
+    await mkdir(dirname(path), { recursive: true });
+    const tmp = join(dirname(path), `.burrow-upload-${randomBytes(6).toString("hex")}`);
+    try {
+      await pipeline(body, createWriteStream(tmp, { mode: 0o644 }));
+      await chmod(tmp, mode ?? (existing ? existing.mode & 0o7777 : 0o644));
+      await rename(tmp, path);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
+    return { path, size: (await stat(path)).size };
+  });
+}
+
+export async function remove(path: string, recursive: boolean): Promise<void> {
+  normalize(path);
+  if (path === "/") throw new BurrowError("INVALID_PATH", "refusing to delete /", { path });
+  return wrap(path, async () => {
+    const st = await lstat(path);
+    if (st.isDirectory() && !recursive)
+      throw new BurrowError("IS_A_DIRECTORY", `${path} is a directory: pass recursive=true to delete it and everything in it`, { path });
+    await rm(path, { recursive, force: false });
+  });
+}
+
+export async function makeDir(path: string, recursive: boolean): Promise<void> {
+  normalize(path);
+  return wrap(path, async () => {
+    await mkdir(path, { recursive });
+  });
+}
+
+export async function move(from: string, to: string, overwrite: boolean): Promise<void> {
+  normalize(from);
+  normalize(to);
+  return wrap(from, async () => {
+    await lstat(from);
+    if (!overwrite && (await lstat(to).catch(() => undefined)))
+      throw new BurrowError("FILE_EXISTS", `${to} already exists: pass overwrite=true to replace it`, { path: to });
+    await mkdir(dirname(to), { recursive: true });
+    try {
+      await rename(from, to);
+    } catch (err) {
+      // overlayfs refuses to rename directories that come from a lower layer.
+      if ((err as NodeJS.ErrnoException).code !== "EXDEV") throw err;
+      await cp(from, to, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true, force: overwrite });
+      await rm(from, { recursive: true });
+    }
+  });
+}
+
+export async function list(path: string, recursive: boolean, includeHidden: boolean, limit = 100_000): Promise<FileEntry[]> {
+  normalize(path);
+  return wrap(path, async () => {
+    const st = await stat(path);
+    if (!st.isDirectory()) throw new BurrowError("NOT_A_DIRECTORY", `${path} is not a directory`, { path });
+    const out: FileEntry[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      const names = (await readdir(dir)).sort();
+      for (const name of names) {
+        if (!includeHidden && name.startsWith(".")) continue;
+        if (out.length >= limit) return;
+        const p = dir === "/" ? `/${name}` : `${dir}/${name}`;
+        const s = await lstat(p).catch(() => undefined);
+        if (!s) continue;
+        out.push(entry(p, s));
+        if (recursive && s.isDirectory()) await walk(p);
+      }
+    };
+    await walk(path);
+    return out;
+  });
+}

@@ -1,0 +1,36 @@
+/**
+ * The Burrow runtime: the program every sandbox runs (under burrow-init as
+ * PID 1). It serves the server's requests on a unix socket in the
+ * bind-mounted run directory and carries the sandbox's outbound traffic to the
+ * server's egress proxy. Everything it does happens inside the sandbox.
+ */
+import { createServer } from "node:http";
+import { mkdirSync, unlinkSync } from "node:fs";
+import { baseEnv, DEFAULT_CWD, RUNTIME_SOCKET } from "./env.js";
+import { startEgressBridge } from "./egress-bridge.js";
+import { RuntimeRoutes } from "./routes.js";
+import { sendError } from "../lib/http-json.js";
+
+const config = JSON.parse(process.env.BURROW_RUNTIME_CONFIG ?? "{}") as { env?: Record<string, string> };
+delete process.env.BURROW_RUNTIME_CONFIG;
+const env = baseEnv(config.env ?? {});
+mkdirSync(DEFAULT_CWD, { recursive: true });
+
+const routes = new RuntimeRoutes(env);
+const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+  routes.handle(req, res).catch((err) => sendError(res, err));
+});
+server.headersTimeout = 0;
+server.requestTimeout = 0;
+
+try {
+  unlinkSync(RUNTIME_SOCKET);
+} catch {
+  /* first start */
+}
+server.listen(RUNTIME_SOCKET);
+startEgressBridge();
+
+process.on("uncaughtException", (err) => console.error("runtime: uncaught", err));
+process.on("unhandledRejection", (err) => console.error("runtime: unhandled", err));
+process.on("SIGTERM", () => process.exit(0));

@@ -1,0 +1,54 @@
+import { readdirSync, readFileSync } from "node:fs";
+
+/** Every pid whose ancestry leads to `root` (not including root), read from /proc. */
+export function descendantsOf(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync("/proc")) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    } catch {
+      continue; // exited while we looked
+    }
+    // The command name may hold spaces and parens; the ppid follows the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    const list = children.get(ppid);
+    if (list) list.push(pid);
+    else children.set(ppid, [pid]);
+  }
+  const out: number[] = [];
+  const stack = [root];
+  while (stack.length) {
+    for (const c of children.get(stack.pop()!) ?? []) {
+      out.push(c);
+      stack.push(c);
+    }
+  }
+  return out;
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* already gone */
+  }
+}
+
+/**
+ * Signal a process, its process group and every descendant, including ones
+ * that left the group with setsid. Descendants are collected before the root is
+ * signalled, because once it dies they are re-parented to PID 1 and lost.
+ */
+export function killTree(root: number, sig: NodeJS.Signals = "SIGKILL", includeRoot = true): void {
+  const all = descendantsOf(root);
+  // Stop first so nothing forks new children between our look and our kill.
+  if (sig === "SIGKILL") for (const pid of all) signal(pid, "SIGSTOP");
+  if (includeRoot) {
+    signal(-root, sig);
+    signal(root, sig);
+  }
+  for (const pid of all) signal(pid, sig);
+}

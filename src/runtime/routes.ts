@@ -1,0 +1,164 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  BurrowError, CreateSessionBody, ExecBody, MkdirBody, MoveBody, SetEnvBody, truthy,
+  type ExecEvent,
+} from "../contract/index.js";
+import { runOnce, MAX_BUFFERED } from "./exec.js";
+import { Session } from "./session.js";
+import * as files from "./files.js";
+import { readJson, sendJson, startNdjson } from "../lib/http-json.js";
+import { applyEnv, DEFAULT_CWD } from "./env.js";
+
+/** Route table of the runtime's API on its unix socket (spoken only by the server). */
+export class RuntimeRoutes {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(private readonly env: Record<string, string>) {}
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://runtime");
+    const q = Object.fromEntries(url.searchParams);
+    const parts = url.pathname.split("/").filter(Boolean);
+    const route = `${req.method} /${parts[0] ?? ""}${parts[1] && parts[0] === "files" ? "/" + parts[1] : ""}`;
+
+    if (parts[0] === "sessions" && parts.length > 1) return this.sessionRoute(req, res, parts);
+    switch (route) {
+      case "GET /health":
+        return sendJson(res, 200, { ok: true, pid: process.pid, rss: process.memoryUsage.rss(), sessions: this.sessions.size });
+      case "POST /exec":
+        return this.exec(req, res, truthy(q.stream));
+      case "POST /sessions":
+        return this.createSession(req, res);
+      case "POST /env": {
+        const b = await readJson(req, SetEnvBody);
+        for (const [k, v] of Object.entries(b.env)) {
+          if (v === null) delete this.env[k];
+          else this.env[k] = v;
+        }
+        return sendJson(res, 200, { updated: Object.keys(b.env) });
+      }
+      case "GET /sessions":
+        return sendJson(res, 200, { sessions: [...this.sessions.values()].map((s) => ({ id: s.id, createdAt: s.createdAt })) });
+      case "GET /files":
+        return this.readFile(res, q.path!);
+      case "PUT /files": {
+        const mode = q.mode ? parseInt(q.mode, 8) : undefined;
+        return sendJson(res, 200, await files.writeFrom(q.path!, req, mode));
+      }
+      case "DELETE /files":
+        await files.remove(q.path!, truthy(q.recursive));
+        return sendJson(res, 200, { path: q.path, deleted: true });
+      case "GET /files/list":
+        return sendJson(res, 200, { path: q.path, files: await files.list(q.path!, truthy(q.recursive), truthy(q.includeHidden)) });
+      case "GET /files/stat":
+        return sendJson(res, 200, await files.statPath(q.path!));
+      case "GET /files/exists":
+        return sendJson(res, 200, await files.exists(q.path!));
+      case "POST /files/mkdir": {
+        const b = await readJson(req, MkdirBody);
+        await files.makeDir(b.path, b.recursive ?? false);
+        return sendJson(res, 200, { path: b.path, created: true });
+      }
+      case "POST /files/move": {
+        const b = await readJson(req, MoveBody);
+        await files.move(b.from, b.to, b.overwrite ?? false);
+        return sendJson(res, 200, { from: b.from, to: b.to, moved: true });
+      }
+    }
+    throw new BurrowError("NOT_FOUND", `runtime has no route ${req.method} ${url.pathname}`);
+  }
+
+  private async sessionRoute(req: IncomingMessage, res: ServerResponse, parts: string[]): Promise<void> {
+    const s = this.session(parts[1]);
+    if (req.method === "DELETE" && parts.length === 2) {
+      this.sessions.delete(s.id);
+      await s.dispose();
+      return sendJson(res, 200, { id: s.id, deleted: true });
+    }
+    if (req.method === "POST" && parts[2] === "env") {
+      const b = await readJson(req, SetEnvBody);
+      await s.setEnv(b.env);
+      return sendJson(res, 200, { id: s.id, updated: Object.keys(b.env) });
+    }
+    throw new BurrowError("NOT_FOUND", `runtime has no route ${req.method} /${parts.join("/")}`);
+  }
+
+  private session(id: string | undefined): Session {
+    const s = id ? this.sessions.get(id) : undefined;
+    if (!s) throw new BurrowError("SESSION_NOT_FOUND", `no session ${id}: create it with POST /sessions first`, { sessionId: id });
+    return s;
+  }
+
+  private async createSession(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const b = await readJson(req, CreateSessionBody);
+    const id = b.id ?? `session-${Math.random().toString(36).slice(2, 10)}`;
+    if (this.sessions.has(id)) throw new BurrowError("SESSION_BUSY", `session ${id} already exists: delete it first or use another id`, { sessionId: id });
+    const s = new Session(id, b.cwd ?? DEFAULT_CWD, applyEnv(this.env, b.env));
+    this.sessions.set(id, s);
+    sendJson(res, 200, { id, createdAt: s.createdAt, cwd: b.cwd ?? DEFAULT_CWD });
+  }
+
+  private async exec(req: IncomingMessage, res: ServerResponse, stream: boolean): Promise<void> {
+    const body = await readJson(req, ExecBody);
+    const session = body.sessionId !== undefined ? this.session(body.sessionId) : undefined;
+    const abort = new AbortController();
+    // A caller that goes away takes its command with it.
+    res.on("close", () => {
+      if (!res.writableFinished) abort.abort();
+    });
+
+    if (stream) {
+      let send: ((e: object) => void) | undefined;
+      const early: ExecEvent[] = [];
+      const emit = (e: ExecEvent) => (send ? send(e) : early.push(e));
+      try {
+        const run = session ? session.run(body, emit) : runOnce(body, this.env, DEFAULT_CWD, emit, abort.signal);
+        send = startNdjson(res);
+        early.forEach(send);
+        const r = await run;
+        if (r.timedOut) send({ type: "error", code: "EXEC_TIMEOUT", message: `command timed out after ${body.timeoutMs} ms and was killed` });
+        else send({ type: "complete", exitCode: r.exitCode, durationMs: r.durationMs, ...("sessionExited" in r && r.sessionExited ? { sessionExited: true } : {}) });
+      } catch (err) {
+        if (!send) throw err;
+        const e = err instanceof BurrowError ? err : new BurrowError("INTERNAL", String(err));
+        send({ type: "error", code: e.code, message: e.message });
+      }
+      res.end();
+      return;
+    }
+
+    let stdout = "";
+    let stderr = "";
+    let truncated = false;
+    const emit = (e: ExecEvent) => {
+      if (e.type !== "stdout" && e.type !== "stderr") return;
+      if (stdout.length + stderr.length + e.data.length > MAX_BUFFERED) {
+        truncated = true;
+        return;
+      }
+      if (e.type === "stdout") stdout += e.data;
+      else stderr += e.data;
+    };
+    const r = session ? await session.run(body, emit) : await runOnce(body, this.env, DEFAULT_CWD, emit, abort.signal);
+    if (r.timedOut)
+      throw new BurrowError("EXEC_TIMEOUT", `command timed out after ${body.timeoutMs} ms; it and every process it started were killed`, {
+        stdout, stderr, durationMs: r.durationMs,
+      });
+    sendJson(res, 200, {
+      success: r.exitCode === 0,
+      exitCode: r.exitCode,
+      stdout,
+      stderr,
+      durationMs: r.durationMs,
+      ...(truncated ? { truncated } : {}),
+      ...("sessionExited" in r && r.sessionExited ? { sessionExited: true } : {}),
+    });
+  }
+
+  private async readFile(res: ServerResponse, path: string): Promise<void> {
+    const f = await files.openForRead(path);
+    res.writeHead(200, { "content-type": f.mimeType, "content-length": f.size, "x-burrow-size": f.size });
+    f.stream.pipe(res);
+    await new Promise((r) => res.on("close", r));
+  }
+}

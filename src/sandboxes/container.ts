@@ -1,0 +1,124 @@
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BurrowError } from "../contract/index.js";
+import { ID_OFFSET, ociSpec } from "./oci-spec.js";
+import { mountOverlay, unmount } from "./overlay.js";
+import { RuntimeClient } from "./runtime-client.js";
+import type { Runc } from "./runc.js";
+import type { SandboxRecord } from "./registry.js";
+
+export interface ContainerDeps {
+  runc: Runc;
+  sandboxesDir: string;
+  cgroupParent: string;
+  nodeKitDir: string;
+  runtimeDir: string;
+  imageRootfs: (image: string) => string;
+  /** Open the egress proxy's socket for this sandbox at `socketPath`; returns a closer. */
+  openEgress: (sandboxId: string, socketPath: string) => Promise<() => void>;
+}
+
+export const sandboxPaths = (sandboxesDir: string, id: string) => {
+  const dir = join(sandboxesDir, id);
+  return {
+    dir,
+    upper: join(dir, "upper"),
+    work: join(dir, "work"),
+    rootfs: join(dir, "rootfs"),
+    run: join(dir, "run"),
+    log: join(dir, "runtime.log"),
+    socket: join(dir, "run", "runtime.sock"),
+    egressSocket: join(dir, "run", "egress.sock"),
+  };
+};
+
+/**
+ * One running sandbox: its overlay root mounted, its runc container started
+ * and its runtime answering. `start` undoes what it did if any step fails.
+ */
+export class Container {
+  readonly client: RuntimeClient;
+  private closeEgress: (() => void) | undefined;
+  private readonly paths;
+
+  constructor(
+    private readonly record: SandboxRecord,
+    private readonly deps: ContainerDeps,
+  ) {
+    this.paths = sandboxPaths(deps.sandboxesDir, record.id);
+    this.client = new RuntimeClient(this.paths.socket);
+  }
+
+  get containerId(): string {
+    return this.record.id;
+  }
+
+  async start(): Promise<void> {
+    const p = this.paths;
+    const lower = this.deps.imageRootfs(this.record.image);
+    for (const d of [p.dir, p.upper, p.work, p.rootfs]) mkdirSync(d, { recursive: true, mode: 0o711 });
+    // The overlay's root directory takes its owner from the upper layer: root inside must own it.
+    chownSync(p.upper, ID_OFFSET, ID_OFFSET);
+    rmSync(p.run, { recursive: true, force: true });
+    mkdirSync(p.run, { mode: 0o700 });
+    chownSync(p.run, ID_OFFSET, ID_OFFSET);
+    try {
+      this.closeEgress = await this.deps.openEgress(this.record.id, p.egressSocket);
+      await mountOverlay([lower], p.upper, p.work, p.rootfs);
+      const spec = ociSpec({
+        hostname: this.record.id,
+        rootfs: p.rootfs,
+        nodeKitDir: this.deps.nodeKitDir,
+        runtimeDir: this.deps.runtimeDir,
+        runDir: p.run,
+        cgroupsPath: `${this.deps.cgroupParent}/${this.record.id}`,
+        memoryMB: this.record.limits.memoryMB,
+        cpus: this.record.limits.cpus,
+        pids: this.record.limits.pids,
+        runtimeConfig: JSON.stringify({ env: this.record.env }),
+      });
+      writeFileSync(join(p.dir, "config.json"), JSON.stringify(spec));
+      writeFileSync(p.log, "");
+      await this.deps.runc.run(this.containerId, p.dir, p.log);
+      await this.waitReady();
+    } catch (err) {
+      await this.stop().catch(() => {});
+      if (err instanceof BurrowError) throw err;
+      throw new BurrowError("SANDBOX_START_FAILED", `sandbox ${this.record.id} did not start: ${(err as Error).message}${this.logTail()}`);
+    }
+  }
+
+  /** Stop processes and unmount; the upper layer (the sandbox's disk) stays. */
+  async stop(): Promise<void> {
+    this.client.close();
+    await this.deps.runc.delete(this.containerId);
+    this.closeEgress?.();
+    this.closeEgress = undefined;
+    await unmount(this.paths.rootfs);
+  }
+
+  private async waitReady(): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      if (existsSync(this.paths.socket)) {
+        try {
+          await this.client.json("GET", "/health");
+          return;
+        } catch {
+          /* listening soon */
+        }
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    throw new Error("its runtime did not answer within 15 s");
+  }
+
+  private logTail(): string {
+    try {
+      const t = readFileSync(this.paths.log, "utf8").trim().slice(-800);
+      return t ? `; runtime log: ${t}` : "";
+    } catch {
+      return "";
+    }
+  }
+}

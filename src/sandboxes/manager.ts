@@ -1,0 +1,250 @@
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { BurrowError, durationSeconds, type EnsureSandboxBody, type SandboxInfo } from "../contract/index.js";
+import { Container, type ContainerDeps, sandboxPaths } from "./container.js";
+import { DEFAULT_LIMITS, DEFAULT_SLEEP_AFTER_S } from "./defaults.js";
+import { KeyedLock } from "./locks.js";
+import { mountsUnder, unmount } from "./overlay.js";
+import type { Registry, SandboxRecord } from "./registry.js";
+import type { RuntimeClient } from "./runtime-client.js";
+
+interface Live {
+  record: SandboxRecord;
+  container?: Container;
+  /** Open streams, terminals and the like: while any is held the sandbox stays awake. */
+  holds: number;
+  lastActive: number;
+  flushedActive: number;
+}
+
+export interface ManagerOptions {
+  defaultImage: string;
+  sweepIntervalMs: number;
+}
+
+/**
+ * The sandbox lifecycle: absent -> running <-> sleeping -> destroyed.
+ * Transitions for one name are serialised, so concurrent requests never start
+ * two containers; requests for a running sandbox skip the lock entirely.
+ */
+export class SandboxManager {
+  private readonly live = new Map<string, Live>();
+  private readonly lock = new KeyedLock();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly deps: ContainerDeps,
+    private readonly options: ManagerOptions,
+  ) {}
+
+  /** Clean what a crash left behind, then load every sandbox as sleeping. */
+  async init(): Promise<void> {
+    for (const id of await this.deps.runc.list()) await this.deps.runc.delete(id);
+    for (const mp of mountsUnder(this.deps.sandboxesDir).reverse()) await unmount(mp);
+    const known = new Set<string>();
+    for (const record of this.registry.all()) {
+      known.add(record.id);
+      const t = Date.parse(record.lastActiveAt);
+      this.live.set(record.id, { record, holds: 0, lastActive: t, flushedActive: t });
+    }
+    // A directory without a registry row is a create or destroy that did not finish.
+    if (existsSync(this.deps.sandboxesDir))
+      for (const name of readdirSync(this.deps.sandboxesDir))
+        if (!known.has(name)) rmSync(sandboxPaths(this.deps.sandboxesDir, name).dir, { recursive: true, force: true });
+    this.sweeper = setInterval(() => void this.sweep(), this.options.sweepIntervalMs);
+    this.sweeper.unref();
+  }
+
+  /** PUT: create with options, or wake; returns whether it was created. */
+  async ensure(id: string, body: EnsureSandboxBody = {}): Promise<{ info: SandboxInfo; created: boolean }> {
+    if (body.limits?.diskMB !== undefined)
+      throw new BurrowError("LIMIT_NOT_SUPPORTED", "limits.diskMB is not enforced by this server yet (overlay upper layers share the data disk); leave it out");
+    return this.lock.run(id, async () => {
+      const existing = this.live.get(id);
+      if (existing) {
+        const r = existing.record;
+        if (body.image && body.image !== r.image)
+          throw new BurrowError("BAD_REQUEST", `sandbox ${id} already exists with image ${r.image}; destroy it first to change its image`);
+        if (body.sleepAfter !== undefined) r.sleepAfter = durationSeconds(body.sleepAfter);
+        if (body.keepAlive !== undefined) r.keepAlive = body.keepAlive;
+        if (body.labels) r.labels = body.labels;
+        if (body.env) r.env = { ...r.env, ...body.env };
+        if (body.limits) r.limits = { ...r.limits, ...body.limits } as SandboxRecord["limits"];
+        this.registry.put(r);
+        await this.startLocked(existing);
+        this.touch(id);
+        return { info: this.info(existing), created: false };
+      }
+      const now = new Date().toISOString();
+      const record: SandboxRecord = {
+        id,
+        image: body.image ?? this.options.defaultImage,
+        env: body.env ?? {},
+        sleepAfter: body.sleepAfter !== undefined ? durationSeconds(body.sleepAfter) : DEFAULT_SLEEP_AFTER_S,
+        keepAlive: body.keepAlive ?? false,
+        limits: { ...DEFAULT_LIMITS, ...(body.limits ?? {}) } as SandboxRecord["limits"],
+        labels: body.labels ?? {},
+        createdAt: now,
+        lastActiveAt: now,
+      };
+      this.deps.imageRootfs(record.image); // refuse an unknown image before touching the disk
+      const entry: Live = { record, holds: 0, lastActive: Date.now(), flushedActive: Date.now() };
+      try {
+        await this.startLocked(entry);
+      } catch (err) {
+        rmSync(sandboxPaths(this.deps.sandboxesDir, id).dir, { recursive: true, force: true });
+        throw err;
+      }
+      // Only a sandbox that really started is recorded.
+      this.registry.put(record);
+      this.live.set(id, entry);
+      return { info: this.info(entry), created: true };
+    });
+  }
+
+  /** The runtime of a sandbox, waking or creating it as needed. The hot path. */
+  async runtime(id: string): Promise<RuntimeClient> {
+    const e = this.live.get(id);
+    if (e?.container && !this.lock.isHeld(id)) {
+      e.lastActive = Date.now();
+      return e.container.client;
+    }
+    await this.ensure(id);
+    return this.live.get(id)!.container!.client;
+  }
+
+  get(id: string): SandboxInfo {
+    const e = this.live.get(id);
+    if (!e) throw notFound(id);
+    return this.info(e);
+  }
+
+  has(id: string): boolean {
+    return this.live.has(id);
+  }
+
+  list(): SandboxInfo[] {
+    return [...this.live.values()].map((e) => this.info(e));
+  }
+
+  touch(id: string): void {
+    const e = this.live.get(id);
+    if (e) e.lastActive = Date.now();
+  }
+
+  /** Keep a sandbox awake until the returned function is called (streams, terminals). */
+  hold(id: string): () => void {
+    const e = this.live.get(id);
+    if (!e) return () => {};
+    e.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      e.holds--;
+      e.lastActive = Date.now();
+    };
+  }
+
+  async sleep(id: string): Promise<SandboxInfo> {
+    return this.lock.run(id, async () => {
+      const e = this.live.get(id);
+      if (!e) throw notFound(id);
+      await this.stopLocked(e);
+      return this.info(e);
+    });
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.lock.run(id, async () => {
+      const e = this.live.get(id);
+      if (!e) throw notFound(id);
+      await this.stopLocked(e);
+      this.registry.delete(id);
+      this.live.delete(id);
+      rmSync(sandboxPaths(this.deps.sandboxesDir, id).dir, { recursive: true, force: true });
+    });
+  }
+
+  /** Change the sandbox-wide environment (null unsets): kept in the registry, applied live to new commands. */
+  async setEnv(id: string, changes: Record<string, string | null>): Promise<SandboxInfo> {
+    const rt = await this.runtime(id);
+    const e = this.live.get(id)!;
+    const env = { ...e.record.env };
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === null) delete env[k];
+      else env[k] = v;
+    }
+    await rt.json("POST", "/env", { env: changes });
+    e.record.env = env;
+    this.registry.put(e.record);
+    return this.info(e);
+  }
+
+  /** Put every running sandbox to sleep (server shutdown). */
+  async shutdown(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.flushActivity();
+    await Promise.all([...this.live.values()].map((e) => this.lock.run(e.record.id, () => this.stopLocked(e)).catch(() => {})));
+  }
+
+  private async startLocked(e: Live): Promise<void> {
+    if (e.container) return;
+    const c = new Container(e.record, this.deps);
+    await c.start();
+    e.container = c;
+    e.lastActive = Date.now();
+  }
+
+  private async stopLocked(e: Live): Promise<void> {
+    const c = e.container;
+    if (!c) return;
+    e.container = undefined;
+    await c.stop();
+    this.flushActivity();
+  }
+
+  private flushActivity(): void {
+    for (const e of this.live.values()) {
+      if (e.lastActive !== e.flushedActive) {
+        e.record.lastActiveAt = new Date(e.lastActive).toISOString();
+        this.registry.touch(e.record.id, e.record.lastActiveAt);
+        e.flushedActive = e.lastActive;
+      }
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    this.flushActivity();
+    const now = Date.now();
+    for (const e of this.live.values()) {
+      if (!e.container || e.record.keepAlive || e.holds > 0) continue;
+      if (now - e.lastActive < e.record.sleepAfter * 1000) continue;
+      await this.lock
+        .run(e.record.id, async () => {
+          // Re-check under the lock: a request may have arrived meanwhile.
+          if (e.holds > 0 || Date.now() - e.lastActive < e.record.sleepAfter * 1000) return;
+          await this.stopLocked(e);
+        })
+        .catch((err) => console.error(`burrow: could not put ${e.record.id} to sleep:`, err));
+    }
+  }
+
+  private info(e: Live): SandboxInfo {
+    const r = e.record;
+    return {
+      id: r.id,
+      state: e.container ? "running" : "sleeping",
+      image: r.image,
+      createdAt: r.createdAt,
+      lastActiveAt: new Date(e.lastActive).toISOString(),
+      sleepAfter: r.sleepAfter,
+      keepAlive: r.keepAlive,
+      limits: r.limits,
+      labels: r.labels,
+      env: r.env,
+    };
+  }
+}
+
+const notFound = (id: string) => new BurrowError("SANDBOX_NOT_FOUND", `no sandbox named ${id}; create it with PUT /v1/sandboxes/${id}`, { id });

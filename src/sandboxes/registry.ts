@@ -1,0 +1,107 @@
+import Database from "better-sqlite3";
+import type { Limits } from "../contract/index.js";
+
+/** One sandbox as the registry keeps it. */
+export interface SandboxRecord {
+  id: string;
+  image: string;
+  env: Record<string, string>;
+  sleepAfter: number;
+  keepAlive: boolean;
+  limits: Required<Pick<Limits, "memoryMB" | "cpus" | "pids">>;
+  labels: Record<string, string>;
+  createdAt: string;
+  lastActiveAt: string;
+}
+
+interface Row {
+  id: string;
+  image: string;
+  env: string;
+  sleep_after: number;
+  keep_alive: number;
+  limits: string;
+  labels: string;
+  created_at: string;
+  last_active_at: string;
+}
+
+const fromRow = (r: Row): SandboxRecord => ({
+  id: r.id,
+  image: r.image,
+  env: JSON.parse(r.env),
+  sleepAfter: r.sleep_after,
+  keepAlive: r.keep_alive === 1,
+  limits: JSON.parse(r.limits),
+  labels: JSON.parse(r.labels),
+  createdAt: r.created_at,
+  lastActiveAt: r.last_active_at,
+});
+
+/** The durable list of sandboxes: SQLite in WAL mode, one row per name. */
+export class Registry {
+  private readonly db: Database.Database;
+  private readonly stmts;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.exec(`CREATE TABLE IF NOT EXISTS sandboxes (
+      id TEXT PRIMARY KEY,
+      image TEXT NOT NULL,
+      env TEXT NOT NULL,
+      sleep_after INTEGER NOT NULL,
+      keep_alive INTEGER NOT NULL,
+      limits TEXT NOT NULL,
+      labels TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      last_active_at TEXT NOT NULL
+    )`);
+    this.stmts = {
+      get: this.db.prepare<[string], Row>("SELECT * FROM sandboxes WHERE id = ?"),
+      all: this.db.prepare<[], Row>("SELECT * FROM sandboxes ORDER BY created_at, id"),
+      put: this.db.prepare(`INSERT INTO sandboxes (id, image, env, sleep_after, keep_alive, limits, labels, created_at, last_active_at)
+        VALUES (@id, @image, @env, @sleep_after, @keep_alive, @limits, @labels, @created_at, @last_active_at)
+        ON CONFLICT(id) DO UPDATE SET image=@image, env=@env, sleep_after=@sleep_after, keep_alive=@keep_alive,
+          limits=@limits, labels=@labels, last_active_at=@last_active_at`),
+      touch: this.db.prepare<[string, string]>("UPDATE sandboxes SET last_active_at = ? WHERE id = ?"),
+      del: this.db.prepare<[string]>("DELETE FROM sandboxes WHERE id = ?"),
+    };
+  }
+
+  get(id: string): SandboxRecord | undefined {
+    const r = this.stmts.get.get(id);
+    return r ? fromRow(r) : undefined;
+  }
+
+  all(): SandboxRecord[] {
+    return this.stmts.all.all().map(fromRow);
+  }
+
+  put(s: SandboxRecord): void {
+    this.stmts.put.run({
+      id: s.id,
+      image: s.image,
+      env: JSON.stringify(s.env),
+      sleep_after: s.sleepAfter,
+      keep_alive: s.keepAlive ? 1 : 0,
+      limits: JSON.stringify(s.limits),
+      labels: JSON.stringify(s.labels),
+      created_at: s.createdAt,
+      last_active_at: s.lastActiveAt,
+    });
+  }
+
+  touch(id: string, at: string): void {
+    this.stmts.touch.run(at, id);
+  }
+
+  delete(id: string): void {
+    this.stmts.del.run(id);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,52 @@
+import { execFile, spawn } from "node:child_process";
+import { openSync, closeSync } from "node:fs";
+
+/** Thin wrapper over the runc binary, scoped to one state directory (one server). */
+export class Runc {
+  constructor(
+    private readonly binary: string,
+    private readonly stateDir: string,
+  ) {}
+
+  private exec(args: string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+      execFile(this.binary, ["--root", this.stateDir, ...args], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+        if (err) reject(new Error(`runc ${args[0]} failed: ${stderr.trim() || err.message}`));
+        else resolve(stdout);
+      });
+    });
+  }
+
+  /** `runc run -d`: returns once the container's process has started; its stdio goes to logFile. */
+  run(id: string, bundle: string, logFile: string): Promise<void> {
+    const fd = openSync(logFile, "a");
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.binary, ["--root", this.stateDir, "run", "-d", "--bundle", bundle, id], {
+        stdio: ["ignore", fd, fd],
+      });
+      closeSync(fd);
+      child.on("error", reject);
+      child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`runc run exited with ${code}; see ${logFile}`))));
+    });
+  }
+
+  /** Kill and remove a container; a missing one is not an error. */
+  async delete(id: string): Promise<void> {
+    await this.exec(["delete", "--force", id]).catch((err: Error) => {
+      if (!/does not exist|not exist/.test(err.message)) throw err;
+    });
+  }
+
+  async list(): Promise<string[]> {
+    const out = await this.exec(["list", "-q"]).catch(() => "");
+    return out.split("\n").filter(Boolean);
+  }
+
+  pause(id: string): Promise<string> {
+    return this.exec(["pause", id]);
+  }
+
+  resume(id: string): Promise<string> {
+    return this.exec(["resume", id]);
+  }
+}

@@ -1,0 +1,65 @@
+import { Agent, request, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
+import type { Readable } from "node:stream";
+import { BurrowError } from "../contract/index.js";
+
+/**
+ * HTTP over the sandbox's unix socket to its runtime, with kept-alive
+ * connections so a command costs one request, not a connect.
+ */
+export class RuntimeClient {
+  private readonly agent: Agent;
+
+  constructor(readonly socketPath: string) {
+    this.agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 16 });
+  }
+
+  /** Send a request; the body is a JSON value, a stream, or nothing. */
+  send(method: string, path: string, body?: unknown, headers: OutgoingHttpHeaders = {}): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const isStream = body !== undefined && typeof (body as Readable).pipe === "function";
+      const payload = body === undefined || isStream ? undefined : Buffer.from(JSON.stringify(body));
+      const req = request(
+        {
+          socketPath: this.socketPath,
+          agent: this.agent,
+          method,
+          path,
+          headers: {
+            ...headers,
+            ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}),
+          },
+        },
+        resolve,
+      );
+      req.on("error", (err) =>
+        reject(new BurrowError("RUNTIME_UNAVAILABLE", `the sandbox's runtime did not answer (${(err as Error).message}); retry, the sandbox will be restarted if needed`)),
+      );
+      if (isStream) (body as Readable).pipe(req);
+      else req.end(payload);
+    });
+  }
+
+  /** Send and parse a JSON answer; an error answer is rethrown with its code. */
+  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.send(method, path, body);
+    const text = await readAll(res);
+    const value = text ? JSON.parse(text) : {};
+    if ((res.statusCode ?? 500) >= 400) throw errorFrom(value);
+    return value as T;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+export async function readAll(res: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export function errorFrom(value: { code?: string; message?: string; [k: string]: unknown }): BurrowError {
+  const { code, message, ...details } = value;
+  return new BurrowError((code ?? "INTERNAL") as never, message ?? "runtime error", details);
+}

@@ -1,0 +1,99 @@
+import { createServer, type Server } from "node:http";
+import { mkdirSync, chmodSync } from "node:fs";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { BurrowError } from "../contract/index.js";
+import { sendError, sendJson } from "../lib/http-json.js";
+import { EgressProxy } from "../egress/index.js";
+import { ImageStore, ensureNodeKit, ensureRuntimeDir } from "../images/index.js";
+import { Registry, Runc, SandboxManager } from "../sandboxes/index.js";
+import { isAuthorized, loadToken } from "./auth.js";
+import type { ServerConfig } from "./config.js";
+import { Router } from "./router.js";
+import { execRoutes } from "./routes/exec.js";
+import { fileRoutes } from "./routes/files.js";
+import { sandboxRoutes } from "./routes/sandboxes.js";
+import { sessionRoutes } from "./routes/sessions.js";
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  token: string;
+  sandboxes: SandboxManager;
+  close(): Promise<void>;
+}
+
+/** Where the built runtime bundle and init binary are (dist/runtime next to this bundle). */
+function distRuntimeDir(): string {
+  return process.env.BURROW_RUNTIME_DIST ?? join(fileURLToPath(new URL(".", import.meta.url)), "runtime");
+}
+
+/** Wire the domains together and start listening. */
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  mkdirSync(config.dataDir, { recursive: true });
+  chmodSync(config.dataDir, 0o711); // runc's user-namespaced init must traverse it; nothing in it is listable
+  const sandboxesDir = join(config.dataDir, "sandboxes");
+  mkdirSync(sandboxesDir, { recursive: true, mode: 0o711 });
+  const token = loadToken(config.dataDir, config.token);
+
+  const images = new ImageStore(config.cacheDir);
+  const egress = new EgressProxy({ allow: config.egressAllow });
+  const registry = new Registry(join(config.dataDir, "burrow.db"));
+  const dataHash = createHash("sha256").update(config.dataDir).digest("hex").slice(0, 8);
+  const sandboxes = new SandboxManager(
+    registry,
+    {
+      runc: new Runc(config.runcBinary, join(config.dataDir, "runc")),
+      sandboxesDir,
+      cgroupParent: `/burrow-${dataHash}`,
+      nodeKitDir: ensureNodeKit(config.cacheDir),
+      runtimeDir: ensureRuntimeDir(config.cacheDir, distRuntimeDir()),
+      imageRootfs: (name) => images.rootfs(name),
+      openEgress: (id, socket) => egress.open(id, socket),
+    },
+    { defaultImage: config.defaultImage, sweepIntervalMs: config.sweepIntervalMs },
+  );
+  await sandboxes.init();
+
+  const router = new Router();
+  sandboxRoutes(router, sandboxes);
+  execRoutes(router, sandboxes);
+  sessionRoutes(router, sandboxes);
+  fileRoutes(router, sandboxes);
+
+  const server: Server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    const url = new URL(req.url ?? "/", "http://burrow");
+    if (url.pathname === "/healthz") return sendJson(res, 200, { ok: true });
+    if (!isAuthorized(req, token))
+      return sendError(res, new BurrowError("UNAUTHORIZED", "send Authorization: Bearer <token>; the token is printed at start and kept in <data>/token"));
+    let match;
+    try {
+      match = router.match(req.method ?? "GET", url.pathname);
+    } catch (err) {
+      return sendError(res, err);
+    }
+    const query = Object.fromEntries(url.searchParams);
+    Promise.resolve(match.handler({ req, res, params: match.params, query })).catch((err) => {
+      if (!(err instanceof BurrowError)) console.error("burrow: request failed:", err);
+      sendError(res, err);
+    });
+  });
+  server.requestTimeout = 0;
+  server.headersTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(config.port, config.host, () => resolve()));
+  const port = (server.address() as { port: number }).port;
+
+  return {
+    url: `http://${config.host}:${port}`,
+    port,
+    token,
+    sandboxes,
+    async close() {
+      server.close();
+      server.closeAllConnections();
+      await sandboxes.shutdown();
+      registry.close();
+    },
+  };
+}

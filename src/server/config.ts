@@ -1,0 +1,57 @@
+import { parseArgs } from "node:util";
+import { resolve } from "node:path";
+
+/** Everything a server needs to know at start, from flags first, then environment, then defaults. */
+export interface ServerConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  cacheDir: string;
+  token?: string;
+  previewHost: string;
+  defaultImage: string;
+  /** Hosts the egress proxy lets through even when they resolve to private or loopback addresses. */
+  egressAllow: string[];
+  /** How often idle sandboxes are looked for, in ms. */
+  sweepIntervalMs: number;
+  runcBinary: string;
+}
+
+export function defaultCacheDir(): string {
+  return process.env.BURROW_CACHE ?? "/var/cache/burrow";
+}
+
+export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: "string" },
+      host: { type: "string" },
+      data: { type: "string" },
+      "preview-host": { type: "string" },
+      "egress-allow": { type: "string", multiple: true },
+      examples: { type: "boolean" },
+      agents: { type: "string" },
+      config: { type: "string" },
+    },
+    allowPositionals: true,
+    strict: false,
+  });
+  const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+  const port = Number(str(values.port) ?? env.BURROW_PORT ?? 7070);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number, got ${String(values.port ?? env.BURROW_PORT)}`);
+  const allowFlag = Array.isArray(values["egress-allow"]) ? (values["egress-allow"] as string[]) : [];
+  const allowEnv = (env.BURROW_EGRESS_ALLOW ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  return {
+    host: str(values.host) ?? env.BURROW_HOST ?? "127.0.0.1",
+    port,
+    dataDir: resolve(str(values.data) ?? env.BURROW_DATA ?? "/var/lib/burrow"),
+    cacheDir: resolve(defaultCacheDir()),
+    token: env.BURROW_TOKEN || undefined,
+    previewHost: str(values["preview-host"]) ?? env.BURROW_PREVIEW_HOST ?? "localhost",
+    defaultImage: env.BURROW_DEFAULT_IMAGE ?? "default",
+    egressAllow: [...allowFlag, ...allowEnv],
+    sweepIntervalMs: Number(env.BURROW_SWEEP_MS ?? 2000),
+    runcBinary: env.BURROW_RUNC ?? "runc",
+  };
+}

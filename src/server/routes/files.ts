@@ -1,0 +1,44 @@
+import { DeleteQuery, ListQuery, MkdirBody, MoveBody, PathQuery, WriteQuery } from "../../contract/index.js";
+import { readJson } from "../../lib/http-json.js";
+import type { SandboxManager } from "../../sandboxes/index.js";
+import type { Router } from "../router.js";
+import { parseQuery, qs, relay, sandboxIdOf } from "./common.js";
+
+/** Files: bytes stream through in both directions; the runtime resolves every path inside the sandbox. */
+export function fileRoutes(r: Router, sandboxes: SandboxManager): void {
+  const base = "/v1/sandboxes/:id/files";
+  r.on("GET", base, async (ctx) => {
+    const q = parseQuery(ctx, PathQuery);
+    const rt = await sandboxes.runtime(sandboxIdOf(ctx));
+    await relay(await rt.send("GET", `/files?${qs(q)}`), ctx.res, ["x-burrow-size"]);
+  });
+  r.on("PUT", base, async (ctx) => {
+    const q = parseQuery(ctx, WriteQuery);
+    const id = sandboxIdOf(ctx);
+    const rt = await sandboxes.runtime(id);
+    const release = sandboxes.hold(id);
+    try {
+      await relay(await rt.send("PUT", `/files?${qs(q)}`, ctx.req), ctx.res);
+    } finally {
+      release();
+    }
+  });
+  r.on("DELETE", base, async (ctx) => {
+    const q = parseQuery(ctx, DeleteQuery);
+    await relay(await (await sandboxes.runtime(sandboxIdOf(ctx))).send("DELETE", `/files?${qs(q)}`), ctx.res);
+  });
+  for (const sub of ["list", "stat", "exists"] as const) {
+    r.on("GET", `${base}/${sub}`, async (ctx) => {
+      const q = parseQuery(ctx, sub === "list" ? ListQuery : PathQuery);
+      await relay(await (await sandboxes.runtime(sandboxIdOf(ctx))).send("GET", `/files/${sub}?${qs(q)}`), ctx.res);
+    });
+  }
+  r.on("POST", `${base}/mkdir`, async (ctx) => {
+    const body = await readJson(ctx.req, MkdirBody);
+    await relay(await (await sandboxes.runtime(sandboxIdOf(ctx))).send("POST", "/files/mkdir", body), ctx.res);
+  });
+  r.on("POST", `${base}/move`, async (ctx) => {
+    const body = await readJson(ctx.req, MoveBody);
+    await relay(await (await sandboxes.runtime(sandboxIdOf(ctx))).send("POST", "/files/move", body), ctx.res);
+  });
+}
