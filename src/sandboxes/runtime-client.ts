@@ -1,5 +1,6 @@
 import { Agent, request, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { BurrowError } from "../contract/index.js";
 
 /**
@@ -34,7 +35,8 @@ export class RuntimeClient {
       req.on("error", (err) =>
         reject(new BurrowError("RUNTIME_UNAVAILABLE", `the sandbox's runtime did not answer (${(err as Error).message}); retry, the sandbox will be restarted if needed`)),
       );
-      if (isStream) (body as Readable).pipe(req);
+      // pipeline, not pipe: a caller that goes away mid-upload must abort the runtime request too.
+      if (isStream) pipeline(body as Readable, req).catch(() => req.destroy());
       else req.end(payload);
     });
   }

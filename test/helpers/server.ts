@@ -1,0 +1,106 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Burrow } from "../../src/client/index.js";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestServer {
+  url: string;
+  token: string;
+  port: number;
+  dataDir: string;
+  burrow: Burrow;
+  child: ChildProcess;
+  /** Raw HTTP with the token. */
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  stop(): Promise<void>;
+  kill9(): Promise<void>;
+  /** Start again on the same port and data directory. */
+  restart(): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A real Burrow server as a child process (`node dist/cli.js serve`) with its
+ * own data directory and port, sharing the machine's image cache.
+ */
+export async function startTestServer(opts: { env?: Record<string, string>; args?: string[] } = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), "burrow-test-"));
+  const port = await freePort();
+  const token = `test-token-${Math.random().toString(36).slice(2)}`;
+  let child!: ChildProcess;
+  let log = "";
+
+  const launch = async () => {
+    child = spawn(process.execPath, [join(ROOT, "dist/cli.js"), "serve", "--port", String(port), "--data", dataDir, ...(opts.args ?? [])], {
+      env: { ...process.env, BURROW_TOKEN: token, BURROW_SWEEP_MS: "200", ...opts.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout!.on("data", (d) => (log += d));
+    child.stderr!.on("data", (d) => (log += d));
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${log}`);
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+        if (r.ok) return;
+      } catch {
+        /* not yet */
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`server did not start:\n${log}`);
+  };
+  await launch();
+
+  const url = `http://127.0.0.1:${port}`;
+  const exited = () => new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once("exit", () => r())));
+  const s: TestServer = {
+    url,
+    token,
+    port,
+    dataDir,
+    get child() {
+      return child;
+    },
+    burrow: new Burrow({ url, token }),
+    api: (method, path, body, headers = {}) =>
+      fetch(url + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+        body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+      }),
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill("SIGTERM");
+      await exited();
+    },
+    async kill9() {
+      child.kill("SIGKILL");
+      await exited();
+    },
+    async restart() {
+      await launch();
+    },
+    async cleanup() {
+      await s.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return s;
+}
+
+/** A unique sandbox name per test. */
+export const name = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
