@@ -74,7 +74,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       return sendError(res, err);
     }
     const query = Object.fromEntries(url.searchParams);
-    Promise.resolve(match.handler({ req, res, params: match.params, query })).catch((err) => {
+    const handler = match.handler;
+    (async () => handler({ req, res, params: match.params, query }))().catch((err) => {
       if (!(err instanceof BurrowError)) console.error("burrow: request failed:", err);
       sendError(res, err);
     });
