@@ -65,7 +65,7 @@ describe("exec", () => {
   it("streams output as it happens, in order: start, output, complete", async () => {
     const events: { type: string; at: number }[] = [];
     const t = Date.now();
-    for await (const e of sbx.execStream("echo one; sleep 0.4; echo two >&2; sleep 0.4; echo three; exit 5")) events.push({ type: e.type, at: Date.now() - t, ...e });
+    for await (const e of sbx.execStream("echo one; sleep 0.4; echo two >&2; sleep 0.4; echo three; exit 5")) events.push({ ...e, at: Date.now() - t });
     const types = events.map((e) => e.type);
     assert.equal(types[0], "start");
     assert.equal(types.at(-1), "complete");

@@ -4,6 +4,7 @@ export const RUNTIME_DIR = "/.burrow";
 export const RUN_DIR = `${RUNTIME_DIR}/run`;
 export const RUNTIME_SOCKET = `${RUN_DIR}/runtime.sock`;
 export const EGRESS_SOCKET = `${RUN_DIR}/egress.sock`;
+export const RUNTIME_CONFIG = `${RUN_DIR}/config.json`;
 export const DEFAULT_CWD = "/workspace";
 
 const proxy = `http://127.0.0.1:${EGRESS_PORT}`;

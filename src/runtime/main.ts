@@ -5,14 +5,22 @@
  * server's egress proxy. Everything it does happens inside the sandbox.
  */
 import { createServer } from "node:http";
-import { mkdirSync, unlinkSync } from "node:fs";
-import { baseEnv, DEFAULT_CWD, RUNTIME_SOCKET } from "./env.js";
+import { mkdirSync, readFileSync, unlinkSync } from "node:fs";
+import { baseEnv, DEFAULT_CWD, RUNTIME_CONFIG, RUNTIME_SOCKET } from "./env.js";
 import { startEgressBridge } from "./egress-bridge.js";
 import { RuntimeRoutes } from "./routes.js";
 import { sendError } from "../lib/http-json.js";
 
-const config = JSON.parse(process.env.BURROW_RUNTIME_CONFIG ?? "{}") as { env?: Record<string, string> };
-delete process.env.BURROW_RUNTIME_CONFIG;
+function readConfig(): { env?: Record<string, string> } {
+  try {
+    const text = readFileSync(RUNTIME_CONFIG, "utf8");
+    unlinkSync(RUNTIME_CONFIG);
+    return JSON.parse(text);
+  } catch {
+    return {};
+  }
+}
+const config = readConfig();
 const env = baseEnv(config.env ?? {});
 mkdirSync(DEFAULT_CWD, { recursive: true });
 

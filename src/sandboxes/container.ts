@@ -75,8 +75,10 @@ export class Container {
         memoryMB: this.record.limits.memoryMB,
         cpus: this.record.limits.cpus,
         pids: this.record.limits.pids,
-        runtimeConfig: JSON.stringify({ env: this.record.env }),
       });
+      // The runtime reads its settings from a file it deletes at once, so they do not sit in PID 1's environ.
+      writeFileSync(join(p.run, "config.json"), JSON.stringify({ env: this.record.env }), { mode: 0o600 });
+      chownSync(join(p.run, "config.json"), ID_OFFSET, ID_OFFSET);
       writeFileSync(join(p.dir, "config.json"), JSON.stringify(spec));
       writeFileSync(p.log, "");
       await this.deps.runc.run(this.containerId, p.dir, p.log);

@@ -21,7 +21,6 @@ export interface SpecInput {
   memoryMB: number;
   cpus: number;
   pids: number;
-  runtimeConfig: string;
 }
 
 // Docker's default set without NET_RAW (no raw sockets) and MKNOD.
@@ -55,7 +54,6 @@ export function ociSpec(s: SpecInput) {
       ],
       env: [
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        `BURROW_RUNTIME_CONFIG=${s.runtimeConfig}`,
       ],
       cwd: "/",
       capabilities: { bounding: CAPABILITIES, effective: CAPABILITIES, permitted: CAPABILITIES, inheritable: [], ambient: [] },
