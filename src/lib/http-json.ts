@@ -1,10 +1,22 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { z } from "zod";
-import { BurrowError } from "../contract/index.js";
+import { BurrowError } from "../contract/errors.js";
 
 const MAX_JSON = 80 * 1024 * 1024;
 
+/** Validate a JSON body against its zod schema; the first problem becomes the message. */
 export async function readJson<S extends z.ZodType>(req: IncomingMessage, schema: S): Promise<z.infer<S>> {
+  const value = await readBody(req);
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new BurrowError("VALIDATION_FAILED", `${issue.path.join(".") || "body"}: ${issue.message}`);
+  }
+  return r.data;
+}
+
+/** Parse a JSON body (empty means `{}`), refusing bodies over the size cap. */
+export async function readBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
@@ -12,18 +24,11 @@ export async function readJson<S extends z.ZodType>(req: IncomingMessage, schema
     if (size > MAX_JSON) throw new BurrowError("PAYLOAD_TOO_LARGE", "request body is too large");
     chunks.push(c as Buffer);
   }
-  let value: unknown;
   try {
-    value = size ? JSON.parse(Buffer.concat(chunks).toString("utf8")) : {};
+    return size ? JSON.parse(Buffer.concat(chunks).toString("utf8")) : {};
   } catch {
     throw new BurrowError("INVALID_JSON", "request body is not valid JSON");
   }
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new BurrowError("VALIDATION_FAILED", `${issue.path.join(".") || "body"}: ${issue.message}`);
-  }
-  return r.data;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import type { ExecBody, ExecEvent } from "../contract/index.js";
-import { BurrowError } from "../contract/index.js";
+import { BurrowError } from "../contract/errors.js";
 import { applyEnv } from "./env.js";
 import { killTree } from "./process-tree.js";
 

@@ -5,7 +5,8 @@ import { randomBytes } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import type { Stats } from "node:fs";
-import { BurrowError, type FileEntry, type FileStat } from "../contract/index.js";
+import { BurrowError } from "../contract/errors.js";
+import type { FileEntry, FileStat } from "../contract/index.js";
 import { mimeType } from "./mime.js";
 import { toBurrowError } from "../lib/http-json.js";
 
@@ -67,7 +68,7 @@ export async function openForRead(path: string): Promise<{ stream: Readable; siz
   return wrap(path, async () => {
     const st = await stat(path);
     if (st.isDirectory()) throw new BurrowError("IS_A_DIRECTORY", `${path} is a directory: list it instead`, { path });
-    const stream = createReadStream(path);
+    const stream = createReadStream(path, { highWaterMark: 1024 * 1024 });
     await new Promise<void>((res, rej) => stream.once("open", () => res()).once("error", rej));
     return { stream, size: st.size, mimeType: mimeType(path) };
   });
@@ -86,7 +87,7 @@ export async function writeFrom(path: string, body: Readable, mode?: number): Pr
     await mkdir(dirname(path), { recursive: true });
     const tmp = join(dirname(path), `.burrow-upload-${randomBytes(6).toString("hex")}`);
     try {
-      await pipeline(body, createWriteStream(tmp, { mode: 0o644 }));
+      await pipeline(body, createWriteStream(tmp, { mode: 0o644, highWaterMark: 1024 * 1024 }));
       await chmod(tmp, mode ?? (existing ? existing.mode & 0o7777 : 0o644));
       await rename(tmp, path);
     } catch (err) {

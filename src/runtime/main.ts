@@ -25,7 +25,7 @@ const env = baseEnv(config.env ?? {});
 mkdirSync(DEFAULT_CWD, { recursive: true });
 
 const routes = new RuntimeRoutes(env);
-const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+const server = createServer({ keepAliveTimeout: 60_000, highWaterMark: 1024 * 1024 }, (req, res) => {
   routes.handle(req, res).catch((err) => sendError(res, err));
 });
 server.headersTimeout = 0;

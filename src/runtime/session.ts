@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import type { ExecBody, ExecEvent } from "../contract/index.js";
-import { BurrowError } from "../contract/index.js";
+import { BurrowError } from "../contract/errors.js";
 import { checkCwd, SHELL, type RunOutcome } from "./exec.js";
 import { killTree } from "./process-tree.js";
 

@@ -62,7 +62,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   sessionRoutes(router, sandboxes);
   fileRoutes(router, sandboxes);
 
-  const server: Server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+  const server: Server = createServer({ keepAliveTimeout: 65_000, highWaterMark: 1024 * 1024 }, (req, res) => {
     const url = new URL(req.url ?? "/", "http://burrow");
     if (url.pathname === "/healthz") return sendJson(res, 200, { ok: true });
     if (!isAuthorized(req, token))

@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -96,6 +96,13 @@ export async function startTestServer(opts: { env?: Record<string, string>; args
     },
     async cleanup() {
       await s.stop();
+      // A server that died under a test leaves containers and mounts: remove them before the directory.
+      for (const id of execFileSync("runc", ["--root", join(dataDir, "runc"), "list", "-q"], { encoding: "utf8" }).split("\n").filter(Boolean))
+        execFileSync("runc", ["--root", join(dataDir, "runc"), "delete", "-f", id]);
+      for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+        const mp = line.split(" ")[4];
+        if (mp?.startsWith(dataDir + "/")) execFileSync("umount", ["-l", mp]);
+      }
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

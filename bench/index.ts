@@ -1,0 +1,19 @@
+/**
+ * `npm run bench`: every figure beside its DESIGN.md target and the peers'
+ * figure measured on this machine. Run as root on an otherwise quiet machine.
+ * BENCH_IDLE_MAX (default 200) caps the idle-density run; BENCH_CRASH_RUNS (20) the stability run.
+ */
+import { startTestServer } from "../test/helpers/server.js";
+import { benchSandboxCore } from "./sandbox-core.js";
+import { printTable } from "./stats.js";
+
+const srv = await startTestServer({ env: { BURROW_SWEEP_MS: "5000" } });
+try {
+  await benchSandboxCore(srv, {
+    idleMax: Number(process.env.BENCH_IDLE_MAX ?? 200),
+    crashRuns: Number(process.env.BENCH_CRASH_RUNS ?? 20),
+  });
+} finally {
+  await srv.cleanup();
+}
+printTable();
