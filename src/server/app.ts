@@ -29,6 +29,16 @@ function distRuntimeDir(): string {
   return process.env.BURROW_RUNTIME_DIST ?? join(fileURLToPath(new URL(".", import.meta.url)), "runtime");
 }
 
+/** Every API route, bound to the sandbox manager. */
+export function buildRouter(sandboxes: SandboxManager): Router {
+  const router = new Router();
+  sandboxRoutes(router, sandboxes);
+  execRoutes(router, sandboxes);
+  sessionRoutes(router, sandboxes);
+  fileRoutes(router, sandboxes);
+  return router;
+}
+
 /** Wire the domains together and start listening. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true });
@@ -56,11 +66,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   );
   await sandboxes.init();
 
-  const router = new Router();
-  sandboxRoutes(router, sandboxes);
-  execRoutes(router, sandboxes);
-  sessionRoutes(router, sandboxes);
-  fileRoutes(router, sandboxes);
+  const router = buildRouter(sandboxes);
 
   const server: Server = createServer({ keepAliveTimeout: 65_000, highWaterMark: 1024 * 1024 }, (req, res) => {
     const url = new URL(req.url ?? "/", "http://burrow");

@@ -25,6 +25,11 @@ export class Router {
     return this;
   }
 
+  /** Every route as `METHOD /pattern`, for docs checks. */
+  list(): string[] {
+    return this.routes.map((r) => `${r.method} /${r.parts.join("/")}`);
+  }
+
   match(method: string, pathname: string): { handler: Handler; params: Record<string, string> } {
     const segs = pathname.split("/").filter(Boolean);
     let pathMatched = false;
