@@ -20,7 +20,8 @@ if (process.getuid?.() !== 0) {
 }
 
 // 1. Debian packages
-const APT = { runc: "runc", mmdebstrap: "mmdebstrap", gcc: "gcc", "git": "git", "curl": "curl" };
+// busybox-static: the tests build tiny images from it (an image without bash or Node).
+const APT = { runc: "runc", mmdebstrap: "mmdebstrap", gcc: "gcc", git: "git", curl: "curl", busybox: "busybox-static" };
 const missing = Object.entries(APT).filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg);
 if (!existsSync("/usr/lib/x86_64-linux-gnu/libc.a")) missing.push("libc6-dev");
 if (missing.length) {

@@ -46,9 +46,9 @@ export async function image(args: string[]): Promise<void> {
   if (sub === "ensure-default" || sub === "build") return ensureDefaultImage();
   if (sub === "import") {
     const [name, dir] = rest;
-    if (!name || !dir) throw new Error("usage: burrow image import <name> <rootfs-dir>");
+    if (!name || !dir) throw new Error("usage: burrow image import <name> <rootfs-dir | docker-save.tar | oci-layout>");
     const p = progressLine(`importing ${dir} as image ${name}:`);
-    await images.importRootfs(name, dir, (l) => p.update(l));
+    await images.import(name, dir, (l) => p.update(l));
     return p.done("ready");
   }
   if (sub === "ls" || sub === undefined) {

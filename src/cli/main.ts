@@ -12,7 +12,7 @@ const USAGE = `usage: burrow <command>
   cp <id>:/path <local> | <local> <id>:/path   copy a file out of or into a sandbox ('-' = stdio)
   sleep <id>                           put a sandbox to sleep now
   rm <id>...                           destroy sandboxes
-  image [ls | ensure-default | import <name> <rootfs-dir>]
+  image [ls | ensure-default | import <name> <rootfs-dir|docker-save.tar|oci-layout>]
 Client commands use BURROW_URL (default http://127.0.0.1:7070) and BURROW_TOKEN
 (default: the token file in BURROW_DATA, /var/lib/burrow).`;
 

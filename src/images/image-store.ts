@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { isImageArchive, unpackImageArchive } from "./oci-archive.js";
 import { join } from "node:path";
 import { BurrowError } from "../contract/index.js";
 import { shiftOwnership } from "./shift-ownership.js";
@@ -72,14 +73,29 @@ export class ImageStore {
     });
   }
 
-  /** Make an image from a root filesystem directory on the host (copied, then shifted). */
-  async importRootfs(name: string, from: string, progress: Progress = () => {}): Promise<void> {
-    if (!statSync(from).isDirectory()) throw new BurrowError("BAD_REQUEST", `${from} is not a directory`);
+  /**
+   * Make an image from what is at `from` on the host: a root filesystem
+   * directory (copied), or an image archive (`docker save` output or an OCI
+   * layout, as a tar file or a directory: its layers are applied in order).
+   */
+  async import(name: string, from: string, progress: Progress = () => {}): Promise<void> {
+    if (!existsSync(from)) throw new BurrowError("BAD_REQUEST", `${from} does not exist`);
+    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(name)) throw new BurrowError("BAD_REQUEST", `image name ${name} is not valid: use lowercase letters, digits, dots, dashes`);
+    if (this.has(name)) throw new BurrowError("BAD_REQUEST", `image ${name} already exists`);
     await this.build(name, progress, async (rootfs) => {
+      if (isImageArchive(from)) {
+        await unpackImageArchive(from, rootfs, progress);
+        return { source: `image archive ${from}` };
+      }
       progress(`copying ${from}`);
       cpSync(from, rootfs, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
       return { source: `rootfs ${from}` };
     });
+  }
+
+  /** Remove an image (tests). Sandboxes standing on it would lose their lower layer. */
+  remove(name: string): void {
+    rmSync(this.dir(name), { recursive: true, force: true });
   }
 
   private async build(name: string, progress: Progress, fill: (rootfs: string) => Promise<Omit<ImageMeta, "name" | "createdAt">>): Promise<void> {
@@ -103,11 +119,16 @@ export class ImageStore {
       rmSync(tmp, { recursive: true, force: true });
       mkdirSync(tmp, { recursive: true, mode: 0o755 });
       const rootfs = join(tmp, "rootfs");
-      const meta = await fill(rootfs);
-      progress("shifting file ownership for the sandbox user namespace");
-      const n = await shiftOwnership(rootfs, ID_OFFSET, (k) => progress(`  ${k} files`));
-      progress(`  ${n} files`);
-      writeFileSync(join(tmp, "meta.json"), JSON.stringify({ name, createdAt: new Date().toISOString(), ...meta }, null, 2));
+      try {
+        const meta = await fill(rootfs);
+        progress("shifting file ownership for the sandbox user namespace");
+        const n = await shiftOwnership(rootfs, ID_OFFSET, (k) => progress(`  ${k} files`));
+        progress(`  ${n} files`);
+        writeFileSync(join(tmp, "meta.json"), JSON.stringify({ name, createdAt: new Date().toISOString(), ...meta }, null, 2));
+      } catch (err) {
+        rmSync(tmp, { recursive: true, force: true });
+        throw err;
+      }
       rmSync(dir, { recursive: true, force: true });
       renameSync(tmp, dir);
     } finally {
