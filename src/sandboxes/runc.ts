@@ -21,7 +21,10 @@ export class Runc {
   run(id: string, bundle: string, logFile: string): Promise<void> {
     const fd = openSync(logFile, "a");
     return new Promise((resolve, reject) => {
-      const child = spawn(this.binary, ["--root", this.stateDir, "run", "-d", "--bundle", bundle, id], {
+      // --no-new-keyring: a session keyring per container counts against the kernel's
+      // 200-keys-per-uid quota (every sandbox is uid 100000), capping a machine at ~200
+      // sandboxes; seccomp refuses every keyring call inside anyway.
+      const child = spawn(this.binary, ["--root", this.stateDir, "run", "-d", "--no-new-keyring", "--bundle", bundle, id], {
         stdio: ["ignore", fd, fd],
       });
       closeSync(fd);
