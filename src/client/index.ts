@@ -5,5 +5,6 @@
 export { Burrow } from "./burrow.js";
 export { Sandbox, ExecutionSession, type ExecOptions, type ReadFileResult, type Command } from "./sandbox.js";
 export { BurrowApiError } from "./errors.js";
+export { Process, type WaitForPortOptions } from "./process.js";
 export type { ConnectionConfig } from "./transport.js";
-export type { ExecEvent, ExecResult, FileEntry, FileStat, SandboxInfo, EnsureSandboxBody } from "../contract/index.js";
+export type { ExecEvent, ExecResult, FileEntry, FileStat, SandboxInfo, EnsureSandboxBody, ProcessInfo, ProcessLogEvent } from "../contract/index.js";

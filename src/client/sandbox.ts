@@ -2,6 +2,8 @@ import type {
   EnsureSandboxBody, ExecEvent, ExecResult, FileEntry, FileStat, SandboxInfo,
 } from "../contract/index.js";
 import { BurrowApiError } from "./errors.js";
+import { Process, streamProcessLogs, waitForPort, type WaitForPortOptions } from "./process.js";
+import type { ProcessInfo, ProcessLogEvent } from "../contract/index.js";
 import type { Transport } from "./transport.js";
 
 export interface ExecOptions {
@@ -179,6 +181,44 @@ export class Sandbox {
 
   async deleteSession(id: string): Promise<void> {
     await this.t.json("DELETE", `${this.base}/sessions/${enc(id)}`);
+  }
+
+  /** Start a background process; returns at once. It runs on between calls until it ends or is killed. */
+  async startProcess(command: string, opts: { cwd?: string; env?: Record<string, string | null>; processId?: string } = {}): Promise<Process> {
+    await this.ready();
+    const info = await this.t.json<ProcessInfo>("POST", `${this.base}/processes`, { command, ...opts, sessionId: this.session });
+    return new Process(this.t, this.id, info);
+  }
+
+  async listProcesses(): Promise<ProcessInfo[]> {
+    return (await this.t.json<{ processes: ProcessInfo[] }>("GET", `${this.base}/processes`)).processes;
+  }
+
+  async getProcess(id: string): Promise<Process> {
+    return new Process(this.t, this.id, await this.t.json<ProcessInfo>("GET", `${this.base}/processes/${enc(id)}`));
+  }
+
+  /** Kill a process and everything it started; resolves once they are gone. */
+  async killProcess(id: string, signal = "SIGTERM"): Promise<ProcessInfo> {
+    return this.t.json("DELETE", `${this.base}/processes/${enc(id)}?signal=${enc(signal)}`);
+  }
+
+  async killAllProcesses(signal = "SIGTERM"): Promise<number> {
+    return (await this.t.json<{ killed: number }>("DELETE", `${this.base}/processes?signal=${enc(signal)}`)).killed;
+  }
+
+  async getProcessLogs(id: string): Promise<{ stdout: string; stderr: string; droppedBytes: number }> {
+    return this.t.json("GET", `${this.base}/processes/${enc(id)}/logs`);
+  }
+
+  streamProcessLogs(id: string, opts: { since?: number; signal?: AbortSignal } = {}): AsyncGenerator<ProcessLogEvent> {
+    return streamProcessLogs(this.t, this.id, id, opts);
+  }
+
+  /** Wait until a port inside the sandbox accepts connections (tcp) or answers (http). */
+  async waitForPort(port: number, opts: WaitForPortOptions = {}) {
+    await this.ready();
+    return waitForPort(this.t, this.id, port, opts);
   }
 
   /** Set (string) or unset (null) variables for every later command in the sandbox. */

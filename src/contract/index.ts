@@ -7,3 +7,4 @@ export * from "./errors.js";
 export * from "./sandbox.js";
 export * from "./exec.js";
 export * from "./files.js";
+export * from "./processes.js";

@@ -3,6 +3,8 @@ import { BurrowError } from "../contract/errors.js";
 import type { CreateSessionBody, ExecBody, ExecEvent, SetEnvBody } from "../contract/index.js";
 import { runOnce, MAX_BUFFERED } from "./exec.js";
 import { Session } from "./session.js";
+import { ProcessTable } from "./processes.js";
+import { ProcessRoutes } from "./process-routes.js";
 import * as files from "./files.js";
 import { readBody, sendJson, startNdjson } from "../lib/http-json.js";
 
@@ -20,8 +22,12 @@ import { applyEnv, DEFAULT_CWD } from "./env.js";
 /** Route table of the runtime's API on its unix socket (spoken only by the server). */
 export class RuntimeRoutes {
   private readonly sessions = new Map<string, Session>();
+  private readonly processes = new ProcessTable();
+  private readonly processRoutes: ProcessRoutes;
 
-  constructor(private readonly env: Record<string, string>) {}
+  constructor(private readonly env: Record<string, string>) {
+    this.processRoutes = new ProcessRoutes(this.processes, env, (id) => this.session(id));
+  }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://runtime");
@@ -30,6 +36,7 @@ export class RuntimeRoutes {
     const route = `${req.method} /${parts[0] ?? ""}${parts[1] && parts[0] === "files" ? "/" + parts[1] : ""}`;
 
     if (parts[0] === "sessions" && parts.length > 1) return this.sessionRoute(req, res, parts);
+    if (parts[0] === "processes" || parts[0] === "ports") return this.processRoutes.handle(req, res, parts, q);
     switch (route) {
       case "GET /health":
         return sendJson(res, 200, { ok: true, pid: process.pid, rss: process.memoryUsage.rss(), sessions: this.sessions.size });
@@ -81,7 +88,9 @@ export class RuntimeRoutes {
     if (req.method === "DELETE" && parts.length === 2) {
       this.sessions.delete(s.id);
       await s.dispose();
-      return sendJson(res, 200, { id: s.id, deleted: true });
+      // Processes started for this session end with it; the sandbox's own processes do not.
+      const killed = this.processes.killAll("SIGTERM", s.id);
+      return sendJson(res, 200, { id: s.id, deleted: true, processesKilled: killed });
     }
     if (req.method === "POST" && parts[2] === "env") {
       const b = await read<SetEnvBody>(req);

@@ -67,6 +67,22 @@ export class Session {
     if (this.shell) await this.run({ command: lines.join("\n") }, () => {});
   }
 
+  /** The shell's current directory and exported variables, read from the live shell. */
+  async liveState(): Promise<{ cwd: string; env: Record<string, string> }> {
+    let out = "";
+    const r = await this.run({ command: `printf '%s\\0' "$PWD"; env -0` }, (e) => {
+      if (e.type === "stdout") out += e.data;
+    });
+    if (r.exitCode !== 0) return { cwd: this.cwd, env: { ...this.env } };
+    const [cwd, ...vars] = out.split("\0").filter(Boolean);
+    const env: Record<string, string> = {};
+    for (const v of vars) {
+      const i = v.indexOf("=");
+      if (i > 0 && !v.startsWith("__burrow") && !v.startsWith("_=")) env[v.slice(0, i)] = v.slice(i + 1);
+    }
+    return { cwd: cwd ?? this.cwd, env };
+  }
+
   async dispose(): Promise<void> {
     this.disposed = true;
     this.stopShell();

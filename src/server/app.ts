@@ -15,6 +15,7 @@ import { execRoutes } from "./routes/exec.js";
 import { fileRoutes } from "./routes/files.js";
 import { sandboxRoutes } from "./routes/sandboxes.js";
 import { sessionRoutes } from "./routes/sessions.js";
+import { processRoutes } from "./routes/processes.js";
 
 export interface RunningServer {
   url: string;
@@ -36,6 +37,7 @@ export function buildRouter(sandboxes: SandboxManager): Router {
   execRoutes(router, sandboxes);
   sessionRoutes(router, sandboxes);
   fileRoutes(router, sandboxes);
+  processRoutes(router, sandboxes);
   return router;
 }
 

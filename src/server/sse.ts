@@ -31,3 +31,27 @@ export class SseStream {
     return this.res.destroyed || this.res.writableEnded;
   }
 }
+
+/**
+ * Relay a runtime's NDJSON event stream as SSE events named by their `type`.
+ * Returns whether a terminal event arrived; a stream that ends without one
+ * gets an explicit error event, so a client never hangs on a dead sandbox.
+ */
+export async function relayNdjson(from: AsyncIterable<Buffer | string>, sse: SseStream, terminal: string[]): Promise<boolean> {
+  let buf = "";
+  let ended = false;
+  for await (const chunk of from) {
+    buf += chunk.toString();
+    let i: number;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (!line) continue;
+      const event = JSON.parse(line) as { type: string };
+      sse.send(event.type, event);
+      if (terminal.includes(event.type)) ended = true;
+    }
+  }
+  if (!ended && !sse.closed) sse.send("error", { type: "error", code: "RUNTIME_UNAVAILABLE", message: "the sandbox stopped before the stream finished" });
+  return ended;
+}

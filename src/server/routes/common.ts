@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { z } from "zod";
 import { BurrowError, SandboxId } from "../../contract/index.js";
+import type { RuntimeClient, SandboxManager } from "../../sandboxes/index.js";
 import type { Ctx } from "../router.js";
+import { relayNdjson, SseStream } from "../sse.js";
 
 export function sandboxIdOf(ctx: Ctx): string {
   const r = SandboxId.safeParse(ctx.params.id);
@@ -41,3 +43,36 @@ export const qs = (q: Record<string, string | undefined>): string => {
   for (const [k, v] of Object.entries(q)) if (v !== undefined) p.set(k, v);
   return p.toString();
 };
+
+/**
+ * Answer with SSE relayed from a runtime NDJSON stream. The sandbox is woken
+ * first (so failures there are plain HTTP errors) and held awake while the
+ * stream is open; the caller leaving closes the runtime stream.
+ */
+export async function sseFromRuntime(
+  ctx: Ctx,
+  sandboxes: SandboxManager,
+  id: string,
+  open: (runtime: RuntimeClient) => Promise<IncomingMessage>,
+  terminal: string[],
+): Promise<void> {
+  const runtime = await sandboxes.runtime(id);
+  const release = sandboxes.hold(id);
+  const sse = new SseStream(ctx.res);
+  try {
+    const res = await open(runtime);
+    ctx.res.on("close", () => res.destroy());
+    if ((res.statusCode ?? 500) >= 400) {
+      let text = "";
+      for await (const c of res) text += c;
+      sse.send("error", { type: "error", ...JSON.parse(text || "{}") });
+      return;
+    }
+    await relayNdjson(res, sse, terminal);
+  } catch (err) {
+    if (!sse.closed) sse.send("error", { type: "error", code: "RUNTIME_UNAVAILABLE", message: (err as Error).message });
+  } finally {
+    release();
+    sse.end();
+  }
+}
