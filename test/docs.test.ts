@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { buildRouter } from "../src/server/app.js";
 import type { SandboxManager } from "../src/sandboxes/index.js";
+import type { PreviewProxy } from "../src/server/preview.js";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -14,7 +15,7 @@ describe("docs stay true", () => {
     for (const [path, ops] of Object.entries(spec.paths))
       for (const method of Object.keys(ops)) if (method !== "parameters") documented.add(`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`);
     // Route functions only register handlers; the manager is not used until a request comes.
-    const routes = buildRouter({} as SandboxManager).list();
+    const routes = buildRouter({} as SandboxManager, {} as PreviewProxy, () => 0).list();
     for (const r of routes) assert.ok(documented.has(r), `${r} is missing from docs/openapi.yaml`);
     for (const d of documented) if (d !== "GET /healthz") assert.ok(routes.includes(d), `docs/openapi.yaml documents ${d}, which the server does not have`);
   });

@@ -19,6 +19,14 @@ export interface ExecOptions {
 
 export type Command = string | string[];
 
+export interface ExposedPortInfo {
+  port: number;
+  url: string;
+  token: string;
+  name?: string;
+  createdAt: string;
+}
+
 export interface ReadFileResult {
   path: string;
   content: string;
@@ -219,6 +227,25 @@ export class Sandbox {
   async waitForPort(port: number, opts: WaitForPortOptions = {}) {
     await this.ready();
     return waitForPort(this.t, this.id, port, opts);
+  }
+
+  /**
+   * Publish a port as a preview URL (`http://<port>-<sandbox>-<token>.<previewHost>:<serverPort>/`).
+   * A given token makes the URL stable. The URL survives sleep and restarts, but
+   * the server behind it does not: start it again after a sleep.
+   */
+  async exposePort(port: number, opts: { name?: string; token?: string } = {}): Promise<ExposedPortInfo> {
+    await this.ready();
+    return this.t.json("POST", `${this.base}/ports/${port}`, opts);
+  }
+
+  /** Withdraw a preview URL; its token stops working at once. Withdrawing twice is fine. */
+  async unexposePort(port: number): Promise<void> {
+    await this.t.json("DELETE", `${this.base}/ports/${port}`);
+  }
+
+  async getExposedPorts(): Promise<ExposedPortInfo[]> {
+    return (await this.t.json<{ ports: ExposedPortInfo[] }>("GET", `${this.base}/ports`)).ports;
   }
 
   /** Set (string) or unset (null) variables for every later command in the sandbox. */

@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, unlinkSync } from "node:fs";
 import { baseEnv, DEFAULT_CWD, RUNTIME_CONFIG, RUNTIME_SOCKET } from "./env.js";
 import { startEgressBridge } from "./egress-bridge.js";
 import { RuntimeRoutes } from "./routes.js";
+import { handleTunnel } from "./port-tunnel.js";
 import { sendError } from "../lib/http-json.js";
 
 function readConfig(): { env?: Record<string, string> } {
@@ -28,6 +29,7 @@ const routes = new RuntimeRoutes(env);
 const server = createServer({ keepAliveTimeout: 60_000, highWaterMark: 1024 * 1024 }, (req, res) => {
   routes.handle(req, res).catch((err) => sendError(res, err));
 });
+server.on("connect", handleTunnel);
 server.headersTimeout = 0;
 server.requestTimeout = 0;
 

@@ -2,8 +2,8 @@
  * Sandboxes: the registry, the runc driver, the overlay disk and the
  * lifecycle manager. Other domains use only what is exported here.
  */
-export { SandboxManager } from "./manager.js";
-export { Registry } from "./registry.js";
+export { SandboxManager, RESERVED_PORTS } from "./manager.js";
+export { Registry, type ExposedPort } from "./registry.js";
 export { Runc } from "./runc.js";
 export { RuntimeClient, readAll, errorFrom } from "./runtime-client.js";
 export type { ContainerDeps } from "./container.js";

@@ -38,6 +38,31 @@ const fromRow = (r: Row): SandboxRecord => ({
   lastActiveAt: r.last_active_at,
 });
 
+/** A port published through a preview URL; the token is what makes the URL unguessable. */
+export interface ExposedPort {
+  sandboxId: string;
+  port: number;
+  token: string;
+  name?: string;
+  createdAt: string;
+}
+
+interface PortRow {
+  sandbox_id: string;
+  port: number;
+  token: string;
+  name: string | null;
+  created_at: string;
+}
+
+const portFromRow = (r: PortRow): ExposedPort => ({
+  sandboxId: r.sandbox_id,
+  port: r.port,
+  token: r.token,
+  ...(r.name ? { name: r.name } : {}),
+  createdAt: r.created_at,
+});
+
 /** The durable list of sandboxes: SQLite in WAL mode, one row per name. */
 export class Registry {
   private readonly db: Database.Database;
@@ -58,6 +83,14 @@ export class Registry {
       created_at TEXT NOT NULL,
       last_active_at TEXT NOT NULL
     )`);
+    this.db.exec(`CREATE TABLE IF NOT EXISTS ports (
+      sandbox_id TEXT NOT NULL,
+      port INTEGER NOT NULL,
+      token TEXT NOT NULL,
+      name TEXT,
+      created_at TEXT NOT NULL,
+      PRIMARY KEY (sandbox_id, port)
+    )`);
     this.stmts = {
       get: this.db.prepare<[string], Row>("SELECT * FROM sandboxes WHERE id = ?"),
       all: this.db.prepare<[], Row>("SELECT * FROM sandboxes ORDER BY created_at, id"),
@@ -67,6 +100,11 @@ export class Registry {
           limits=@limits, labels=@labels, last_active_at=@last_active_at`),
       touch: this.db.prepare<[string, string]>("UPDATE sandboxes SET last_active_at = ? WHERE id = ?"),
       del: this.db.prepare<[string]>("DELETE FROM sandboxes WHERE id = ?"),
+      portsOf: this.db.prepare<[string], PortRow>("SELECT * FROM ports WHERE sandbox_id = ? ORDER BY port"),
+      port: this.db.prepare<[string, number], PortRow>("SELECT * FROM ports WHERE sandbox_id = ? AND port = ?"),
+      putPort: this.db.prepare("INSERT OR REPLACE INTO ports (sandbox_id, port, token, name, created_at) VALUES (@sandbox_id, @port, @token, @name, @created_at)"),
+      delPort: this.db.prepare<[string, number]>("DELETE FROM ports WHERE sandbox_id = ? AND port = ?"),
+      delPorts: this.db.prepare<[string]>("DELETE FROM ports WHERE sandbox_id = ?"),
     };
   }
 
@@ -97,8 +135,29 @@ export class Registry {
     this.stmts.touch.run(at, id);
   }
 
+  /** Remove a sandbox and everything recorded for it. */
   delete(id: string): void {
-    this.stmts.del.run(id);
+    this.db.transaction(() => {
+      this.stmts.del.run(id);
+      this.stmts.delPorts.run(id);
+    })();
+  }
+
+  ports(sandboxId: string): ExposedPort[] {
+    return this.stmts.portsOf.all(sandboxId).map(portFromRow);
+  }
+
+  port(sandboxId: string, port: number): ExposedPort | undefined {
+    const r = this.stmts.port.get(sandboxId, port);
+    return r ? portFromRow(r) : undefined;
+  }
+
+  putPort(p: ExposedPort): void {
+    this.stmts.putPort.run({ sandbox_id: p.sandboxId, port: p.port, token: p.token, name: p.name ?? null, created_at: p.createdAt });
+  }
+
+  deletePort(sandboxId: string, port: number): boolean {
+    return this.stmts.delPort.run(sandboxId, port).changes > 0;
   }
 
   close(): void {

@@ -1,5 +1,6 @@
 import { Agent, request, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
+import type { Socket } from "node:net";
 import { pipeline } from "node:stream/promises";
 import { BurrowError } from "../contract/index.js";
 
@@ -48,6 +49,26 @@ export class RuntimeClient {
     const value = text ? JSON.parse(text) : {};
     if ((res.statusCode ?? 500) >= 400) throw errorFrom(value);
     return value as T;
+  }
+
+  /**
+   * A raw TCP stream to 127.0.0.1:port inside the sandbox, through the
+   * runtime (HTTP CONNECT over the unix socket). Used by preview URLs.
+   */
+  tunnel(port: number): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: this.socketPath, method: "CONNECT", path: `127.0.0.1:${port}`, agent: false });
+      req.on("connect", (res, socket, head) => {
+        if (res.statusCode !== 200) {
+          socket.destroy();
+          return reject(new BurrowError("UPSTREAM_UNAVAILABLE", `nothing is listening on port ${port} in the sandbox`, { port }));
+        }
+        if (head.length) socket.unshift(head);
+        resolve(socket);
+      });
+      req.on("error", (err) => reject(new BurrowError("RUNTIME_UNAVAILABLE", `the sandbox's runtime did not answer (${err.message})`)));
+      req.end();
+    });
   }
 
   close(): void {

@@ -15,6 +15,9 @@ import { execRoutes } from "./routes/exec.js";
 import { fileRoutes } from "./routes/files.js";
 import { sandboxRoutes } from "./routes/sandboxes.js";
 import { sessionRoutes } from "./routes/sessions.js";
+import { portRoutes } from "./routes/ports.js";
+import { PreviewProxy } from "./preview.js";
+import type { Socket } from "node:net";
 import { processRoutes } from "./routes/processes.js";
 
 export interface RunningServer {
@@ -31,13 +34,14 @@ function distRuntimeDir(): string {
 }
 
 /** Every API route, bound to the sandbox manager. */
-export function buildRouter(sandboxes: SandboxManager): Router {
+export function buildRouter(sandboxes: SandboxManager, preview: PreviewProxy, serverPort: () => number): Router {
   const router = new Router();
   sandboxRoutes(router, sandboxes);
   execRoutes(router, sandboxes);
   sessionRoutes(router, sandboxes);
   fileRoutes(router, sandboxes);
   processRoutes(router, sandboxes);
+  portRoutes(router, sandboxes, preview, serverPort);
   return router;
 }
 
@@ -68,9 +72,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   );
   await sandboxes.init();
 
-  const router = buildRouter(sandboxes);
+  const preview = new PreviewProxy(sandboxes, config.previewHost);
+  let boundPort = config.port;
+  const router = buildRouter(sandboxes, preview, () => boundPort);
 
   const server: Server = createServer({ keepAliveTimeout: 65_000, highWaterMark: 1024 * 1024 }, (req, res) => {
+    // Preview URLs are routed by host name; their token is in the name, not the Authorization header.
+    const target = preview.match(req.headers.host);
+    if (target) return void preview.handleRequest(req, res, target);
     const url = new URL(req.url ?? "/", "http://burrow");
     if (url.pathname === "/healthz") return sendJson(res, 200, { ok: true });
     if (!isAuthorized(req, token))
@@ -88,10 +97,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       sendError(res, err);
     });
   });
+  server.on("upgrade", (req, socket: Socket, head: Buffer) => {
+    const target = preview.match(req.headers.host);
+    if (target) return void preview.handleUpgrade(req, socket, head, target);
+    socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+  });
   server.requestTimeout = 0;
   server.headersTimeout = 30_000;
   await new Promise<void>((resolve, reject) => server.once("error", reject).listen(config.port, config.host, () => resolve()));
   const port = (server.address() as { port: number }).port;
+  boundPort = port;
 
   return {
     url: `http://${config.host}:${port}`,

@@ -1,0 +1,29 @@
+import type { IncomingMessage } from "node:http";
+import { connect, type Socket } from "node:net";
+import { EGRESS_PORT } from "./env.js";
+
+/**
+ * CONNECT 127.0.0.1:PORT from the server: a byte pipe to a port inside the
+ * sandbox, for preview URLs (HTTP and WebSocket alike). Only loopback inside
+ * the sandbox can be reached, and not the egress bridge.
+ */
+export function handleTunnel(req: IncomingMessage, client: Socket, head: Buffer): void {
+  const m = /^127\.0\.0\.1:(\d{1,5})$/.exec(req.url ?? "");
+  const port = m ? Number(m[1]) : 0;
+  client.on("error", () => client.destroy());
+  if (!port || port > 65535 || port === EGRESS_PORT) {
+    client.end("HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n");
+    return;
+  }
+  const upstream = connect({ host: "127.0.0.1", port });
+  let open = false;
+  upstream.once("connect", () => {
+    open = true;
+    client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+    if (head.length) upstream.write(head);
+    upstream.pipe(client).pipe(upstream);
+  });
+  upstream.on("error", () => (open ? client.destroy() : client.end("HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\n\r\n")));
+  upstream.on("close", () => open && client.destroy());
+  client.on("close", () => upstream.destroy());
+}
