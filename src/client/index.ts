@@ -7,4 +7,4 @@ export { Sandbox, ExecutionSession, type ExecOptions, type ReadFileResult, type 
 export { BurrowApiError } from "./errors.js";
 export { Process, type WaitForPortOptions } from "./process.js";
 export type { ConnectionConfig } from "./transport.js";
-export type { ExecEvent, ExecResult, FileEntry, FileStat, SandboxInfo, EnsureSandboxBody, ProcessInfo, ProcessLogEvent } from "../contract/index.js";
+export type { ExecEvent, ExecResult, FileEntry, FileStat, SandboxInfo, EnsureSandboxBody, ProcessInfo, ProcessLogEvent, WatchEvent } from "../contract/index.js";

@@ -3,7 +3,7 @@ import type {
 } from "../contract/index.js";
 import { BurrowApiError } from "./errors.js";
 import { Process, streamProcessLogs, waitForPort, type WaitForPortOptions } from "./process.js";
-import type { ProcessInfo, ProcessLogEvent } from "../contract/index.js";
+import type { ProcessInfo, ProcessLogEvent, WatchEvent } from "../contract/index.js";
 import type { Transport } from "./transport.js";
 
 export interface ExecOptions {
@@ -246,6 +246,27 @@ export class Sandbox {
 
   async getExposedPorts(): Promise<ExposedPortInfo[]> {
     return (await this.t.json<{ ports: ExposedPortInfo[] }>("GET", `${this.base}/ports`)).ports;
+  }
+
+  /**
+   * Watch a path for changes (inotify inside the sandbox). Yields
+   * `{type: "watching"}` once the watch is in place, then
+   * `{type: create|modify|delete|move, path, isDirectory, from?}` until the
+   * loop breaks or `signal` aborts, which frees the watcher. Excludes `.git`
+   * and `node_modules` unless `exclude` says otherwise.
+   */
+  async *watch(path: string, opts: { recursive?: boolean; include?: string[]; exclude?: string[]; signal?: AbortSignal } = {}): AsyncGenerator<WatchEvent | { type: "watching"; path: string }> {
+    await this.ready();
+    const q = new URLSearchParams({ path, recursive: String(opts.recursive ?? true) });
+    if (opts.include?.length) q.set("include", opts.include.join(","));
+    if (opts.exclude) q.set("exclude", opts.exclude.join(","));
+    for await (const e of this.t.sse("GET", `${this.base}/watch?${q}`, undefined, opts.signal)) {
+      if (e.event === "error") {
+        const d = e.data as { code: string; message: string };
+        throw new BurrowApiError(d.code === "FILE_NOT_FOUND" ? 404 : 500, d);
+      }
+      yield e.data as WatchEvent | { type: "watching"; path: string };
+    }
   }
 
   /** Set (string) or unset (null) variables for every later command in the sandbox. */

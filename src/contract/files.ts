@@ -33,3 +33,18 @@ export const MkdirBody = z.object({ path: AbsolutePath, recursive: z.boolean().o
 export const MoveBody = z.object({ from: AbsolutePath, to: AbsolutePath, overwrite: z.boolean().optional() }).strict();
 
 export const truthy = (v: string | undefined): boolean => v === "true" || v === "1";
+
+export const WatchQuery = z.object({
+  path: AbsolutePath,
+  recursive: z.enum(["true", "false", "1", "0"]).optional(),
+  include: z.string().max(4096).optional(),
+  exclude: z.string().max(4096).optional(),
+});
+
+/** A change seen by `watch`. `from` is set for moves. */
+export interface WatchEvent {
+  type: "create" | "modify" | "delete" | "move";
+  path: string;
+  isDirectory: boolean;
+  from?: string;
+}

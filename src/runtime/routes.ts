@@ -5,6 +5,7 @@ import { runOnce, MAX_BUFFERED } from "./exec.js";
 import { Session } from "./session.js";
 import { ProcessTable } from "./processes.js";
 import { ProcessRoutes } from "./process-routes.js";
+import { DEFAULT_EXCLUDES, TreeWatcher } from "./watcher.js";
 import * as files from "./files.js";
 import { readBody, sendJson, startNdjson } from "../lib/http-json.js";
 
@@ -54,6 +55,8 @@ export class RuntimeRoutes {
       }
       case "GET /sessions":
         return sendJson(res, 200, { sessions: [...this.sessions.values()].map((s) => ({ id: s.id, createdAt: s.createdAt })) });
+      case "GET /watch":
+        return this.watch(req, res, q);
       case "GET /files":
         return this.readFile(res, q.path!);
       case "PUT /files": {
@@ -98,6 +101,25 @@ export class RuntimeRoutes {
       return sendJson(res, 200, { id: s.id, updated: Object.keys(b.env) });
     }
     throw new BurrowError("NOT_FOUND", `runtime has no route ${req.method} /${parts.join("/")}`);
+  }
+
+  private watch(req: IncomingMessage, res: ServerResponse, q: Record<string, string>): void {
+    const list = (v: string | undefined) => (v ? v.split(",").map((x) => x.trim()).filter(Boolean) : []);
+    const exclude = q.exclude !== undefined ? list(q.exclude) : DEFAULT_EXCLUDES;
+    let send: ((e: object) => void) | undefined;
+    const watcher = new TreeWatcher(
+      q.path!,
+      { recursive: q.recursive !== "false" && q.recursive !== "0", include: list(q.include), exclude },
+      (e) => send?.({ sse: "event", data: e }),
+      (message) => {
+        send?.({ type: "error", code: "WATCH_FAILED", message });
+        res.end();
+      },
+    );
+    watcher.start(); // a missing path throws here, before the stream starts
+    send = startNdjson(res);
+    send({ type: "watching", path: q.path, recursive: q.recursive !== "false" && q.recursive !== "0", exclude });
+    req.on("close", () => watcher.close());
   }
 
   private session(id: string | undefined): Session {

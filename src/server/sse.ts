@@ -37,7 +37,7 @@ export class SseStream {
  * Returns whether a terminal event arrived; a stream that ends without one
  * gets an explicit error event, so a client never hangs on a dead sandbox.
  */
-export async function relayNdjson(from: AsyncIterable<Buffer | string>, sse: SseStream, terminal: string[]): Promise<boolean> {
+export async function relayNdjson(from: AsyncIterable<Buffer | string>, sse: SseStream, terminal: string[], endless = false): Promise<boolean> {
   let buf = "";
   let ended = false;
   for await (const chunk of from) {
@@ -47,11 +47,14 @@ export async function relayNdjson(from: AsyncIterable<Buffer | string>, sse: Sse
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
       if (!line) continue;
-      const event = JSON.parse(line) as { type: string };
-      sse.send(event.type, event);
+      // `{sse, data}` names the SSE event apart from its payload; otherwise `type` names it.
+      const event = JSON.parse(line) as { type: string; sse?: string; data?: unknown };
+      if (event.sse) sse.send(event.sse, event.data);
+      else sse.send(event.type, event);
       if (terminal.includes(event.type)) ended = true;
     }
   }
-  if (!ended && !sse.closed) sse.send("error", { type: "error", code: "RUNTIME_UNAVAILABLE", message: "the sandbox stopped before the stream finished" });
+  if (!ended && !endless && !sse.closed) sse.send("error", { type: "error", code: "RUNTIME_UNAVAILABLE", message: "the sandbox stopped before the stream finished" });
+  if (!ended && endless && !sse.closed) sse.send("error", { type: "error", code: "RUNTIME_UNAVAILABLE", message: "the sandbox stopped; the stream is over" });
   return ended;
 }

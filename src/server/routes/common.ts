@@ -55,24 +55,24 @@ export async function sseFromRuntime(
   id: string,
   open: (runtime: RuntimeClient) => Promise<IncomingMessage>,
   terminal: string[],
+  endless = false,
 ): Promise<void> {
   const runtime = await sandboxes.runtime(id);
   const release = sandboxes.hold(id);
-  const sse = new SseStream(ctx.res);
   try {
     const res = await open(runtime);
+    // Refused before it began (bad cwd, missing path...): a plain HTTP error, not a stream.
+    if ((res.statusCode ?? 500) >= 400) return await relay(res, ctx.res);
+    const sse = new SseStream(ctx.res);
     ctx.res.on("close", () => res.destroy());
-    if ((res.statusCode ?? 500) >= 400) {
-      let text = "";
-      for await (const c of res) text += c;
-      sse.send("error", { type: "error", ...JSON.parse(text || "{}") });
-      return;
+    try {
+      await relayNdjson(res, sse, terminal, endless);
+    } catch (err) {
+      if (!sse.closed) sse.send("error", { type: "error", code: "RUNTIME_UNAVAILABLE", message: (err as Error).message });
+    } finally {
+      sse.end();
     }
-    await relayNdjson(res, sse, terminal);
-  } catch (err) {
-    if (!sse.closed) sse.send("error", { type: "error", code: "RUNTIME_UNAVAILABLE", message: (err as Error).message });
   } finally {
     release();
-    sse.end();
   }
 }

@@ -1,8 +1,8 @@
-import { DeleteQuery, ListQuery, MkdirBody, MoveBody, PathQuery, WriteQuery } from "../../contract/index.js";
+import { DeleteQuery, ListQuery, MkdirBody, MoveBody, PathQuery, WatchQuery, WriteQuery } from "../../contract/index.js";
 import { readJson } from "../../lib/http-json.js";
 import type { SandboxManager } from "../../sandboxes/index.js";
 import type { Router } from "../router.js";
-import { parseQuery, qs, relay, sandboxIdOf } from "./common.js";
+import { parseQuery, qs, relay, sandboxIdOf, sseFromRuntime } from "./common.js";
 
 /** Files: bytes stream through in both directions; the runtime resolves every path inside the sandbox. */
 export function fileRoutes(r: Router, sandboxes: SandboxManager): void {
@@ -33,6 +33,11 @@ export function fileRoutes(r: Router, sandboxes: SandboxManager): void {
       await relay(await (await sandboxes.runtime(sandboxIdOf(ctx))).send("GET", `/files/${sub}?${qs(q)}`), ctx.res);
     });
   }
+  // SSE: `watching` first, then `event {type, path, isDirectory, from?}` until the caller closes it.
+  r.on("GET", "/v1/sandboxes/:id/watch", async (ctx) => {
+    const q = parseQuery(ctx, WatchQuery);
+    await sseFromRuntime(ctx, sandboxes, sandboxIdOf(ctx), (rt) => rt.send("GET", `/watch?${qs(q)}`), ["error"], true);
+  });
   r.on("POST", `${base}/mkdir`, async (ctx) => {
     const body = await readJson(ctx.req, MkdirBody);
     await relay(await (await sandboxes.runtime(sandboxIdOf(ctx))).send("POST", "/files/mkdir", body), ctx.res);
