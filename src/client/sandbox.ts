@@ -269,6 +269,15 @@ export class Sandbox {
     }
   }
 
+  /**
+   * Clone a git repository (http/https, through the egress proxy). Credentials
+   * in the URL are used for the clone and never written to .git/config or logs.
+   */
+  async gitCheckout(url: string, opts: { branch?: string; targetDir?: string; depth?: number; timeoutMs?: number } = {}): Promise<{ url: string; branch: string; targetDir: string; commit: string }> {
+    await this.ready();
+    return this.t.json("POST", `${this.base}/git/checkout`, { url, ...opts });
+  }
+
   /** Set (string) or unset (null) variables for every later command in the sandbox. */
   async setEnvVars(env: Record<string, string | null>): Promise<void> {
     await this.ready();

@@ -58,3 +58,14 @@ export const SetEnvBody = z.object({ env: z.record(z.string().regex(/^[A-Za-z_][
 export type SetEnvBody = z.infer<typeof SetEnvBody>;
 
 export { AbsolutePath };
+
+export const GitCheckoutBody = z
+  .object({
+    url: z.string().url({ message: "url is the http(s) URL of a git repository" }).max(4096),
+    branch: z.string().regex(/^[A-Za-z0-9._\/][A-Za-z0-9._\/-]{0,254}$/, { message: "branch is a git ref name (letters, digits, . _ / -), not starting with -" }).optional(),
+    targetDir: AbsolutePath.optional(),
+    depth: z.number().int().min(1).max(1_000_000).optional(),
+    timeoutMs: z.number().int().min(1000, { message: "timeoutMs is at least 1000 (a clone takes time)" }).max(3_600_000).optional(),
+  })
+  .strict();
+export type GitCheckoutBody = z.infer<typeof GitCheckoutBody>;

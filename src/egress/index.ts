@@ -3,4 +3,4 @@
  * the server, on resolved addresses; the sandbox side only carries bytes.
  */
 export { EgressProxy, type EgressOptions } from "./proxy.js";
-export { decide, HostRules, isInternal } from "./policy.js";
+export { decide, HostRules, isInternal, HOST_ALIAS } from "./policy.js";

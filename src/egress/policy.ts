@@ -55,6 +55,13 @@ export class HostRules {
   }
 }
 
+/**
+ * The name by which a sandbox reaches the host machine itself (its loopback);
+ * inside a sandbox, 127.0.0.1 is the sandbox's own. Refused like any internal
+ * address unless a rule allows it (e.g. `host.burrow.internal:8080`).
+ */
+export const HOST_ALIAS = "host.burrow.internal";
+
 export type Decision = { allowed: true; address: string; family: number } | { allowed: false; reason: string };
 
 /**
@@ -67,7 +74,12 @@ export async function decide(host: string, port: number, allow: HostRules): Prom
   const bare = host.replace(/^\[|\]$/g, "");
   let addresses: { address: string; family: number }[];
   try {
-    addresses = isIP(bare) ? [{ address: bare, family: isIP(bare) }] : await lookup(bare, { all: true });
+    addresses =
+      bare.toLowerCase() === HOST_ALIAS
+        ? [{ address: "127.0.0.1", family: 4 }]
+        : isIP(bare)
+          ? [{ address: bare, family: isIP(bare) }]
+          : await lookup(bare, { all: true });
   } catch {
     return { allowed: false, reason: `cannot resolve ${bare}` };
   }

@@ -6,6 +6,7 @@ import { Session } from "./session.js";
 import { ProcessTable } from "./processes.js";
 import { ProcessRoutes } from "./process-routes.js";
 import { DEFAULT_EXCLUDES, TreeWatcher } from "./watcher.js";
+import { gitCheckout, type CheckoutBody } from "./git.js";
 import * as files from "./files.js";
 import { readBody, sendJson, startNdjson } from "../lib/http-json.js";
 
@@ -55,6 +56,8 @@ export class RuntimeRoutes {
       }
       case "GET /sessions":
         return sendJson(res, 200, { sessions: [...this.sessions.values()].map((s) => ({ id: s.id, createdAt: s.createdAt })) });
+      case "POST /git":
+        return sendJson(res, 200, await gitCheckout(await read<CheckoutBody>(req), this.env));
       case "GET /watch":
         return this.watch(req, res, q);
       case "GET /files":

@@ -16,6 +16,7 @@ import { fileRoutes } from "./routes/files.js";
 import { sandboxRoutes } from "./routes/sandboxes.js";
 import { sessionRoutes } from "./routes/sessions.js";
 import { portRoutes } from "./routes/ports.js";
+import { gitRoutes } from "./routes/git.js";
 import { PreviewProxy } from "./preview.js";
 import type { Socket } from "node:net";
 import { processRoutes } from "./routes/processes.js";
@@ -42,6 +43,7 @@ export function buildRouter(sandboxes: SandboxManager, preview: PreviewProxy, se
   fileRoutes(router, sandboxes);
   processRoutes(router, sandboxes);
   portRoutes(router, sandboxes, preview, serverPort);
+  gitRoutes(router, sandboxes);
   return router;
 }
 
