@@ -2,7 +2,7 @@
 // in-sandbox runtime bundle and its static init. Fast enough to run every time.
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, statSync, existsSync } from "node:fs";
+import { copyFileSync, mkdirSync, statSync, existsSync } from "node:fs";
 
 const root = new URL("..", import.meta.url).pathname;
 process.chdir(root);
@@ -12,7 +12,8 @@ const common = { bundle: true, platform: "node", target: "node20", sourcemap: "l
 
 await Promise.all([
   // The runtime runs inside sandboxes with nothing around it: everything is bundled in.
-  build({ ...common, entryPoints: ["src/runtime/main.ts"], outfile: "dist/runtime/runtime.js", format: "cjs", sourcemap: false, minify: true }),
+  // ws's optional native helpers are not installed; ws falls back to JS without them.
+  build({ ...common, entryPoints: ["src/runtime/main.ts"], outfile: "dist/runtime/runtime.js", format: "cjs", sourcemap: false, minify: true, external: ["bufferutil", "utf-8-validate"] }),
   build({ ...common, entryPoints: ["src/cli/main.ts"], outfile: "dist/cli.js", format: "esm", packages: "external" }),
   build({ ...common, entryPoints: ["src/client/index.ts"], outfile: "dist/client.js", format: "esm", packages: "external" }),
 ]);
@@ -22,3 +23,7 @@ const initOut = "dist/runtime/init";
 if (!existsSync(initOut) || statSync(initOut).mtimeMs < statSync(initSrc).mtimeMs) {
   execFileSync("gcc", ["-O2", "-static", "-s", "-o", initOut, initSrc], { stdio: "inherit" });
 }
+
+// node-pty is bundled into runtime.js; its native addon sits beside it, where node-pty looks ("./build/Release").
+mkdirSync("dist/runtime/build/Release", { recursive: true });
+copyFileSync("node_modules/node-pty/build/Release/pty.node", "dist/runtime/build/Release/pty.node");

@@ -53,6 +53,40 @@ describe("burrow CLI", () => {
     assert.equal((await run(["cp", `${id}:/workspace/piped.txt`, "-"])).stdout, "piped\n");
   });
 
+  it("sh opens an interactive terminal: raw keys, resize on SIGWINCH, the shell's exit code", async () => {
+    const id = name("cli-sh");
+    const pty = await import("node-pty");
+    const term = pty.spawn(process.execPath, [CLI, "sh", id], {
+      cols: 90,
+      rows: 20,
+      env: { ...process.env, BURROW_URL: srv.url, BURROW_TOKEN: srv.token } as Record<string, string>,
+    });
+    let out = "";
+    term.onData((d) => (out += d));
+    const exited = new Promise<number>((r) => term.onExit(({ exitCode }) => r(exitCode)));
+    const waitFor = async (re: RegExp) => {
+      const t = Date.now();
+      while (!re.test(out)) {
+        if (Date.now() - t > 10_000) throw new Error(`never saw ${re} in: ${out}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await waitFor(/\/workspace# $/m);
+    term.write("stty size\r");
+    await waitFor(/20 90/);
+    term.resize(120, 33);
+    term.write("stty size\r");
+    await waitFor(/33 120/);
+    // Raw mode: Ctrl-C reaches the shell in the sandbox instead of killing the CLI.
+    term.write("sleep 30\r");
+    await new Promise((r) => setTimeout(r, 300));
+    term.write("\x03");
+    term.write("echo after-ctrl-c\r");
+    await waitFor(/^after-ctrl-c/m);
+    term.write("exit 5\r");
+    assert.equal(await exited, 5);
+  });
+
   it("sleep and rm work, and errors are readable", async () => {
     const id = name("cli-rm");
     await srv.burrow.sandbox(id).exec("true");

@@ -115,3 +115,27 @@ export async function rm(args: string[]): Promise<void> {
     console.log(`${id} destroyed`);
   }
 }
+
+/** `burrow sh <id> [--terminal ID]`: an interactive terminal in this terminal. Exits with the shell's code. */
+export async function sh(args: string[]): Promise<number> {
+  const id = args[0];
+  if (!id) throw new Error("usage: burrow sh <id> [--terminal TERMINAL_ID]");
+  const at = args.indexOf("--terminal");
+  const out = process.stdout;
+  const term = await connect()
+    .sandbox(id)
+    .terminal({ cols: out.columns || 80, rows: out.rows || 24, terminalId: at >= 0 ? args[at + 1] : undefined });
+  const stdin = process.stdin;
+  if (stdin.isTTY) stdin.setRawMode(true);
+  stdin.resume();
+  stdin.on("data", (d: Buffer) => term.write(d));
+  term.onData((d) => out.write(d));
+  const onResize = () => term.resize(out.columns || 80, out.rows || 24);
+  process.on("SIGWINCH", onResize);
+  const code = await Promise.race([term.exited, new Promise<number>((r) => stdin.once("end", () => r(0)))]);
+  process.off("SIGWINCH", onResize);
+  if (stdin.isTTY) stdin.setRawMode(false);
+  stdin.pause();
+  await term.close();
+  return code;
+}

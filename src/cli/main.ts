@@ -9,6 +9,7 @@ const USAGE = `usage: burrow <command>
   serve [--port N] [--data DIR] [--egress-allow HOST[:PORT]]   run the server
   ls                                   list sandboxes
   exec <id> [--cwd DIR] -- cmd [args]  run a command, stream its output, exit with its code
+  sh <id> [--terminal TID]             an interactive terminal in the sandbox (reattach with --terminal)
   cp <id>:/path <local> | <local> <id>:/path   copy a file out of or into a sandbox ('-' = stdio)
   sleep <id>                           put a sandbox to sleep now
   rm <id>...                           destroy sandboxes
@@ -23,6 +24,7 @@ async function main(argv: string[]): Promise<number> {
     case "ls": await commands.ls(); return 0;
     case "exec": return commands.exec(args);
     case "cp": await commands.cp(args); return 0;
+    case "sh": return commands.sh(args);
     case "sleep": await commands.sleep(args); return 0;
     case "rm": await commands.rm(args); return 0;
     case "image": await commands.image(args); return 0;

@@ -3,6 +3,7 @@ import type {
 } from "../contract/index.js";
 import { BurrowApiError } from "./errors.js";
 import { Process, streamProcessLogs, waitForPort, type WaitForPortOptions } from "./process.js";
+import { openTerminal, type TerminalConnection, type TerminalOptions } from "./terminal.js";
 import type { ProcessInfo, ProcessLogEvent, WatchEvent } from "../contract/index.js";
 import type { Transport } from "./transport.js";
 
@@ -276,6 +277,12 @@ export class Sandbox {
   async gitCheckout(url: string, opts: { branch?: string; targetDir?: string; depth?: number; timeoutMs?: number } = {}): Promise<{ url: string; branch: string; targetDir: string; commit: string }> {
     await this.ready();
     return this.t.json("POST", `${this.base}/git/checkout`, { url, ...opts });
+  }
+
+  /** Open a real terminal (a PTY running the shell) over WebSocket. */
+  async terminal(opts: TerminalOptions = {}): Promise<TerminalConnection> {
+    await this.ready();
+    return openTerminal(this.t.url, this.t.token, this.id, { ...opts, sessionId: opts.sessionId ?? this.session });
   }
 
   /** Set (string) or unset (null) variables for every later command in the sandbox. */

@@ -19,7 +19,7 @@ const env = (k: string): string | undefined => (typeof process !== "undefined" ?
 /** HTTP to the Burrow API: auth, JSON, errors, raw bodies and SSE. */
 export class Transport {
   readonly url: string;
-  private readonly token: string;
+  readonly token: string;
   private readonly fetchImpl: typeof fetch;
 
   constructor(config: ConnectionConfig = {}) {

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync, chmodSync, readFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { createHash } from "node:crypto";
 
 /**
@@ -30,23 +30,36 @@ export function ensureNodeKit(cacheDir: string, nodeBinary = process.execPath): 
 }
 
 /**
- * The runtime bundle and init binary, copied into the cache under their
- * content hash, so sandboxes never depend on where the checkout lives (a
- * checkout under /root is not reachable from inside a user namespace).
+ * The runtime directory (bundle, init binary, native addons), copied into the
+ * cache under its content hash, so sandboxes never depend on where the
+ * checkout lives (a checkout under /root is not reachable from inside a user
+ * namespace) and a rebuilt runtime never changes under a running sandbox.
  */
 export function ensureRuntimeDir(cacheDir: string, distRuntimeDir: string): string {
-  const js = readFileSync(join(distRuntimeDir, "runtime.js"));
-  const init = readFileSync(join(distRuntimeDir, "init"));
-  const hash = createHash("sha256").update(js).update(init).digest("hex").slice(0, 16);
-  const dir = join(cacheDir, "runtime", hash);
+  const files = listFiles(distRuntimeDir).filter((f) => !f.endsWith(".map"));
+  const hash = createHash("sha256");
+  for (const f of files) hash.update(f).update(readFileSync(join(distRuntimeDir, f)));
+  const dir = join(cacheDir, "runtime", hash.digest("hex").slice(0, 16));
   if (existsSync(join(dir, "ready"))) return dir;
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  writeFileSync(join(tmp, "runtime.js"), js, { mode: 0o644 });
-  writeFileSync(join(tmp, "init"), init, { mode: 0o755 });
+  for (const f of files) {
+    mkdirSync(dirname(join(tmp, f)), { recursive: true });
+    copyFileSync(join(distRuntimeDir, f), join(tmp, f));
+    chmodSync(join(tmp, f), statSync(join(distRuntimeDir, f)).mode & 0o755);
+  }
   writeFileSync(join(tmp, "ready"), "");
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
   return dir;
+}
+
+function listFiles(root: string, rel = ""): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(join(root, rel), { withFileTypes: true })) {
+    const p = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...listFiles(root, p));
+    else out.push(p);
+  }
+  return out.sort();
 }

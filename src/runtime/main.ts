@@ -10,7 +10,7 @@ import { baseEnv, DEFAULT_CWD, RUNTIME_CONFIG, RUNTIME_SOCKET } from "./env.js";
 import { startEgressBridge } from "./egress-bridge.js";
 import { RuntimeRoutes } from "./routes.js";
 import { handleTunnel } from "./port-tunnel.js";
-import { sendError } from "../lib/http-json.js";
+import { sendError, toBurrowError } from "../lib/http-json.js";
 
 function readConfig(): { env?: Record<string, string> } {
   try {
@@ -30,6 +30,13 @@ const server = createServer({ keepAliveTimeout: 60_000, highWaterMark: 1024 * 10
   routes.handle(req, res).catch((err) => sendError(res, err));
 });
 server.on("connect", handleTunnel);
+server.on("upgrade", (req, socket, head) => {
+  if (!req.url?.startsWith("/terminal")) return void socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
+  routes.terminals.upgrade(req, socket, head).catch((err) => {
+    const body = JSON.stringify(toBurrowError(err).toJSON());
+    socket.end(`HTTP/1.1 ${toBurrowError(err).status} Error\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  });
+});
 server.headersTimeout = 0;
 server.requestTimeout = 0;
 

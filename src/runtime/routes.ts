@@ -7,6 +7,7 @@ import { ProcessTable } from "./processes.js";
 import { ProcessRoutes } from "./process-routes.js";
 import { DEFAULT_EXCLUDES, TreeWatcher } from "./watcher.js";
 import { gitCheckout, type CheckoutBody } from "./git.js";
+import { TerminalTable } from "./terminal.js";
 import * as files from "./files.js";
 import { readBody, sendJson, startNdjson } from "../lib/http-json.js";
 
@@ -26,9 +27,11 @@ export class RuntimeRoutes {
   private readonly sessions = new Map<string, Session>();
   private readonly processes = new ProcessTable();
   private readonly processRoutes: ProcessRoutes;
+  readonly terminals: TerminalTable;
 
   constructor(private readonly env: Record<string, string>) {
     this.processRoutes = new ProcessRoutes(this.processes, env, (id) => this.session(id));
+    this.terminals = new TerminalTable(env, (id) => this.session(id));
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

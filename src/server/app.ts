@@ -18,6 +18,7 @@ import { sessionRoutes } from "./routes/sessions.js";
 import { portRoutes } from "./routes/ports.js";
 import { gitRoutes } from "./routes/git.js";
 import { PreviewProxy } from "./preview.js";
+import { TerminalGateway } from "./terminal.js";
 import type { Socket } from "node:net";
 import { processRoutes } from "./routes/processes.js";
 
@@ -44,6 +45,10 @@ export function buildRouter(sandboxes: SandboxManager, preview: PreviewProxy, se
   processRoutes(router, sandboxes);
   portRoutes(router, sandboxes, preview, serverPort);
   gitRoutes(router, sandboxes);
+  // The terminal is a WebSocket (see terminal.ts); a plain request is told to upgrade.
+  router.on("GET", "/v1/sandboxes/:id/terminal", () => {
+    throw new BurrowError("UPGRADE_REQUIRED", "the terminal is a WebSocket: connect with Upgrade: websocket");
+  });
   return router;
 }
 
@@ -99,9 +104,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       sendError(res, err);
     });
   });
+  const terminals = new TerminalGateway(sandboxes, token);
   server.on("upgrade", (req, socket: Socket, head: Buffer) => {
     const target = preview.match(req.headers.host);
     if (target) return void preview.handleUpgrade(req, socket, head, target);
+    if (terminals.matches(new URL(req.url ?? "/", "http://burrow").pathname)) return void terminals.handleUpgrade(req, socket, head);
     socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
   });
   server.requestTimeout = 0;

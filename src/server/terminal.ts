@@ -1,0 +1,95 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocket, WebSocketServer } from "ws";
+import { z } from "zod";
+import { BurrowError, SandboxId, SessionId } from "../contract/index.js";
+import type { SandboxManager } from "../sandboxes/index.js";
+import { isAuthorized } from "./auth.js";
+
+const TerminalQuery = z.object({
+  cols: z.coerce.number().int().min(1).max(1000).optional(),
+  rows: z.coerce.number().int().min(1).max(1000).optional(),
+  terminalId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { message: "terminalId is 1-64 letters, digits, dots, dashes or underscores" }).optional(),
+  sessionId: SessionId.optional(),
+});
+
+const PATH = /^\/v1\/sandboxes\/([^/]+)\/terminal$/;
+
+function refuse(socket: Duplex, err: unknown): void {
+  const e = err instanceof BurrowError ? err : new BurrowError("INTERNAL", (err as Error).message);
+  const body = JSON.stringify(e.toJSON());
+  socket.end(`HTTP/1.1 ${e.status} ${e.code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
+/**
+ * `GET /v1/sandboxes/:id/terminal` as a WebSocket: the server authenticates,
+ * opens the runtime's terminal socket inside the sandbox first (so a refusal
+ * is a plain HTTP error), then joins the two, frame for frame. An open
+ * terminal keeps its sandbox awake.
+ */
+export class TerminalGateway {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+
+  constructor(
+    private readonly sandboxes: SandboxManager,
+    private readonly token: string,
+  ) {}
+
+  matches(pathname: string): boolean {
+    return PATH.test(pathname);
+  }
+
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on("error", () => socket.destroy());
+    try {
+      if (!isAuthorized(req, this.token)) throw new BurrowError("UNAUTHORIZED", "send Authorization: Bearer <token>");
+      const url = new URL(req.url ?? "/", "http://burrow");
+      const idCheck = SandboxId.safeParse(decodeURIComponent(PATH.exec(url.pathname)![1]!));
+      if (!idCheck.success) throw new BurrowError("INVALID_SANDBOX_ID", idCheck.error.issues[0]!.message);
+      const q = TerminalQuery.safeParse(Object.fromEntries(url.searchParams));
+      if (!q.success) throw new BurrowError("VALIDATION_FAILED", `query ${q.error.issues[0]!.path.join(".")}: ${q.error.issues[0]!.message}`);
+      const id = idCheck.data;
+      const runtime = await this.sandboxes.runtime(id);
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries(q.data)) if (v !== undefined) params.set(k, String(v));
+      const upstream = await openUpstream(`ws+unix://${runtime.socketPath}:/terminal?${params}`);
+      const release = this.sandboxes.hold(id);
+      this.wss.handleUpgrade(req, socket, head, (client) => {
+        client.on("message", (data, isBinary) => upstream.readyState === WebSocket.OPEN && upstream.send(data, { binary: isBinary }));
+        upstream.on("message", (data, isBinary) => client.readyState === WebSocket.OPEN && client.send(data, { binary: isBinary }));
+        const end = (code?: number, reason?: Buffer) => {
+          release();
+          const c = code && code >= 1000 && code < 5000 && code !== 1005 && code !== 1006 ? code : 1000;
+          if (client.readyState === WebSocket.OPEN) client.close(c, reason);
+          if (upstream.readyState === WebSocket.OPEN) upstream.close();
+        };
+        client.on("close", () => end());
+        upstream.on("close", (code, reason) => end(code, reason));
+        client.on("error", () => end());
+        upstream.on("error", () => end(1011));
+      });
+    } catch (err) {
+      refuse(socket, err);
+    }
+  }
+}
+
+function openUpstream(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once("open", () => resolve(ws));
+    ws.once("unexpected-response", (_req, res) => {
+      let text = "";
+      res.on("data", (d: Buffer) => (text += d));
+      res.on("end", () => {
+        try {
+          const body = JSON.parse(text);
+          reject(new BurrowError(body.code ?? "INTERNAL", body.message ?? text));
+        } catch {
+          reject(new BurrowError("RUNTIME_UNAVAILABLE", `the runtime refused the terminal (${res.statusCode})`));
+        }
+      });
+    });
+    ws.once("error", (err) => reject(new BurrowError("RUNTIME_UNAVAILABLE", `the sandbox's runtime did not answer (${err.message})`)));
+  });
+}
