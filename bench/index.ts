@@ -5,11 +5,14 @@
  */
 import { startTestServer } from "../test/helpers/server.js";
 import { benchSandboxCore } from "./sandbox-core.js";
+import { benchDevLoop } from "./dev-loop.js";
 import { printTable } from "./stats.js";
 
 const srv = await startTestServer({ env: { BURROW_SWEEP_MS: "5000" } });
 try {
-  await benchSandboxCore(srv, {
+  const only = process.env.BENCH_ONLY; // "core" or "dev" to run one part
+  if (!only || only === "dev") await benchDevLoop(srv);
+  if (!only || only === "core") await benchSandboxCore(srv, {
     idleMax: Number(process.env.BENCH_IDLE_MAX ?? 200),
     crashRuns: Number(process.env.BENCH_CRASH_RUNS ?? 20),
   });

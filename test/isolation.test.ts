@@ -4,8 +4,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { networkInterfaces } from "node:os";
+import { createHash, randomBytes } from "node:crypto";
 import type { Sandbox } from "../src/client/index.js";
 import { name, startTestServer, type TestServer } from "./helpers/server.js";
+
+const BIG = randomBytes(20_000_000);
 
 /** A host address that is not loopback, when the machine has one. */
 const hostAddress = () =>
@@ -25,7 +28,7 @@ describe("isolation: attempts to break out must fail", () => {
     const listen = (s: Server) => new Promise<number>((r) => s.listen(0, "127.0.0.1", () => r((s.address() as { port: number }).port)));
     web = createServer((_q, res) => res.end("host-only service"));
     webPort = await listen(web);
-    allowedWeb = createServer((req, res) => res.end(`allowed ${req.method} ${req.url}`));
+    allowedWeb = createServer((req, res) => (req.url === "/big" ? res.end(BIG) : res.end(`allowed ${req.method} ${req.url}`)));
     allowedPort = await listen(allowedWeb);
     srv = await startTestServer({ env: { BURROW_EGRESS_ALLOW: `127.0.0.1:${allowedPort}` } });
     sbx = srv.burrow.sandbox(name("iso"));
@@ -98,6 +101,12 @@ describe("isolation: attempts to break out must fail", () => {
     assert.equal(py.stdout.trim(), "allowed GET /py");
     const other = await sbx.exec(`curl -sS -m 5 --noproxy '' -x http://127.0.0.1:3128 -o /dev/null -w '%{http_code}' http://127.0.0.1:${webPort}/`);
     assert.equal(other.stdout, "403");
+    // Large bodies arrive whole through the proxy, plain and tunnelled (CONNECT).
+    const want = createHash("sha256").update(BIG).digest("hex");
+    for (const flags of ["", "--proxytunnel"]) {
+      const big = await sbx.exec(`curl -sS -m 30 --noproxy '' -x http://127.0.0.1:3128 ${flags} http://127.0.0.1:${allowedPort}/big | sha256sum`);
+      assert.equal(big.stdout.split(" ")[0], want, `complete with ${flags || "plain proxying"}`);
+    }
   });
 
   it("keeps `..` and symlinks inside the sandbox in the files API", async () => {

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { request } from "node:http";
 import { WebSocket } from "ws";
 import type { BurrowApiError, Sandbox } from "../src/client/index.js";
@@ -101,6 +102,24 @@ describe("preview URLs", () => {
       request(`${url}stream`, { lookup: toLoopback as never }, (res) => res.once("data", () => resolve(Date.now() - t))).on("error", reject).end();
     });
     assert.ok(firstChunkAt < 500, `first chunk after ${firstChunkAt} ms, before the body ended`);
+  });
+
+  it("delivers large responses whole (checksummed), again and again", async () => {
+    await sbx.exec("head -c 20000000 /dev/urandom > /workspace/big.bin");
+    const want = (await sbx.exec("sha256sum /workspace/big.bin")).stdout.split(" ")[0];
+    const p = await sbx.startProcess("cd /workspace && python3 -m http.server 8010 --bind 127.0.0.1");
+    await p.waitForPort(8010);
+    const { url } = await sbx.exposePort(8010);
+    for (let i = 0; i < 4; i++) {
+      const got = await new Promise<string>((resolve, reject) => {
+        request(`${url}big.bin`, { lookup: toLoopback as never }, (res) => {
+          const h = createHash("sha256");
+          res.on("data", (d) => h.update(d)).on("end", () => resolve(h.digest("hex")));
+        }).on("error", reject).end();
+      });
+      assert.equal(got, want, `download ${i} is complete`);
+    }
+    await p.kill();
   });
 
   it("carries WebSockets", async () => {

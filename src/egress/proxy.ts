@@ -2,6 +2,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { connect, type Socket } from "node:net";
 import { chmodSync, rmSync } from "node:fs";
 import { decide, HostRules } from "./policy.js";
+import { splice } from "../lib/splice.js";
 
 export interface EgressOptions {
   /** Rules that let a sandbox reach hosts the default policy refuses (loopback test servers, for example). */
@@ -46,16 +47,16 @@ export class EgressProxy {
     const d = await decide(m[1]!, port, this.allow);
     if (!d.allowed) return refuseRaw(client, 403, d.reason);
     const upstream = connect({ host: d.address, port, family: d.family });
-    let established = false;
+    let connected = false;
     upstream.once("connect", () => {
-      established = true;
+      connected = true;
       client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
       if (head.length) upstream.write(head);
-      upstream.pipe(client).pipe(upstream);
+      splice(upstream, client);
     });
-    upstream.on("error", () => (established ? client.destroy() : refuseRaw(client, 502, `could not connect to ${m[1]}:${port}`)));
-    client.on("close", () => upstream.destroy());
-    upstream.on("close", () => established && client.destroy());
+    upstream.once("error", () => {
+      if (!connected) refuseRaw(client, 502, `could not connect to ${m[1]}:${port}`);
+    });
   }
 
   private async forward(sandboxId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,5 +1,6 @@
 import { createConnection, createServer } from "node:net";
 import { EGRESS_PORT, EGRESS_SOCKET } from "./env.js";
+import { splice } from "../lib/splice.js";
 
 /**
  * The sandbox's only way out: an HTTP proxy address on loopback inside
@@ -9,14 +10,7 @@ import { EGRESS_PORT, EGRESS_SOCKET } from "./env.js";
  */
 export function startEgressBridge(): void {
   const server = createServer((inside) => {
-    const out = createConnection(EGRESS_SOCKET);
-    inside.pipe(out).pipe(inside);
-    const end = () => {
-      inside.destroy();
-      out.destroy();
-    };
-    inside.on("error", end).on("close", end);
-    out.on("error", end).on("close", end);
+    splice(inside, createConnection(EGRESS_SOCKET));
   });
   server.on("error", (err) => console.error("egress bridge:", err.message));
   server.listen(EGRESS_PORT, "127.0.0.1");

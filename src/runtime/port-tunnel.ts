@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { connect, type Socket } from "node:net";
 import { EGRESS_PORT } from "./env.js";
+import { splice } from "../lib/splice.js";
 
 /**
  * CONNECT 127.0.0.1:PORT from the server: a byte pipe to a port inside the
@@ -16,14 +17,14 @@ export function handleTunnel(req: IncomingMessage, client: Socket, head: Buffer)
     return;
   }
   const upstream = connect({ host: "127.0.0.1", port });
-  let open = false;
+  let connected = false;
   upstream.once("connect", () => {
-    open = true;
+    connected = true;
     client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
     if (head.length) upstream.write(head);
-    upstream.pipe(client).pipe(upstream);
+    splice(upstream, client);
   });
-  upstream.on("error", () => (open ? client.destroy() : client.end("HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\n\r\n")));
-  upstream.on("close", () => open && client.destroy());
-  client.on("close", () => upstream.destroy());
+  upstream.once("error", () => {
+    if (!connected) client.end("HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\n\r\n");
+  });
 }

@@ -2,6 +2,7 @@ import { request, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { BurrowError, SandboxId } from "../contract/index.js";
 import { sendError } from "../lib/http-json.js";
+import { splice } from "../lib/splice.js";
 import type { SandboxManager } from "../sandboxes/index.js";
 
 export interface PreviewTarget {
@@ -94,13 +95,6 @@ export class PreviewProxy {
     for (let i = 0; i < req.rawHeaders.length; i += 2) headText += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
     upstream.write(headText + "\r\n");
     if (head.length) upstream.write(head);
-    upstream.pipe(client).pipe(upstream);
-    const end = () => {
-      release();
-      client.destroy();
-      upstream.destroy();
-    };
-    upstream.on("close", end).on("error", end);
-    client.on("close", end);
+    splice(upstream, client, release);
   }
 }
