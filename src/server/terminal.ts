@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { WebSocket, WebSocketServer } from "ws";
+import { WebSocket, WebSocketServer, type RawData } from "ws";
 import { z } from "zod";
 import { BurrowError, SandboxId, SessionId } from "../contract/index.js";
 import type { SandboxManager } from "../sandboxes/index.js";
@@ -52,11 +52,11 @@ export class TerminalGateway {
       const runtime = await this.sandboxes.runtime(id);
       const params = new URLSearchParams();
       for (const [k, v] of Object.entries(q.data)) if (v !== undefined) params.set(k, String(v));
-      const upstream = await openUpstream(`ws+unix://${runtime.socketPath}:/terminal?${params}`);
+      const { ws: upstream, forward } = await openUpstream(`ws+unix://${runtime.socketPath}:/terminal?${params}`);
       const release = this.sandboxes.hold(id);
       this.wss.handleUpgrade(req, socket, head, (client) => {
         client.on("message", (data, isBinary) => upstream.readyState === WebSocket.OPEN && upstream.send(data, { binary: isBinary }));
-        upstream.on("message", (data, isBinary) => client.readyState === WebSocket.OPEN && client.send(data, { binary: isBinary }));
+        forward((data, isBinary) => client.readyState === WebSocket.OPEN && client.send(data, { binary: isBinary }));
         const end = (code?: number, reason?: Buffer) => {
           release();
           const c = code && code >= 1000 && code < 5000 && code !== 1005 && code !== 1006 ? code : 1000;
@@ -74,10 +74,25 @@ export class TerminalGateway {
   }
 }
 
-function openUpstream(url: string): Promise<WebSocket> {
+type Sink = (data: RawData, isBinary: boolean) => void;
+
+/**
+ * Connect to the runtime's terminal. The runtime speaks first (ready, then the
+ * replay), possibly in the same read as its handshake answer, so ws emits those
+ * frames right after `open`, before any awaiting code could listen: they are
+ * held from the first moment until `forward` names where they go.
+ */
+function openUpstream(url: string): Promise<{ ws: WebSocket; forward: (sink: Sink) => void }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
-    ws.once("open", () => resolve(ws));
+    const held: [RawData, boolean][] = [];
+    let sink: Sink | undefined;
+    ws.on("message", (data, isBinary) => (sink ? sink(data, isBinary) : held.push([data, isBinary])));
+    const forward = (s: Sink) => {
+      sink = s;
+      for (const [data, isBinary] of held.splice(0)) s(data, isBinary);
+    };
+    ws.once("open", () => resolve({ ws, forward }));
     ws.once("unexpected-response", (_req, res) => {
       let text = "";
       res.on("data", (d: Buffer) => (text += d));
