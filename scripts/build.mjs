@@ -14,8 +14,17 @@ await Promise.all([
   // The runtime runs inside sandboxes with nothing around it: everything is bundled in.
   // ws's optional native helpers are not installed; ws falls back to JS without them.
   build({ ...common, entryPoints: ["src/runtime/main.ts"], outfile: "dist/runtime/runtime.js", format: "cjs", sourcemap: false, minify: true, external: ["bufferutil", "utf-8-validate"] }),
-  build({ ...common, entryPoints: ["src/cli/main.ts"], outfile: "dist/cli.js", format: "esm", packages: "external" }),
-  build({ ...common, entryPoints: ["src/client/index.ts"], outfile: "dist/client.js", format: "esm", packages: "external" }),
+  // One split build, so the CLI, `burrow/agents` and the examples share a single
+  // copy of the agents module (user agents must extend the class the host knows).
+  build({
+    ...common,
+    entryPoints: { cli: "src/cli/main.ts", client: "src/client/index.ts", agents: "src/agents/index.ts", examples: "examples/agents/index.ts" },
+    outdir: "dist",
+    format: "esm",
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
+    packages: "external",
+  }),
 ]);
 
 const initSrc = "src/runtime/init/init.c";

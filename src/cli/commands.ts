@@ -4,6 +4,10 @@ import { pipeline } from "node:stream/promises";
 import { ImageStore } from "../images/index.js";
 import { defaultCacheDir, loadConfig, startServer } from "../server/index.js";
 import { connect } from "./connect.js";
+import { loadAgentClasses } from "./load-agents.js";
+import { isAgentClass } from "../agents/index.js";
+import type { AgentClass } from "../agents/instance.js";
+import { kebab } from "../agents/kebab.js";
 import { progressLine } from "./progress.js";
 
 const ago = (iso: string) => {
@@ -15,8 +19,13 @@ export async function serve(argv: string[]): Promise<void> {
   const config = loadConfig(argv);
   const images = new ImageStore(config.cacheDir);
   if (!images.has(config.defaultImage) && config.defaultImage === "default") await ensureDefaultImage();
-  const server = await startServer(config);
+  const agentClasses = [
+    ...(config.examples ? Object.values(await import(new URL("./examples.js", import.meta.url).href)).filter(isAgentClass) : []),
+    ...(config.agentsModule ? await loadAgentClasses(config.agentsModule) : []),
+  ] as AgentClass[];
+  const server = await startServer(config, agentClasses);
   console.log(`Burrow is serving on ${server.url}`);
+  if (agentClasses.length) console.log(`  agents: ${agentClasses.map((c) => `${server.url}/agents/${kebab(c.name)}/<name>`).join(", ")}`);
   console.log(`  data:  ${config.dataDir}`);
   console.log(`  token: ${server.token}`);
   console.log(`Try: curl -H "Authorization: Bearer ${server.token}" -X POST ${server.url}/v1/sandboxes/hello/exec -d '{"command":"uname -a"}'`);

@@ -6,7 +6,7 @@ import { BurrowApiError } from "../client/index.js";
 import * as commands from "./commands.js";
 
 const USAGE = `usage: burrow <command>
-  serve [--port N] [--data DIR] [--egress-allow HOST[:PORT]]   run the server
+  serve [--port N] [--data DIR] [--egress-allow HOST[:PORT]] [--agents MODULE] [--examples]   run the server
   ls                                   list sandboxes
   exec <id> [--cwd DIR] -- cmd [args]  run a command, stream its output, exit with its code
   sh <id> [--terminal TID]             an interactive terminal in the sandbox (reattach with --terminal)

@@ -19,6 +19,8 @@ import { portRoutes } from "./routes/ports.js";
 import { gitRoutes } from "./routes/git.js";
 import { PreviewProxy } from "./preview.js";
 import { TerminalGateway } from "./terminal.js";
+import { AgentHost } from "../agents/index.js";
+import type { AgentClass } from "../agents/instance.js";
 import type { Socket } from "node:net";
 import { processRoutes } from "./routes/processes.js";
 
@@ -53,7 +55,7 @@ export function buildRouter(sandboxes: SandboxManager, preview: PreviewProxy, se
 }
 
 /** Wire the domains together and start listening. */
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, agentClasses: AgentClass[] = []): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true });
   chmodSync(config.dataDir, 0o711); // runc's user-namespaced init must traverse it; nothing in it is listable
   const sandboxesDir = join(config.dataDir, "sandboxes");
@@ -79,6 +81,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   );
   await sandboxes.init();
 
+  const agents = agentClasses.length ? new AgentHost({ dataDir: config.dataDir, classes: agentClasses, idleMs: config.agentIdleMs }) : undefined;
   const preview = new PreviewProxy(sandboxes, config.previewHost);
   let boundPort = config.port;
   const router = buildRouter(sandboxes, preview, () => boundPort);
@@ -87,6 +90,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     // Preview URLs are routed by host name; their token is in the name, not the Authorization header.
     const target = preview.match(req.headers.host);
     if (target) return void preview.handleRequest(req, res, target);
+    // Agents are the application's public surface: their own hooks decide who gets in.
+    if (agents?.handleRequest(req, res)) return;
     const url = new URL(req.url ?? "/", "http://burrow");
     if (url.pathname === "/healthz") return sendJson(res, 200, { ok: true });
     if (!isAuthorized(req, token))
@@ -109,6 +114,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const target = preview.match(req.headers.host);
     if (target) return void preview.handleUpgrade(req, socket, head, target);
     if (terminals.matches(new URL(req.url ?? "/", "http://burrow").pathname)) return void terminals.handleUpgrade(req, socket, head);
+    if (agents?.handleUpgrade(req, socket, head)) return;
     socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
   });
   server.requestTimeout = 0;
@@ -125,6 +131,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     async close() {
       server.close();
       server.closeAllConnections();
+      agents?.close();
       await sandboxes.shutdown();
       registry.close();
     },

@@ -15,6 +15,12 @@ export interface ServerConfig {
   /** How often idle sandboxes are looked for, in ms. */
   sweepIntervalMs: number;
   runcBinary: string;
+  /** A module whose exported Agent classes this server hosts (JS, or TS compiled on load). */
+  agentsModule?: string;
+  /** Host the example agents (what `npm start` does). */
+  examples: boolean;
+  /** Idle agent instances leave memory after this long. */
+  agentIdleMs: number;
 }
 
 export function defaultCacheDir(): string {
@@ -53,5 +59,8 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     egressAllow: [...allowFlag, ...allowEnv],
     sweepIntervalMs: Number(env.BURROW_SWEEP_MS ?? 2000),
     runcBinary: env.BURROW_RUNC ?? "runc",
+    agentsModule: str(values.agents) ?? env.BURROW_AGENTS,
+    examples: values.examples === true,
+    agentIdleMs: Number(env.BURROW_AGENT_IDLE_MS ?? 60_000),
   };
 }

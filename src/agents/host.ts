@@ -1,0 +1,226 @@
+import { createHash, randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import type { Duplex } from "node:stream";
+import Database from "better-sqlite3";
+import { WebSocketServer } from "ws";
+import { Agent } from "./agent.js";
+import { Instance, type AgentClass } from "./instance.js";
+import { kebab } from "./kebab.js";
+
+export interface AgentHostOptions {
+  dataDir: string;
+  classes: AgentClass[];
+  env?: unknown;
+  /** Instances without connections or work are evicted from memory after this long. */
+  idleMs?: number;
+}
+
+let current: AgentHost | undefined;
+
+/** The host of this process (set when one is created), for getAgentByName. */
+export function currentHost(): AgentHost {
+  if (!current) throw new Error("no agent host is running in this process: start the server with --agents or --examples");
+  return current;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Every agent instance of this server: routes `/agents/<class>/<name>[/...]`
+ * (HTTP to onRequest, WebSocket upgrades to connections), keeps one live
+ * instance per (class, name), evicts idle ones, and wakes agents whose
+ * schedules are due, also ones that were due while the server was down.
+ */
+export class AgentHost {
+  private readonly classes = new Map<string, AgentClass>();
+  private readonly instances = new Map<string, Instance>();
+  private readonly index: Database.Database;
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 32 * 1024 * 1024 });
+  private alarmTimer: NodeJS.Timeout | undefined;
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly idleMs: number;
+
+  constructor(private readonly options: AgentHostOptions) {
+    for (const cls of options.classes) this.classes.set(kebab(cls.name), cls);
+    mkdirSync(join(options.dataDir, "agents"), { recursive: true, mode: 0o700 });
+    this.index = new Database(join(options.dataDir, "agents", "alarms.db"));
+    this.index.pragma("journal_mode = WAL");
+    this.index.exec("CREATE TABLE IF NOT EXISTS alarms (class TEXT NOT NULL, name TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (class, name))");
+    this.idleMs = options.idleMs ?? 60_000;
+    this.sweeper = setInterval(() => this.evictIdle(), Math.min(this.idleMs, 10_000));
+    this.sweeper.unref();
+    current = this;
+    this.armAlarm();
+  }
+
+  get classNames(): string[] {
+    return [...this.classes.keys()];
+  }
+
+  classFor(kebabName: string): AgentClass | undefined {
+    return this.classes.get(kebabName.toLowerCase());
+  }
+
+  private file(cls: string, name: string): string {
+    const safe = name.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 80);
+    const hash = createHash("sha256").update(name).digest("hex").slice(0, 12);
+    const dir = join(this.options.dataDir, "agents", cls);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return join(dir, `${safe}-${hash}.db`);
+  }
+
+  /** The live instance of (class, name), woken if needed. Waking runs onStart before anything else. */
+  instance(cls: string, name: string): Instance {
+    const key = `${cls}\0${name}`;
+    let inst = this.instances.get(key);
+    if (inst && !inst.destroyed) return inst;
+    const c = this.classes.get(cls);
+    if (!c) throw new Error(`no agent class ${cls}`);
+    inst = new Instance(c, name, {
+      file: this.file(cls, name),
+      kebab: cls,
+      env: this.options.env,
+      onNextAlarm: (t) => this.setAlarm(cls, name, t),
+      onDestroyed: () => this.instances.delete(key),
+    });
+    this.instances.set(key, inst);
+    return inst;
+  }
+
+  /** Route an HTTP request; false when it is not an agents path. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
+    const route = this.route(req);
+    if (!route) return false;
+    void (async () => {
+      try {
+        if ("error" in route) return send(res, new Response(route.error, { status: route.status }));
+        let request = toRequest(req);
+        const hooked = await route.cls.onBeforeRequest?.(request);
+        if (hooked instanceof Response) return send(res, hooked);
+        if (hooked instanceof Request) request = hooked;
+        const inst = this.instance(route.kebab, route.name);
+        const response = await inst.enqueue(() => inst.agent.onRequest(request));
+        await send(res, response);
+      } catch (err) {
+        console.error("agent request failed:", err);
+        if (!res.headersSent) send(res, new Response("Internal error in the agent", { status: 500 }));
+        else res.destroy();
+      }
+    })();
+    return true;
+  }
+
+  /** Route a WebSocket upgrade; false when it is not an agents path. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const route = this.route(req);
+    if (!route) return false;
+    void (async () => {
+      try {
+        if ("error" in route) return void socket.end(`HTTP/1.1 ${route.status} Bad Request\r\ncontent-length: ${route.error.length}\r\nconnection: close\r\n\r\n${route.error}`);
+        const request = toRequest(req, false);
+        const refused = await route.cls.onBeforeConnect?.(request);
+        if (refused instanceof Response) {
+          const body = await refused.text();
+          return void socket.end(`HTTP/1.1 ${refused.status} ${refused.statusText || "Refused"}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+        }
+        const inst = this.instance(route.kebab, route.name);
+        const pk = new URL(request.url).searchParams.get("_pk") || randomUUID();
+        this.wss.handleUpgrade(req, socket, head, (ws) => inst.accept(ws, request, pk));
+      } catch (err) {
+        console.error("agent connection failed:", err);
+        socket.destroy();
+      }
+    })();
+    return true;
+  }
+
+  private route(req: IncomingMessage): { cls: AgentClass; kebab: string; name: string } | { error: string; status: number } | undefined {
+    const url = new URL(req.url ?? "/", "http://agents");
+    const parts = url.pathname.split("/").filter(Boolean);
+    // Too few segments fall through to the server's 404.
+    if (parts[0] !== "agents" || parts.length < 3) return undefined;
+    const k = decodeURIComponent(parts[1]!).toLowerCase();
+    const cls = this.classes.get(k);
+    if (!cls) return { error: `no agent class "${k}"; this server has: ${this.classNames.join(", ") || "none"}`, status: 400 };
+    return { cls, kebab: k, name: decodeURIComponent(parts[2]!) };
+  }
+
+  // --- schedules -----------------------------------------------------------
+
+  private setAlarm(cls: string, name: string, time: number | undefined): void {
+    if (time === undefined) this.index.prepare("DELETE FROM alarms WHERE class = ? AND name = ?").run(cls, name);
+    else this.index.prepare("INSERT OR REPLACE INTO alarms (class, name, time) VALUES (?, ?, ?)").run(cls, name, time);
+    this.armAlarm();
+  }
+
+  private armAlarm(): void {
+    clearTimeout(this.alarmTimer);
+    const next = this.index.prepare("SELECT MIN(time) AS t FROM alarms").get() as { t: number | null };
+    if (next.t === null) return;
+    const delay = Math.max(0, Math.min(next.t * 1000 - Date.now(), MAX_TIMER_MS));
+    this.alarmTimer = setTimeout(() => void this.fireAlarms(), delay);
+    this.alarmTimer.unref();
+  }
+
+  private async fireAlarms(): Promise<void> {
+    const due = this.index.prepare("SELECT class, name FROM alarms WHERE time <= ?").all(Math.floor(Date.now() / 1000)) as { class: string; name: string }[];
+    for (const d of due) {
+      if (!this.classes.has(d.class)) continue;
+      try {
+        await this.instance(d.class, d.name).runSchedules();
+      } catch (err) {
+        console.error(`schedules of ${d.class}/${d.name} failed:`, err);
+      }
+    }
+    this.armAlarm();
+  }
+
+  // --- memory ---------------------------------------------------------------
+
+  private evictIdle(): void {
+    const cutoff = Date.now() - this.idleMs;
+    for (const [key, inst] of this.instances) {
+      if (inst.idle && inst.lastActive < cutoff) {
+        inst.close();
+        this.instances.delete(key);
+      }
+    }
+  }
+
+  /** How many instances are in memory now. */
+  get liveCount(): number {
+    return this.instances.size;
+  }
+
+  close(): void {
+    clearTimeout(this.alarmTimer);
+    clearInterval(this.sweeper);
+    for (const inst of this.instances.values()) inst.close();
+    this.instances.clear();
+    this.index.close();
+    if (current === this) current = undefined;
+  }
+}
+
+function toRequest(req: IncomingMessage, withBody = true): Request {
+  const url = `http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`;
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+  const hasBody = withBody && req.method !== "GET" && req.method !== "HEAD";
+  return new Request(url, { method: req.method, headers, ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream, duplex: "half" } : {}) } as RequestInit);
+}
+
+async function send(res: ServerResponse, response: Response): Promise<void> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((v, k) => (headers[k] = v));
+  res.writeHead(response.status, headers);
+  if (!response.body) return void res.end();
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) res.write(chunk);
+  res.end();
+}
+
+/** Whether a module export is an agent class. */
+export const isAgentClass = (v: unknown): v is AgentClass => typeof v === "function" && v.prototype instanceof Agent;

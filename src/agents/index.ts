@@ -1,0 +1,13 @@
+/**
+ * `burrow/agents`: durable agents. Subclass `Agent`, mark client-callable
+ * methods with `@callable()`, and serve the classes with
+ * `burrow serve --agents <module>`. The WebSocket protocol is the one
+ * Cloudflare's `agents/client` speaks, so its AgentClient connects unchanged.
+ */
+export { Agent, type ConnectionContext, type StateSource } from "./agent.js";
+export { callable, type CallableOptions } from "./callable.js";
+export { Connection } from "./connection.js";
+export { StreamingResponse } from "./rpc.js";
+export { getAgentByName, type AgentStub } from "./stub.js";
+export { AgentHost, isAgentClass, type AgentHostOptions } from "./host.js";
+export type { Schedule, ScheduleWhen } from "./schedules.js";

@@ -1,0 +1,189 @@
+import { rmSync } from "node:fs";
+import type { WebSocket } from "ws";
+import { Agent, internals, type ConnectionContext } from "./agent.js";
+import { callableOptions } from "./callable.js";
+import { Connection } from "./connection.js";
+import { callerContext, StreamingResponse } from "./rpc.js";
+import { Scheduler } from "./schedules.js";
+import { AgentStorage } from "./storage.js";
+
+export type AgentClass = (new (name: string, env: never) => Agent<unknown, unknown>) & { onBeforeConnect?: (req: Request) => Response | void | Promise<Response | void>; onBeforeRequest?: (req: Request) => Response | Request | void | Promise<Response | Request | void> };
+
+export interface InstanceDeps {
+  file: string;
+  kebab: string;
+  env: unknown;
+  onNextAlarm: (time: number | undefined) => void;
+  onDestroyed: () => void;
+}
+
+const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * One live agent: its object, storage, connections, and an event queue that
+ * delivers one event at a time (onStart first; a connection's onConnect before
+ * its messages; messages in order).
+ */
+export class Instance {
+  readonly agent: Agent<unknown, unknown>;
+  readonly storage: AgentStorage;
+  readonly scheduler: Scheduler;
+  private readonly connections = new Map<string, Connection>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private pending = 0;
+  lastActive = Date.now();
+  destroyed = false;
+
+  constructor(
+    cls: AgentClass,
+    readonly name: string,
+    private readonly deps: InstanceDeps,
+  ) {
+    this.storage = new AgentStorage(deps.file);
+    this.scheduler = new Scheduler(this.storage, deps.onNextAlarm);
+    this.agent = new cls(name, deps.env as never);
+    this.agent[internals] = {
+      storage: this.storage,
+      scheduler: this.scheduler,
+      connections: () => [...this.connections.values()],
+      broadcastState: (state, except) => {
+        const frame = JSON.stringify({ type: "cf_agent_state", state });
+        for (const c of this.connections.values()) if (c !== except) c.send(frame);
+      },
+      destroy: () => this.destroy(),
+    };
+    // A readonly connection may not change state, whether by frame or through a method it calls.
+    const apply = this.agent.applyState.bind(this.agent);
+    this.agent.applyState = (state, source) => {
+      if (callerContext.getStore()?.connection.readonly) throw new Error("Connection is readonly");
+      apply(state, source);
+    };
+    this.enqueue(() => this.agent.onStart());
+  }
+
+  get idle(): boolean {
+    return this.pending === 0 && this.connections.size === 0;
+  }
+
+  /** Deliver an event after every earlier one has been handled. */
+  enqueue<T>(event: () => T | Promise<T>): Promise<T> {
+    this.pending++;
+    this.lastActive = Date.now();
+    const run = this.queue.then(event);
+    this.queue = run.catch(() => {}).finally(() => {
+      this.pending--;
+      this.lastActive = Date.now();
+    });
+    return run;
+  }
+
+  accept(ws: WebSocket, request: Request, connectionId: string): void {
+    const conn = new Connection(connectionId, ws, request.url);
+    const ctx: ConnectionContext = { request };
+    this.connections.set(conn.id, conn);
+    this.enqueue(async () => {
+      conn.readonly = this.agent.shouldConnectionBeReadonly(conn, ctx);
+      const state = this.agent.state;
+      conn.send({ type: "cf_agent_identity", name: this.name, agent: this.deps.kebab, ...(state !== undefined ? { stateFollows: true } : {}) });
+      if (state !== undefined) conn.send({ type: "cf_agent_state", state });
+      await this.agent.onConnect(conn, ctx);
+    }).catch((err) => this.agent.onError(conn, err));
+    ws.on("message", (data, isBinary) => {
+      this.enqueue(() => this.onFrame(conn, isBinary ? (data as Buffer) : data.toString())).catch((err) => this.agent.onError(conn, err));
+    });
+    ws.on("close", (code, reason) => {
+      this.connections.delete(conn.id);
+      this.enqueue(() => this.agent.onClose(conn, code, reason.toString())).catch((err) => this.agent.onError(conn, err));
+    });
+    ws.on("error", () => ws.terminate());
+  }
+
+  private async onFrame(conn: Connection, data: string | Buffer): Promise<void> {
+    let msg: { type?: unknown; id?: unknown; method?: unknown; args?: unknown; state?: unknown } | undefined;
+    if (typeof data === "string") {
+      try {
+        msg = JSON.parse(data);
+      } catch {
+        msg = undefined;
+      }
+    }
+    if (msg && typeof msg === "object" && msg.type === "cf_agent_state") {
+      if (conn.readonly) return conn.send({ type: "cf_agent_state_error", error: "Connection is readonly" });
+      try {
+        this.agent.applyState(msg.state, conn);
+      } catch {
+        conn.send({ type: "cf_agent_state_error", error: "State update rejected" });
+      }
+      return;
+    }
+    if (msg && typeof msg === "object" && msg.type === "rpc") {
+      // Started in order, but not awaited here: concurrent calls resolve independently.
+      if (typeof msg.id !== "string" && typeof msg.id !== "number") return;
+      this.rpc(conn, String(msg.id), msg.method, msg.args);
+      return;
+    }
+    await this.agent.onMessage(conn, data);
+  }
+
+  private rpc(conn: Connection, id: string, method: unknown, args: unknown): void {
+    const fail = (error: string) => conn.send({ type: "rpc", id, success: false, error });
+    if (typeof method !== "string" || !method) return fail("RPC request needs a method name");
+    const fn = (this.agent as unknown as Record<string, unknown>)[method];
+    if (typeof fn !== "function" || method === "constructor") return fail(`Method ${method} does not exist`);
+    const opts = callableOptions(fn);
+    if (!opts) return fail(`Method ${method} is not callable`);
+    const list = Array.isArray(args) ? args : [];
+    void callerContext.run({ connection: conn }, async () => {
+      if (opts.streaming) {
+        const stream = new StreamingResponse(conn, id);
+        try {
+          await fn.apply(this.agent, [stream, ...list]);
+        } catch (err) {
+          stream.error(errorMessage(err));
+        }
+        return;
+      }
+      try {
+        const result = await fn.apply(this.agent, list);
+        conn.send({ type: "rpc", id, success: true, done: true, result });
+      } catch (err) {
+        fail(errorMessage(err));
+      }
+    });
+  }
+
+  /** A server-side call through a stub: any method, not only callable ones, in the instance's order. */
+  call(method: string, args: unknown[]): Promise<unknown> {
+    return this.enqueue(() => {
+      const fn = (this.agent as unknown as Record<string, unknown>)[method];
+      if (typeof fn !== "function") throw new Error(`Method ${method} does not exist on ${this.deps.kebab}`);
+      return fn.apply(this.agent, args);
+    });
+  }
+
+  runSchedules(): Promise<void> {
+    return this.enqueue(() =>
+      this.scheduler.runDue(async (callback, payload, schedule) => {
+        const fn = (this.agent as unknown as Record<string, unknown>)[callback];
+        if (typeof fn !== "function") throw new Error(`schedule callback ${callback} does not exist`);
+        await fn.call(this.agent, payload, schedule);
+      }),
+    );
+  }
+
+  /** Close the storage (eviction); connections are already gone. */
+  close(): void {
+    this.storage.close();
+  }
+
+  private async destroy(): Promise<void> {
+    this.destroyed = true;
+    for (const c of this.connections.values()) c.close(1000, "agent destroyed");
+    this.connections.clear();
+    this.storage.db.exec("DELETE FROM _burrow_schedules");
+    this.deps.onNextAlarm(undefined);
+    this.storage.close();
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(this.deps.file + suffix, { force: true });
+    this.deps.onDestroyed();
+  }
+}

@@ -1,0 +1,49 @@
+import Database from "better-sqlite3";
+
+export type SqlValue = string | number | bigint | Buffer | null;
+
+/** One agent's own SQLite file (WAL): its state, its schedules, and whatever its code stores with `sql`. */
+export class AgentStorage {
+  readonly db: Database.Database;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS _burrow_kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS _burrow_schedules (
+        id TEXT PRIMARY KEY,
+        callback TEXT NOT NULL,
+        payload TEXT,
+        type TEXT NOT NULL,
+        time INTEGER NOT NULL,
+        cron TEXT,
+        interval_s INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        running_since INTEGER,
+        created_at INTEGER NOT NULL
+      );`);
+  }
+
+  /** A tagged template: values become parameters, never SQL text. Synchronous. */
+  sql<T = Record<string, unknown>>(strings: TemplateStringsArray, ...values: unknown[]): T[] {
+    const stmt = this.db.prepare(strings.join("?"));
+    const params = values.map((v) => (typeof v === "boolean" ? (v ? 1 : 0) : v === undefined ? null : v)) as SqlValue[];
+    if (stmt.reader) return stmt.all(...params) as T[];
+    stmt.run(...params);
+    return [];
+  }
+
+  get(key: string): string | undefined {
+    return (this.db.prepare("SELECT value FROM _burrow_kv WHERE key = ?").get(key) as { value: string } | undefined)?.value;
+  }
+
+  put(key: string, value: string): void {
+    this.db.prepare("INSERT OR REPLACE INTO _burrow_kv (key, value) VALUES (?, ?)").run(key, value);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
