@@ -225,6 +225,18 @@ describe("agents, driven by the real AgentClient from the agents package", () =>
     assert.deepEqual(await again.c.call("notes"), []);
   });
 
+  it("owns a sandbox named after it, created on first use", async () => {
+    const name = `owner-${uid()}`;
+    const { c } = await connect("Recorder", name);
+    const r = (await c.call("inSandbox", ["cat /workspace/owner.txt; hostname"], { timeout: 60_000 } as never)) as { id: string; stdout: string };
+    assert.equal(r.id, `recorder-${name}`);
+    assert.equal(r.stdout, `${name}recorder-${name}\n`);
+    assert.equal((await srv.burrow.get(`recorder-${name}`)).state, "running");
+    const weird = await connect("Recorder", "Mixed Case Name!");
+    const w = (await weird.c.call("inSandbox", ["true"], { timeout: 60_000 } as never)) as { id: string };
+    assert.match(w.id, /^recorder-mixed-case-name-[0-9a-f]{8}$/);
+  });
+
   it("needs no admin token for agents routes", async () => {
     const r = await fetch(`${srv.url}/agents/counter/open-${uid()}`);
     assert.equal(r.status, 200);

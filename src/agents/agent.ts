@@ -1,6 +1,7 @@
 import type { Connection } from "./connection.js";
 import { AgentStorage } from "./storage.js";
 import type { Scheduler, Schedule, ScheduleWhen } from "./schedules.js";
+import type { Sandbox } from "../client/index.js";
 
 /** What an instance is told about a new connection. */
 export interface ConnectionContext {
@@ -19,8 +20,8 @@ export interface AgentInternals {
   connections(): Connection[];
   scheduler: Scheduler;
   destroy(): Promise<void>;
-  /** The sandbox client factory, when the server has sandboxes. */
-  sandbox?: (name: string) => unknown;
+  /** This agent's own sandbox, when the server has sandboxes. */
+  sandbox(): Sandbox;
 }
 
 /**
@@ -132,6 +133,15 @@ export class Agent<Env = unknown, State = unknown> {
 
   cancelSchedule(id: string): boolean {
     return this[internals].scheduler.cancel(id);
+  }
+
+  /**
+   * The agent's own computer: a sandbox named after the agent, created on
+   * first use, with the same API as `burrow/client`. While the agent awaits a
+   * call on it, the agent counts as busy and is not evicted.
+   */
+  sandbox(): Sandbox {
+    return this[internals].sandbox();
   }
 
   /** Remove this agent's storage and schedules, and close its connections. */

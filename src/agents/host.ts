@@ -9,6 +9,7 @@ import { WebSocketServer } from "ws";
 import { Agent } from "./agent.js";
 import { Instance, type AgentClass } from "./instance.js";
 import { kebab } from "./kebab.js";
+import type { Sandbox } from "../client/index.js";
 
 export interface AgentHostOptions {
   dataDir: string;
@@ -16,6 +17,8 @@ export interface AgentHostOptions {
   env?: unknown;
   /** Instances without connections or work are evicted from memory after this long. */
   idleMs?: number;
+  /** Where agents' own sandboxes come from (set once the server listens). */
+  sandbox?: (id: string) => Sandbox;
 }
 
 let current: AgentHost | undefined;
@@ -56,6 +59,11 @@ export class AgentHost {
     this.armAlarm();
   }
 
+  /** Agents' sandboxes are reached through the server's own API (set once it listens). */
+  useSandboxes(factory: (id: string) => Sandbox): void {
+    this.options.sandbox = factory;
+  }
+
   get classNames(): string[] {
     return [...this.classes.keys()];
   }
@@ -85,6 +93,10 @@ export class AgentHost {
       env: this.options.env,
       onNextAlarm: (t) => this.setAlarm(cls, name, t),
       onDestroyed: () => this.instances.delete(key),
+      sandbox: (id) => {
+        if (!this.options.sandbox) throw new Error("this server runs agents without sandboxes");
+        return this.options.sandbox(id);
+      },
     });
     this.instances.set(key, inst);
     return inst;

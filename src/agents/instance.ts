@@ -6,11 +6,22 @@ import { Connection } from "./connection.js";
 import { callerContext, StreamingResponse } from "./rpc.js";
 import { Scheduler } from "./schedules.js";
 import { AgentStorage } from "./storage.js";
+import type { Sandbox } from "../client/index.js";
+import { createHash } from "node:crypto";
+
+/** A valid sandbox name for an agent: `<class>-<name>`, shortened with a hash when needed. */
+export function sandboxIdFor(kebabClass: string, name: string): string {
+  const slug = `${kebabClass}-${name}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-").replace(/^-|-$/g, "");
+  if (slug.length <= 63 && slug === `${kebabClass}-${name}`) return slug;
+  const hash = createHash("sha256").update(`${kebabClass}\0${name}`).digest("hex").slice(0, 8);
+  return `${slug.slice(0, 54).replace(/-$/, "")}-${hash}`;
+}
 
 export type AgentClass = (new (name: string, env: never) => Agent<unknown, unknown>) & { onBeforeConnect?: (req: Request) => Response | void | Promise<Response | void>; onBeforeRequest?: (req: Request) => Response | Request | void | Promise<Response | Request | void> };
 
 export interface InstanceDeps {
   file: string;
+  sandbox?: (id: string) => Sandbox;
   kebab: string;
   env: unknown;
   onNextAlarm: (time: number | undefined) => void;
@@ -51,6 +62,7 @@ export class Instance {
         for (const c of this.connections.values()) if (c !== except) c.send(frame);
       },
       destroy: () => this.destroy(),
+      sandbox: () => this.sandbox(),
     };
     // A readonly connection may not change state, whether by frame or through a method it calls.
     const apply = this.agent.applyState.bind(this.agent);
@@ -169,6 +181,32 @@ export class Instance {
         await fn.call(this.agent, payload, schedule);
       }),
     );
+  }
+
+  /** The agent's sandbox handle; every call on it keeps the instance busy until it settles. */
+  private sandboxHandle: Sandbox | undefined;
+  private sandbox(): Sandbox {
+    if (!this.deps.sandbox) throw new Error("this server runs agents without sandboxes");
+    if (this.sandboxHandle) return this.sandboxHandle;
+    const real = this.deps.sandbox(sandboxIdFor(this.deps.kebab, this.name));
+    this.sandboxHandle = new Proxy(real, {
+      get: (target, prop, receiver) => {
+        const v = Reflect.get(target, prop, receiver);
+        if (typeof v !== "function") return v;
+        return (...args: unknown[]) => {
+          const r = v.apply(target, args);
+          if (r instanceof Promise) {
+            this.pending++;
+            r.finally(() => {
+              this.pending--;
+              this.lastActive = Date.now();
+            }).catch(() => {});
+          }
+          return r;
+        };
+      },
+    });
+    return this.sandboxHandle;
   }
 
   /** Close the storage (eviction); connections are already gone. */

@@ -20,6 +20,7 @@ import { gitRoutes } from "./routes/git.js";
 import { PreviewProxy } from "./preview.js";
 import { TerminalGateway } from "./terminal.js";
 import { AgentHost } from "../agents/index.js";
+import { Burrow } from "../client/index.js";
 import type { AgentClass } from "../agents/instance.js";
 import type { Socket } from "node:net";
 import { processRoutes } from "./routes/processes.js";
@@ -122,6 +123,10 @@ export async function startServer(config: ServerConfig, agentClasses: AgentClass
   await new Promise<void>((resolve, reject) => server.once("error", reject).listen(config.port, config.host, () => resolve()));
   const port = (server.address() as { port: number }).port;
   boundPort = port;
+  if (agents) {
+    const own = new Burrow({ url: `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${port}`, token });
+    agents.useSandboxes((id) => own.sandbox(id));
+  }
 
   return {
     url: `http://${config.host}:${port}`,
