@@ -1,4 +1,5 @@
 import Database from "better-sqlite3";
+import { existsSync } from "node:fs";
 
 export type SqlValue = string | number | bigint | Buffer | null;
 
@@ -7,9 +8,17 @@ export class AgentStorage {
   readonly db: Database.Database;
 
   constructor(file: string) {
+    const fresh = !existsSync(file);
     this.db = new Database(file);
+    // One process owns each file: exclusive locking lets WAL skip its shared-memory index,
+    // and a small page cache keeps thousands of live agents cheap.
+    this.db.pragma("locking_mode = EXCLUSIVE");
+    // Setting up a new file (WAL switch, schema) would cost ~3 ms of fsyncs per agent; a
+    // power cut during it can only lose an agent that has nothing in it yet. After it,
+    // WAL with synchronous=NORMAL: commits survive a process crash without an fsync each.
+    this.db.pragma(`synchronous = ${fresh ? "OFF" : "NORMAL"}`);
     this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("cache_size = -256");
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS _burrow_kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS _burrow_schedules (
@@ -24,6 +33,7 @@ export class AgentStorage {
         running_since INTEGER,
         created_at INTEGER NOT NULL
       );`);
+    if (fresh) this.db.pragma("synchronous = NORMAL");
   }
 
   /** A tagged template: values become parameters, never SQL text. Synchronous. */
