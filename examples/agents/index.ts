@@ -1,2 +1,3 @@
 /** The example agents `burrow serve --examples` (and so `npm start`) serves. */
 export { Counter } from "./counter.js";
+export { SupportDesk } from "./support-desk.js";
