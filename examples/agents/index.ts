@@ -1,3 +1,4 @@
 /** The example agents `burrow serve --examples` (and so `npm start`) serves. */
 export { Counter } from "./counter.js";
 export { SupportDesk } from "./support-desk.js";
+export { Triage, Specialist } from "./triage.js";

@@ -22,3 +22,13 @@ export function callable(options: CallableOptions = {}) {
 export function callableOptions(method: unknown): CallableOptions | undefined {
   return typeof method === "function" ? registry.get(method) : undefined;
 }
+
+/** The callable options of a method by name, looking up the prototype chain: an override of a callable method stays callable. */
+export function callableByName(instance: object, method: string): CallableOptions | undefined {
+  for (let p = Object.getPrototypeOf(instance); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    const d = Object.getOwnPropertyDescriptor(p, method);
+    const opts = d ? callableOptions(d.value) : undefined;
+    if (opts) return opts;
+  }
+  return undefined;
+}

@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import type { WebSocket } from "ws";
 import { Agent, internals, type ConnectionContext } from "./agent.js";
-import { callableOptions } from "./callable.js";
+import { callableByName } from "./callable.js";
 import { Connection } from "./connection.js";
 import { callerContext, StreamingResponse } from "./rpc.js";
 import { Scheduler } from "./schedules.js";
@@ -142,7 +142,7 @@ export class Instance {
     if (typeof method !== "string" || !method) return fail("RPC request needs a method name");
     const fn = (this.agent as unknown as Record<string, unknown>)[method];
     if (typeof fn !== "function" || method === "constructor") return fail(`Method ${method} does not exist`);
-    const opts = callableOptions(fn);
+    const opts = callableByName(this.agent, method);
     if (!opts) return fail(`Method ${method} is not callable`);
     const list = Array.isArray(args) ? args : [];
     void callerContext.run({ connection: conn }, async () => {
