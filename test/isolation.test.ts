@@ -1,7 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { networkInterfaces } from "node:os";
 import { createHash, randomBytes } from "node:crypto";
@@ -128,6 +128,9 @@ describe("isolation: attempts to break out must fail", () => {
 
   it("cannot read the server's token or data directory", async () => {
     const token = srv.token;
+    // On the host too, only root reads the registry (sandboxes' env) and the token file when there is one.
+    for (const f of ["token", "burrow.db"])
+      if (existsSync(`${srv.dataDir}/${f}`)) assert.equal(statSync(`${srv.dataDir}/${f}`).mode & 0o077, 0, `${f} is readable by root alone`);
     assert.equal((await sbx.exec(`ls ${srv.dataDir}`)).exitCode, 2);
     const env = await sbx.exec("cat /proc/1/environ /proc/self/environ | tr '\\0' '\\n'");
     assert.doesNotMatch(env.stdout, new RegExp(token));

@@ -1,4 +1,5 @@
 import Database from "better-sqlite3";
+import { chmodSync, existsSync } from "node:fs";
 import type { Limits } from "../contract/index.js";
 
 /** One sandbox as the registry keeps it. */
@@ -72,6 +73,8 @@ export class Registry {
     this.db = new Database(file);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
+    // Sandboxes' env may hold secrets: only root reads the registry.
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
     this.db.exec(`CREATE TABLE IF NOT EXISTS sandboxes (
       id TEXT PRIMARY KEY,
       image TEXT NOT NULL,
