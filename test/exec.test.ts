@@ -99,6 +99,21 @@ describe("exec", () => {
     assert.equal(r.stdout, "[]\n");
   });
 
+  it("ends a stream with an explicit error when the sandbox stops under it", async () => {
+    const victim = srv.burrow.sandbox(name("dies"));
+    await victim.exec("true");
+    const events: string[] = [];
+    const done = (async () => {
+      for await (const e of victim.execStream("echo started; sleep 60")) {
+        events.push(e.type);
+        if (e.type === "stdout") void victim.sleep();
+      }
+    })();
+    await Promise.race([done, new Promise((_, j) => setTimeout(() => j(new Error("the stream hung")), 20_000))]);
+    assert.equal(events.at(-1), "error");
+    assert.ok(!events.includes("complete"));
+  });
+
   it("handles large output", async () => {
     const r = await sbx.exec("head -c 5000000 /dev/zero | tr '\\0' x");
     assert.equal(r.stdout.length, 5_000_000);
