@@ -3,9 +3,9 @@
  * native code and no server code, so it runs wherever fetch does.
  */
 export { Burrow } from "./burrow.js";
-export { Sandbox, ExecutionSession, type ExecOptions, type ReadFileResult, type Command, type ExposedPortInfo } from "./sandbox.js";
+export { Sandbox, ExecutionSession, type ExecOptions, type ReadFileResult, type Command, type ExposedPortInfo, type CodeEvent } from "./sandbox.js";
 export { BurrowApiError } from "./errors.js";
 export { Process, type WaitForPortOptions } from "./process.js";
 export { TerminalConnection, type TerminalOptions } from "./terminal.js";
 export type { ConnectionConfig } from "./transport.js";
-export type { ExecEvent, ExecResult, FileEntry, FileStat, SandboxInfo, EnsureSandboxBody, ProcessInfo, ProcessLogEvent, WatchEvent } from "../contract/index.js";
+export type { ExecEvent, ExecResult, FileEntry, FileStat, SandboxInfo, EnsureSandboxBody, ProcessInfo, ProcessLogEvent, WatchEvent, CodeContextInfo, Execution, CodeResult } from "../contract/index.js";

@@ -4,7 +4,14 @@ import type {
 import { BurrowApiError } from "./errors.js";
 import { Process, streamProcessLogs, waitForPort, type WaitForPortOptions } from "./process.js";
 import { openTerminal, type TerminalConnection, type TerminalOptions } from "./terminal.js";
-import type { ProcessInfo, ProcessLogEvent, WatchEvent } from "../contract/index.js";
+import type { CodeContextInfo, Execution, ProcessInfo, ProcessLogEvent, WatchEvent } from "../contract/index.js";
+
+/** A streamed code run's events. */
+export type CodeEvent =
+  | { type: "stdout" | "stderr"; data: string }
+  | { type: "result"; data: Record<string, unknown>; isMainResult?: boolean }
+  | { type: "error"; name: string; message: string; traceback: string }
+  | { type: "complete"; executionCount: number; crashed?: boolean; restarted?: boolean; timedOut?: boolean };
 import type { Transport } from "./transport.js";
 
 export interface ExecOptions {
@@ -283,6 +290,46 @@ export class Sandbox {
   async terminal(opts: TerminalOptions = {}): Promise<TerminalConnection> {
     await this.ready();
     return openTerminal(this.t.url, this.t.token, this.id, { ...opts, sessionId: opts.sessionId ?? this.session });
+  }
+
+  /** A persistent interpreter (Python): variables, imports and functions last between runs. */
+  async createCodeContext(opts: { language?: "python"; cwd?: string; env?: Record<string, string> } = {}): Promise<CodeContextInfo> {
+    await this.ready();
+    return this.t.json("POST", `${this.base}/contexts`, opts);
+  }
+
+  async listCodeContexts(): Promise<CodeContextInfo[]> {
+    return (await this.t.json<{ contexts: CodeContextInfo[] }>("GET", `${this.base}/contexts`)).contexts;
+  }
+
+  async deleteCodeContext(context: string | CodeContextInfo): Promise<void> {
+    await this.t.json("DELETE", `${this.base}/contexts/${enc(typeof context === "string" ? context : context.id)}`);
+  }
+
+  private defaultContext: Promise<CodeContextInfo> | undefined;
+  private contextFor(context: string | CodeContextInfo | undefined): Promise<string> {
+    if (context) return Promise.resolve(typeof context === "string" ? context : context.id);
+    this.defaultContext ??= this.createCodeContext();
+    return this.defaultContext.then((c) => c.id);
+  }
+
+  /**
+   * Run code in a context (a default one per handle when none is given).
+   * The value of the last expression is a result; results carry every
+   * representation the object offers (text, html, png, ...). A timeout or
+   * `signal` interrupts the cell and the context keeps its state.
+   */
+  async runCode(code: string, opts: { context?: string | CodeContextInfo; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Execution> {
+    await this.ready();
+    const id = await this.contextFor(opts.context);
+    return this.t.json("POST", `${this.base}/contexts/${enc(id)}/run`, { code, timeoutMs: opts.timeoutMs }, opts.signal);
+  }
+
+  /** Events as they happen: stdout, stderr, result, error, then complete. */
+  async *runCodeStream(code: string, opts: { context?: string | CodeContextInfo; timeoutMs?: number; signal?: AbortSignal } = {}): AsyncGenerator<CodeEvent> {
+    await this.ready();
+    const id = await this.contextFor(opts.context);
+    for await (const e of this.t.sse("POST", `${this.base}/contexts/${enc(id)}/run`, { code, timeoutMs: opts.timeoutMs }, opts.signal)) yield e.data as CodeEvent;
   }
 
   /** Set (string) or unset (null) variables for every later command in the sandbox. */

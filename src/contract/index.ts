@@ -8,3 +8,4 @@ export * from "./sandbox.js";
 export * from "./exec.js";
 export * from "./files.js";
 export * from "./processes.js";
+export * from "./code.js";

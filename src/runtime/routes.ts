@@ -8,6 +8,7 @@ import { ProcessRoutes } from "./process-routes.js";
 import { DEFAULT_EXCLUDES, TreeWatcher } from "./watcher.js";
 import { gitCheckout, type CheckoutBody } from "./git.js";
 import { TerminalTable } from "./terminal.js";
+import { CodeContextTable } from "./code/table.js";
 import * as files from "./files.js";
 import { readBody, sendJson, startNdjson } from "../lib/http-json.js";
 
@@ -28,10 +29,12 @@ export class RuntimeRoutes {
   private readonly processes = new ProcessTable();
   private readonly processRoutes: ProcessRoutes;
   readonly terminals: TerminalTable;
+  private readonly contexts: CodeContextTable;
 
   constructor(private readonly env: Record<string, string>) {
     this.processRoutes = new ProcessRoutes(this.processes, env, (id) => this.session(id));
     this.terminals = new TerminalTable(env, (id) => this.session(id));
+    this.contexts = new CodeContextTable(env);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -42,6 +45,7 @@ export class RuntimeRoutes {
 
     if (parts[0] === "sessions" && parts.length > 1) return this.sessionRoute(req, res, parts);
     if (parts[0] === "processes" || parts[0] === "ports") return this.processRoutes.handle(req, res, parts, q);
+    if (parts[0] === "contexts") return this.contexts.handle(req, res, parts, q);
     switch (route) {
       case "GET /health":
         return sendJson(res, 200, { ok: true, pid: process.pid, rss: process.memoryUsage.rss(), sessions: this.sessions.size });

@@ -17,6 +17,7 @@ import { sandboxRoutes } from "./routes/sandboxes.js";
 import { sessionRoutes } from "./routes/sessions.js";
 import { portRoutes } from "./routes/ports.js";
 import { gitRoutes } from "./routes/git.js";
+import { contextRoutes } from "./routes/contexts.js";
 import { PreviewProxy } from "./preview.js";
 import { TerminalGateway } from "./terminal.js";
 import { AgentHost } from "../agents/index.js";
@@ -48,6 +49,7 @@ export function buildRouter(sandboxes: SandboxManager, preview: PreviewProxy, se
   processRoutes(router, sandboxes);
   portRoutes(router, sandboxes, preview, serverPort);
   gitRoutes(router, sandboxes);
+  contextRoutes(router, sandboxes);
   // The terminal is a WebSocket (see terminal.ts); a plain request is told to upgrade.
   router.on("GET", "/v1/sandboxes/:id/terminal", () => {
     throw new BurrowError("UPGRADE_REQUIRED", "the terminal is a WebSocket: connect with Upgrade: websocket");

@@ -1,0 +1,41 @@
+import { BurrowError, ContextId, CreateContextBody, RunCodeBody } from "../../contract/index.js";
+import { readJson } from "../../lib/http-json.js";
+import type { SandboxManager } from "../../sandboxes/index.js";
+import type { Ctx, Router } from "../router.js";
+import { relay, sandboxIdOf, sseFromRuntime } from "./common.js";
+
+function contextIdOf(ctx: Ctx): string {
+  const r = ContextId.safeParse(ctx.params.ctx);
+  if (!r.success) throw new BurrowError("CONTEXT_NOT_FOUND", `no code context ${ctx.params.ctx}: ${r.error.issues[0]!.message}`);
+  return r.data;
+}
+
+/** Code contexts: persistent interpreters inside the sandbox. */
+export function contextRoutes(r: Router, sandboxes: SandboxManager): void {
+  const base = "/v1/sandboxes/:id/contexts";
+  r.on("POST", base, async (ctx) => {
+    const body = await readJson(ctx.req, CreateContextBody);
+    await relay(await (await sandboxes.runtime(sandboxIdOf(ctx))).send("POST", "/contexts", body), ctx.res);
+  });
+  r.on("GET", base, async (ctx) => relay(await (await sandboxes.runtime(sandboxIdOf(ctx))).send("GET", "/contexts"), ctx.res));
+  r.on("DELETE", `${base}/:ctx`, async (ctx) => {
+    const cid = contextIdOf(ctx);
+    await relay(await (await sandboxes.runtime(sandboxIdOf(ctx))).send("DELETE", `/contexts/${cid}`), ctx.res);
+  });
+  r.on("POST", `${base}/:ctx/run`, async (ctx) => {
+    const cid = contextIdOf(ctx);
+    const id = sandboxIdOf(ctx);
+    const body = await readJson(ctx.req, RunCodeBody);
+    if ((ctx.req.headers.accept ?? "").includes("text/event-stream"))
+      return sseFromRuntime(ctx, sandboxes, id, (rt) => rt.send("POST", `/contexts/${cid}/run?stream=1`, body), ["complete"]);
+    const rt = await sandboxes.runtime(id);
+    const release = sandboxes.hold(id);
+    try {
+      const res = await rt.send("POST", `/contexts/${cid}/run`, body);
+      ctx.res.on("close", () => res.destroy());
+      await relay(res, ctx.res);
+    } finally {
+      release();
+    }
+  });
+}
