@@ -7,13 +7,15 @@ import { startTestServer } from "../test/helpers/server.js";
 import { benchSandboxCore } from "./sandbox-core.js";
 import { benchDevLoop } from "./dev-loop.js";
 import { benchAgents } from "./agents.js";
+import { benchCode } from "./code.js";
 import { printTable } from "./stats.js";
 
 const srv = await startTestServer({ env: { BURROW_SWEEP_MS: "5000" } });
 try {
-  const only = process.env.BENCH_ONLY; // "core", "dev" or "agents" to run one part
+  const only = process.env.BENCH_ONLY; // "core", "dev", "code" or "agents" to run one part
   if (!only || only === "agents") await benchAgents({ touched: Number(process.env.BENCH_AGENTS ?? 1000) });
   if (!only || only === "dev") await benchDevLoop(srv);
+  if (!only || only === "code") await benchCode(srv);
   if (!only || only === "core") await benchSandboxCore(srv, {
     idleMax: Number(process.env.BENCH_IDLE_MAX ?? 200),
     crashRuns: Number(process.env.BENCH_CRASH_RUNS ?? 20),

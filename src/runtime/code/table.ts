@@ -42,8 +42,13 @@ export class CodeContextTable {
     const ctx = await CodeContext.start(cwd, applyEnv(this.env, b.env), spare);
     this.contexts.set(ctx.id, ctx);
     sendJson(res, 200, { ...ctx.info(), pooled: !!spare });
-    this.spare = new Interpreter(DEFAULT_CWD, this.env);
-    this.spare.ready.catch(() => (this.spare = undefined));
+    // Refill the spare once the answer is on its way (spawning blocks the loop for a few ms).
+    setTimeout(() => {
+      if (this.spare) return;
+      const next = new Interpreter(DEFAULT_CWD, this.env);
+      this.spare = next;
+      next.ready.catch(() => this.spare === next && (this.spare = undefined));
+    }, 20);
   }
 
   private async run(req: IncomingMessage, res: ServerResponse, ctx: CodeContext, stream: boolean): Promise<void> {
