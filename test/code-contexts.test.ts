@@ -105,7 +105,41 @@ describe("code contexts (Python)", () => {
     await assert.rejects(sbx.runCode("1", { context: ctxs[0]! }), (e: BurrowApiError) => e.code === "CONTEXT_NOT_FOUND" && e.status === 404);
   });
 
-  it("refuses languages it does not run yet, with a clear error", async () => {
-    await assert.rejects(sbx.createCodeContext({ language: "javascript" as "python" }), (e: BurrowApiError) => e.code === "LANGUAGE_NOT_SUPPORTED");
+  it("runs JavaScript: top-level await, promises resolved, declarations kept, console captured, require", async () => {
+    const ctx = await sbx.createCodeContext({ language: "javascript" });
+    assert.equal(ctx.language, "javascript");
+    await sbx.runCode("const base = 40; function add(a) { return a + base }", { context: ctx });
+    const r = await sbx.runCode("console.log('logged'); await new Promise((r) => setTimeout(r, 50)); add(2)", { context: ctx });
+    assert.equal(r.logs.stdout, "logged\n");
+    assert.equal(r.results[0]!.text, "42");
+    assert.equal(r.results[0]!.json, 42);
+    assert.equal((await sbx.runCode("Promise.resolve({ ok: true })", { context: ctx })).results[0]!.json?.toString(), { ok: true }.toString());
+    assert.equal((await sbx.runCode("require('node:path').join('a', 'b')", { context: ctx })).results[0]!.text, "'a/b'");
+    // Packages installed in the sandbox load with require and import().
+    await sbx.writeFile("/workspace/node_modules/greet/package.json", JSON.stringify({ name: "greet", main: "index.js" }));
+    await sbx.writeFile("/workspace/node_modules/greet/index.js", "module.exports = (n) => `hello ${n}`;");
+    assert.equal((await sbx.runCode("require('greet')('cjs')", { context: ctx })).results[0]!.text, "'hello cjs'");
+    const imported = await sbx.runCode("const g = await import('greet'); g.default('esm')", { context: ctx });
+    assert.equal(imported.results[0]?.text, "'hello esm'", JSON.stringify(imported));
+    assert.equal(imported.logs.stderr, "");
+    const err = await sbx.runCode("null.x", { context: ctx });
+    assert.equal(err.error!.name, "TypeError");
+    assert.equal((await sbx.runCode("base", { context: ctx })).results[0]!.text, "40");
+  });
+
+  it("runs TypeScript after stripping its types, with state kept", async () => {
+    const ctx = await sbx.createCodeContext({ language: "typescript" });
+    await sbx.runCode("interface P { x: number }\nconst p: P = { x: 3 }\nfunction sq(v: number): number { return v * v }", { context: ctx });
+    const r = await sbx.runCode("sq(p.x) as number", { context: ctx });
+    assert.equal(r.results[0]!.text, "9");
+  });
+
+  it("interrupts a busy JavaScript cell on timeout", async () => {
+    const ctx = await sbx.createCodeContext({ language: "javascript" });
+    await sbx.runCode("let kept = 'yes'", { context: ctx });
+    const r = await sbx.runCode("while (true) {}", { context: ctx, timeoutMs: 500 });
+    assert.equal(r.timedOut, true);
+    assert.ok(r.error);
+    assert.equal((await sbx.runCode("kept", { context: ctx })).results[0]!.text, "'yes'");
   });
 });

@@ -292,8 +292,8 @@ export class Sandbox {
     return openTerminal(this.t.url, this.t.token, this.id, { ...opts, sessionId: opts.sessionId ?? this.session });
   }
 
-  /** A persistent interpreter (Python): variables, imports and functions last between runs. */
-  async createCodeContext(opts: { language?: "python"; cwd?: string; env?: Record<string, string> } = {}): Promise<CodeContextInfo> {
+  /** A persistent interpreter (python, javascript or typescript): variables, imports and functions last between runs. */
+  async createCodeContext(opts: { language?: "python" | "javascript" | "typescript"; cwd?: string; env?: Record<string, string> } = {}): Promise<CodeContextInfo> {
     await this.ready();
     return this.t.json("POST", `${this.base}/contexts`, opts);
   }

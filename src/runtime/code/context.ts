@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { BurrowError } from "../../contract/errors.js";
-import { Interpreter, type CellEvent } from "./interpreter.js";
+import { Interpreter, type CellEvent, type InterpreterLanguage } from "./interpreter.js";
+import { transform } from "sucrase";
 
 export interface CellOutcome {
   executionCount: number;
@@ -22,17 +23,17 @@ export class CodeContext {
   private restartedNext = false;
 
   constructor(
-    readonly language: "python",
+    readonly language: "python" | "javascript" | "typescript",
     readonly cwd: string,
     private readonly env: Record<string, string>,
     private interp: Interpreter,
   ) {}
 
-  static async start(cwd: string, env: Record<string, string>, pooled?: Interpreter): Promise<CodeContext> {
-    const interp = pooled ?? new Interpreter(cwd, env);
+  static async start(language: CodeContext["language"], cwd: string, env: Record<string, string>, pooled?: Interpreter): Promise<CodeContext> {
+    const interp = pooled ?? new Interpreter(interpreterFor(language), cwd, env);
     await interp.ready;
     if (pooled) pooled.send({ type: "setup", cwd, env });
-    return new CodeContext("python", cwd, env, interp);
+    return new CodeContext(language, cwd, env, interp);
   }
 
   run(code: string, timeoutMs: number | undefined, emit: (e: CellEvent) => void, signal: AbortSignal): Promise<CellOutcome> {
@@ -44,7 +45,7 @@ export class CodeContext {
   private async runNow(code: string, timeoutMs: number | undefined, emit: (e: CellEvent) => void, signal: AbortSignal): Promise<CellOutcome> {
     const restarted = this.restartedNext;
     if (!this.interp.alive) {
-      this.interp = new Interpreter(this.cwd, this.env);
+      this.interp = new Interpreter(interpreterFor(this.language), this.cwd, this.env);
       await this.interp.ready;
     }
     this.restartedNext = false;
@@ -59,7 +60,7 @@ export class CodeContext {
     signal.addEventListener("abort", interrupt, { once: true });
     try {
       const outcome = await Promise.race([
-        interp.run(code, emit).then((executionCount) => ({ executionCount })),
+        interp.run(this.language === "typescript" ? stripTypes(code) : code, emit).then((executionCount) => ({ executionCount })),
         interp.exited.then(() => ({ executionCount: 0, crashed: true })),
       ]);
       if ("crashed" in outcome) {
@@ -81,6 +82,14 @@ export class CodeContext {
   info() {
     return { id: this.id, language: this.language, cwd: this.cwd, createdAt: this.createdAt };
   }
+}
+
+/** TypeScript runs on the JavaScript interpreter after its types are stripped. */
+export const interpreterFor = (language: CodeContext["language"]): InterpreterLanguage => (language === "python" ? "python" : "javascript");
+
+/** Strip types (sucrase, bundled into the runtime); ES imports become require calls the REPL can run. */
+function stripTypes(code: string): string {
+  return transform(code, { transforms: ["typescript", "imports"], disableESTransforms: true }).code;
 }
 
 export function notFound(id: string): BurrowError {

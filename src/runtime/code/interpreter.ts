@@ -5,6 +5,8 @@ import { randomBytes } from "node:crypto";
 import { BurrowError } from "../../contract/errors.js";
 import { killTree } from "../process-tree.js";
 import { PYTHON_DRIVER } from "./python-driver.js";
+import { JS_DRIVER } from "./js-driver.js";
+import { RUNTIME_DIR } from "../env.js";
 
 export type CellEvent =
   | { type: "stdout"; data: string }
@@ -13,6 +15,15 @@ export type CellEvent =
   | { type: "error"; name: string; message: string; traceback: string };
 
 const RS = "\x1e";
+
+export type InterpreterLanguage = "python" | "javascript";
+
+/** Python from the image; JavaScript on the Node that Burrow injects, through its own loader. */
+function command(language: InterpreterLanguage): [string, string[]] {
+  if (language === "python") return [existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3", ["-u", "-c", PYTHON_DRIVER]];
+  const kit = `${RUNTIME_DIR}/node`;
+  return [`${kit}/lib/ld-linux-x86-64.so.2`, ["--library-path", `${kit}/lib`, `${kit}/bin/node`, "--expose-internals", "--experimental-vm-modules", "--no-warnings", "-e", JS_DRIVER]];
+}
 
 /**
  * One interpreter process: cells go in on fd 3, results and errors come back
@@ -27,9 +38,13 @@ export class Interpreter {
   private cell: { token: string; emit: (e: CellEvent) => void; marks: number; done: boolean; count: number; resolve: (n: number) => void } | undefined;
   alive = true;
 
-  constructor(cwd: string, env: Record<string, string>) {
-    const python = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-    this.proc = spawn(python, ["-u", "-c", PYTHON_DRIVER], { cwd, env: { ...env, PYTHONUNBUFFERED: "1" }, detached: true, stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"] });
+  constructor(
+    readonly language: InterpreterLanguage,
+    cwd: string,
+    env: Record<string, string>,
+  ) {
+    const [cmd, args] = command(language);
+    this.proc = spawn(cmd, args, { cwd, env: { ...env, PYTHONUNBUFFERED: "1" }, detached: true, stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"] });
     const events = this.proc.stdio[4] as Readable;
     let onReady!: () => void;
     let onFail!: (e: Error) => void;

@@ -3,8 +3,8 @@ import { BurrowError } from "../../contract/errors.js";
 import { readBody, sendJson, startNdjson } from "../../lib/http-json.js";
 import { applyEnv, DEFAULT_CWD } from "../env.js";
 import { checkCwd } from "../exec.js";
-import { CodeContext, notFound } from "./context.js";
-import { Interpreter, type CellEvent } from "./interpreter.js";
+import { CodeContext, interpreterFor, notFound } from "./context.js";
+import { Interpreter, type CellEvent, type InterpreterLanguage } from "./interpreter.js";
 
 /**
  * The sandbox's code contexts. After the first context is made, one spare
@@ -12,7 +12,8 @@ import { Interpreter, type CellEvent } from "./interpreter.js";
  */
 export class CodeContextTable {
   private readonly contexts = new Map<string, CodeContext>();
-  private spare: Interpreter | undefined;
+  /** One spare interpreter per language, started after that language's first context. */
+  private readonly spares = new Map<InterpreterLanguage, Interpreter>();
 
   constructor(private readonly env: Record<string, string>) {}
 
@@ -32,22 +33,23 @@ export class CodeContextTable {
   }
 
   private async create(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const b = (await readBody(req)) as { language?: string; cwd?: string; env?: Record<string, string> };
-    if ((b.language ?? "python") !== "python")
-      throw new BurrowError("LANGUAGE_NOT_SUPPORTED", `code contexts run python for now; ${b.language} is not available yet`);
+    const b = (await readBody(req)) as { language?: CodeContext["language"]; cwd?: string; env?: Record<string, string> };
+    const language = b.language ?? "python";
+    const kind = interpreterFor(language);
     const cwd = b.cwd ?? DEFAULT_CWD;
     checkCwd(cwd);
-    const spare = this.spare?.alive ? this.spare : undefined;
-    this.spare = undefined;
-    const ctx = await CodeContext.start(cwd, applyEnv(this.env, b.env), spare);
+    const candidate = this.spares.get(kind);
+    const spare = candidate?.alive ? candidate : undefined;
+    this.spares.delete(kind);
+    const ctx = await CodeContext.start(language, cwd, applyEnv(this.env, b.env), spare);
     this.contexts.set(ctx.id, ctx);
     sendJson(res, 200, { ...ctx.info(), pooled: !!spare });
     // Refill the spare once the answer is on its way (spawning blocks the loop for a few ms).
     setTimeout(() => {
-      if (this.spare) return;
-      const next = new Interpreter(DEFAULT_CWD, this.env);
-      this.spare = next;
-      next.ready.catch(() => this.spare === next && (this.spare = undefined));
+      if (this.spares.has(kind)) return;
+      const next = new Interpreter(kind, DEFAULT_CWD, this.env);
+      this.spares.set(kind, next);
+      next.ready.catch(() => this.spares.get(kind) === next && this.spares.delete(kind));
     }, 20);
   }
 
@@ -85,7 +87,7 @@ export class CodeContextTable {
 
   disposeAll(): void {
     for (const c of this.contexts.values()) c.dispose();
-    this.spare?.kill();
+    for (const s of this.spares.values()) s.kill();
   }
 }
 
