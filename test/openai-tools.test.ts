@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Agent, run, setTracingDisabled } from "@openai/agents";
+import { run, setTracingDisabled } from "@openai/agents";
+import { codingAgent } from "../examples/openai-sandbox-agent.js";
 import { ScriptedModel, assistantMessage, functionCall, modelResponder } from "@openai/agents/testing";
 import { sandboxTools } from "../src/openai/index.js";
 import type { Sandbox } from "../src/client/index.js";
@@ -38,12 +39,15 @@ describe("OpenAI Agents SDK tools backed by a sandbox (scripted model, real tool
       step(4, "list_dir", { path: "/workspace/app", recursive: null }),
       step(5, "read_file", { path: "/workspace/app/missing.txt" }),
       step(6, "edit_file", { path: "/workspace/app/fizz.py", old_text: "nothing like this", new_text: "x" }),
+      step(7, "run_code", { language: "python", code: "total = sum(range(10))\ntotal" }),
+      step(8, "run_code", { language: "python", code: "print('again'); total * 2" }),
       modelResponder((call) => {
         seen.push(lastToolResult(call.request.input));
         return [assistantMessage("done")];
       }),
     ]);
-    const agent = new Agent({ name: "coder", instructions: "work", tools: sandboxTools(sbx), model });
+    // The example's own agent, with the scripted model instead of a real one.
+    const agent = codingAgent(sbx, model);
     const result = await run(agent, "write fizzbuzz", { maxTurns: 20 });
     assert.equal(result.finalOutput, "done");
     assert.match(seen[0]!, /^wrote \d+ bytes to \/workspace\/app\/fizz.py$/);
@@ -53,6 +57,8 @@ describe("OpenAI Agents SDK tools backed by a sandbox (scripted model, real tool
     assert.match(seen[4]!, /- +\d+ \/workspace\/app\/fizz.py/);
     assert.match(seen[5]!, /^error FILE_NOT_FOUND: /);
     assert.match(seen[6]!, /not found/);
+    assert.equal(seen[7], "result: 45");
+    assert.equal(seen[8], "stdout:\nagain\n\nresult: 90", "the context kept its variables");
     assert.equal((await sbx.readFile("/workspace/app/fizz.py")).content.includes("'FIZZ'"), true);
   });
 

@@ -28,7 +28,8 @@ const guard = <A>(f: (a: A) => Promise<string>) => async (a: A) => {
 
 /**
  * Ready-made `@openai/agents` tools backed by one sandbox: run a shell
- * command, read, write and edit files, list a directory. Each answers with
+ * command, read, write and edit files, list a directory, run code in a
+ * persistent context. Each answers with
  * what a model needs (exit codes, output cut to size with a note of what was
  * cut) and turns sandbox errors into readable tool results.
  */
@@ -97,5 +98,28 @@ export function sandboxTools(sbx: Sandbox, opts: SandboxToolOptions = {}): Tool[
     }),
   });
 
-  return [shell, readFile, writeFile, editFile, listDir];
+  // One persistent context per language, made on first use: variables survive between calls.
+  const contexts = new Map<string, Promise<string>>();
+  const runCode = tool({
+    name: "run_code",
+    description: "Run code in a persistent notebook-like interpreter in the sandbox (python, javascript or typescript). Variables and imports persist between calls; the value of the last expression is returned. matplotlib charts and tables are returned as descriptions.",
+    parameters: z.object({ language: z.enum(["python", "javascript", "typescript"]), code: z.string() }),
+    execute: guard(async ({ language, code }) => {
+      if (!contexts.has(language)) contexts.set(language, sbx.createCodeContext({ language }).then((c) => c.id));
+      const r = await sbx.runCode(code, { context: await contexts.get(language)!, timeoutMs: opts.timeoutMs ?? 120_000 });
+      const parts: string[] = [];
+      if (r.logs.stdout) parts.push(`stdout:\n${truncate(r.logs.stdout, max)}`);
+      if (r.logs.stderr) parts.push(`stderr:\n${truncate(r.logs.stderr, max)}`);
+      for (const res of r.results) {
+        const kinds = Object.keys(res).filter((k) => k !== "isMainResult" && k !== "text");
+        parts.push(`${res.isMainResult ? "result" : "display"}: ${truncate(String(res.text ?? ""), max)}${kinds.length ? ` (also as ${kinds.join(", ")})` : ""}`);
+      }
+      if (r.error) parts.push(`error ${r.error.name}: ${r.error.message}\n${truncate(r.error.traceback, max)}`);
+      if (r.timedOut) parts.push("the run was interrupted: it took too long");
+      if (r.crashed) parts.push("the interpreter crashed; the next run starts a fresh one");
+      return parts.join("\n") || "(no output)";
+    }),
+  });
+
+  return [shell, readFile, writeFile, editFile, listDir, runCode];
 }
