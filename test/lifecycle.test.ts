@@ -158,6 +158,21 @@ describe("lifecycle", () => {
     assert.equal((await sbx.exec("ls -a /workspace | grep -c burrow-upload || true")).stdout.trim(), "0");
   });
 
+  it("runs beside a second server with its own port and data directory, the same sandbox names kept apart", async () => {
+    const other = await startTestServer();
+    try {
+      const id = name("twin");
+      await srv.burrow.sandbox(id).writeFile("/workspace/who.txt", "first");
+      await other.burrow.sandbox(id).writeFile("/workspace/who.txt", "second");
+      assert.equal((await srv.burrow.sandbox(id).readFile("/workspace/who.txt")).content, "first");
+      assert.equal((await other.burrow.sandbox(id).readFile("/workspace/who.txt")).content, "second");
+      await other.burrow.sandbox(id).destroy();
+      assert.equal((await srv.burrow.get(id)).state, "running", "destroying one server's sandbox leaves the other's alone");
+    } finally {
+      await other.cleanup();
+    }
+  });
+
   it("answers sleep on an unknown name with 404", async () => {
     await assert.rejects(srv.burrow.sandbox(name("ghost")).sleep(), (e: BurrowApiError) => e.code === "SANDBOX_NOT_FOUND");
   });
