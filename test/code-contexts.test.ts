@@ -134,6 +134,16 @@ describe("code contexts (Python)", () => {
     assert.equal(r.results[0]!.text, "9");
   });
 
+  it("runs by language in a default context per language, and applies a context's default timeout", async () => {
+    await sbx.runCode("lang_default = 7", { language: "python" });
+    assert.equal((await sbx.runCode("lang_default * 6", { language: "python" })).results[0]!.text, "42");
+    await sbx.runCode("var jsDefault = 5", { language: "javascript" });
+    assert.equal((await sbx.runCode("jsDefault * 2", { language: "javascript" })).results[0]!.text, "10");
+    const ctx = await sbx.createCodeContext({ timeout: 400 });
+    const r = await sbx.runCode("import time\ntime.sleep(5)", { context: ctx });
+    assert.equal(r.timedOut, true);
+  });
+
   it("interrupts a busy JavaScript cell on timeout", async () => {
     const ctx = await sbx.createCodeContext({ language: "javascript" });
     await sbx.runCode("let kept = 'yes'", { context: ctx });

@@ -6,6 +6,8 @@ import { Process, streamProcessLogs, waitForPort, type WaitForPortOptions } from
 import { openTerminal, type TerminalConnection, type TerminalOptions } from "./terminal.js";
 import type { CodeContextInfo, Execution, ProcessInfo, ProcessLogEvent, WatchEvent } from "../contract/index.js";
 
+export type CodeLanguage = "python" | "javascript" | "typescript";
+
 /** A streamed code run's events. */
 export type CodeEvent =
   | { type: "stdout" | "stderr"; data: string }
@@ -293,7 +295,7 @@ export class Sandbox {
   }
 
   /** A persistent interpreter (python, javascript or typescript): variables, imports and functions last between runs. */
-  async createCodeContext(opts: { language?: "python" | "javascript" | "typescript"; cwd?: string; env?: Record<string, string> } = {}): Promise<CodeContextInfo> {
+  async createCodeContext(opts: { language?: CodeLanguage; cwd?: string; env?: Record<string, string>; timeout?: number } = {}): Promise<CodeContextInfo> {
     await this.ready();
     return this.t.json("POST", `${this.base}/contexts`, opts);
   }
@@ -306,11 +308,17 @@ export class Sandbox {
     await this.t.json("DELETE", `${this.base}/contexts/${enc(typeof context === "string" ? context : context.id)}`);
   }
 
-  private defaultContext: Promise<CodeContextInfo> | undefined;
-  private contextFor(context: string | CodeContextInfo | undefined): Promise<string> {
+  /** One default context per language, made on first use by runCode without a context. */
+  private readonly defaultContexts = new Map<CodeLanguage, Promise<CodeContextInfo>>();
+  private contextFor(context: string | CodeContextInfo | undefined, language: CodeLanguage = "python"): Promise<string> {
     if (context) return Promise.resolve(typeof context === "string" ? context : context.id);
-    this.defaultContext ??= this.createCodeContext();
-    return this.defaultContext.then((c) => c.id);
+    let made = this.defaultContexts.get(language);
+    if (!made) {
+      made = this.createCodeContext({ language });
+      made.catch(() => this.defaultContexts.delete(language));
+      this.defaultContexts.set(language, made);
+    }
+    return made.then((c) => c.id);
   }
 
   /**
@@ -319,16 +327,16 @@ export class Sandbox {
    * representation the object offers (text, html, png, ...). A timeout or
    * `signal` interrupts the cell and the context keeps its state.
    */
-  async runCode(code: string, opts: { context?: string | CodeContextInfo; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Execution> {
+  async runCode(code: string, opts: { context?: string | CodeContextInfo; language?: CodeLanguage; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Execution> {
     await this.ready();
-    const id = await this.contextFor(opts.context);
+    const id = await this.contextFor(opts.context, opts.language);
     return this.t.json("POST", `${this.base}/contexts/${enc(id)}/run`, { code, timeoutMs: opts.timeoutMs }, opts.signal);
   }
 
   /** Events as they happen: stdout, stderr, result, error, then complete. */
-  async *runCodeStream(code: string, opts: { context?: string | CodeContextInfo; timeoutMs?: number; signal?: AbortSignal } = {}): AsyncGenerator<CodeEvent> {
+  async *runCodeStream(code: string, opts: { context?: string | CodeContextInfo; language?: CodeLanguage; timeoutMs?: number; signal?: AbortSignal } = {}): AsyncGenerator<CodeEvent> {
     await this.ready();
-    const id = await this.contextFor(opts.context);
+    const id = await this.contextFor(opts.context, opts.language);
     for await (const e of this.t.sse("POST", `${this.base}/contexts/${enc(id)}/run`, { code, timeoutMs: opts.timeoutMs }, opts.signal)) yield e.data as CodeEvent;
   }
 

@@ -7,6 +7,8 @@ export const CreateContextBody = z
     language: z.enum(["python", "javascript", "typescript"]).optional(),
     cwd: AbsolutePath.optional(),
     env: EnvMap.optional(),
+    /** Default time limit for this context's runs, in ms (a run's own timeoutMs wins). */
+    timeout: z.number().int().positive().max(24 * 3600 * 1000).optional(),
   })
   .strict();
 

@@ -27,13 +27,14 @@ export class CodeContext {
     readonly cwd: string,
     private readonly env: Record<string, string>,
     private interp: Interpreter,
+    readonly defaultTimeoutMs?: number,
   ) {}
 
-  static async start(language: CodeContext["language"], cwd: string, env: Record<string, string>, pooled?: Interpreter): Promise<CodeContext> {
+  static async start(language: CodeContext["language"], cwd: string, env: Record<string, string>, pooled?: Interpreter, defaultTimeoutMs?: number): Promise<CodeContext> {
     const interp = pooled ?? new Interpreter(interpreterFor(language), cwd, env);
     await interp.ready;
     if (pooled) pooled.send({ type: "setup", cwd, env });
-    return new CodeContext(language, cwd, env, interp);
+    return new CodeContext(language, cwd, env, interp, defaultTimeoutMs);
   }
 
   run(code: string, timeoutMs: number | undefined, emit: (e: CellEvent) => void, signal: AbortSignal): Promise<CellOutcome> {

@@ -33,7 +33,7 @@ export class CodeContextTable {
   }
 
   private async create(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const b = (await readBody(req)) as { language?: CodeContext["language"]; cwd?: string; env?: Record<string, string> };
+    const b = (await readBody(req)) as { language?: CodeContext["language"]; cwd?: string; env?: Record<string, string>; timeout?: number };
     const language = b.language ?? "python";
     const kind = interpreterFor(language);
     const cwd = b.cwd ?? DEFAULT_CWD;
@@ -41,7 +41,7 @@ export class CodeContextTable {
     const candidate = this.spares.get(kind);
     const spare = candidate?.alive ? candidate : undefined;
     this.spares.delete(kind);
-    const ctx = await CodeContext.start(language, cwd, applyEnv(this.env, b.env), spare);
+    const ctx = await CodeContext.start(language, cwd, applyEnv(this.env, b.env), spare, b.timeout);
     this.contexts.set(ctx.id, ctx);
     sendJson(res, 200, { ...ctx.info(), pooled: !!spare });
     // Refill the spare once the answer is on its way (spawning blocks the loop for a few ms).
@@ -59,7 +59,7 @@ export class CodeContextTable {
     res.on("close", () => !res.writableFinished && abort.abort());
     if (stream) {
       const send = startNdjson(res);
-      const outcome = await ctx.run(b.code, b.timeoutMs, (e) => send(e), abort.signal);
+      const outcome = await ctx.run(b.code, b.timeoutMs ?? ctx.defaultTimeoutMs, (e) => send(e), abort.signal);
       send({ type: "complete", ...outcome });
       return void res.end();
     }
@@ -68,7 +68,7 @@ export class CodeContextTable {
     let error: Omit<Extract<CellEvent, { type: "error" }>, "type"> | undefined;
     const outcome = await ctx.run(
       b.code,
-      b.timeoutMs,
+      b.timeoutMs ?? ctx.defaultTimeoutMs,
       (e) => {
         if (e.type === "stdout") logs.stdout.push(e.data);
         else if (e.type === "stderr") logs.stderr.push(e.data);
