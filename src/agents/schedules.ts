@@ -34,6 +34,8 @@ const HUNG_AFTER_S = 600;
 const MAX_ATTEMPTS = 6;
 
 const now = () => Math.floor(Date.now() / 1000);
+/** Epoch seconds at least `seconds` from now: times are whole seconds, so round up, never early. */
+const after = (seconds: number) => Math.ceil(Date.now() / 1000 + seconds);
 const nextCron = (expr: string, from = new Date()) => Math.floor(CronExpressionParser.parse(expr, { currentDate: from }).next().toDate().getTime() / 1000);
 
 const toSchedule = (r: Row): Schedule => ({
@@ -79,7 +81,7 @@ export class Scheduler {
       return this.insert({ callback, payload: p, type: "scheduled", time: Math.floor(when.getTime() / 1000) }) as Schedule<T>;
     }
     if (typeof when !== "number" || !Number.isFinite(when) || when < 0) throw new Error("schedule: give seconds (>= 0), a Date or a cron string");
-    return this.insert({ callback, payload: p, type: "delayed", time: now() + Math.ceil(when) }) as Schedule<T>;
+    return this.insert({ callback, payload: p, type: "delayed", time: after(when) }) as Schedule<T>;
   }
 
   every<T>(seconds: number, callback: string, payload?: T): Schedule<T> {
@@ -88,7 +90,7 @@ export class Scheduler {
     // Calling it again (from onStart, say, on every start) does not add a second one.
     const same = this.rows().find((r) => r.type === "interval" && r.interval_s === Math.round(seconds) && r.callback === callback && r.payload === p);
     if (same) return toSchedule(same) as Schedule<T>;
-    return this.insert({ callback, payload: p, type: "interval", time: now() + Math.round(seconds), interval_s: Math.round(seconds) }) as Schedule<T>;
+    return this.insert({ callback, payload: p, type: "interval", time: after(Math.round(seconds)), interval_s: Math.round(seconds) }) as Schedule<T>;
   }
 
   private insert(r: { callback: string; payload: string | null; type: Schedule["type"]; time: number; cron?: string; interval_s?: number }): Schedule {
@@ -136,7 +138,7 @@ export class Scheduler {
       try {
         await invoke(r.callback, r.payload === null ? undefined : JSON.parse(r.payload), toSchedule(r));
         if (r.type === "cron") db.prepare("UPDATE _burrow_schedules SET time = ?, attempts = 0, running_since = NULL WHERE id = ?").run(nextCron(r.cron!), r.id);
-        else if (r.type === "interval") db.prepare("UPDATE _burrow_schedules SET time = ?, attempts = 0, running_since = NULL WHERE id = ?").run(now() + r.interval_s!, r.id);
+        else if (r.type === "interval") db.prepare("UPDATE _burrow_schedules SET time = ?, attempts = 0, running_since = NULL WHERE id = ?").run(after(r.interval_s!), r.id);
         else db.prepare("DELETE FROM _burrow_schedules WHERE id = ?").run(r.id);
       } catch (err) {
         const attempts = r.attempts + 1;
@@ -144,7 +146,7 @@ export class Scheduler {
         if ((r.type === "delayed" || r.type === "scheduled") && attempts >= MAX_ATTEMPTS) db.prepare("DELETE FROM _burrow_schedules WHERE id = ?").run(r.id);
         else {
           const backoff = Math.min(2 ** attempts, 300);
-          const next = r.type === "cron" ? Math.min(nextCron(r.cron!), now() + backoff) : now() + backoff;
+          const next = r.type === "cron" ? Math.min(nextCron(r.cron!), after(backoff)) : after(backoff);
           db.prepare("UPDATE _burrow_schedules SET time = ?, attempts = ?, running_since = NULL WHERE id = ?").run(next, attempts, r.id);
         }
       }
