@@ -6,6 +6,8 @@ export type SqlValue = string | number | bigint | Buffer | null;
 /** One agent's own SQLite file (WAL): its state, its schedules, and whatever its code stores with `sql`. */
 export class AgentStorage {
   readonly db: Database.Database;
+  private readonly getKv: Database.Statement<[string], { value: string }>;
+  private readonly putKv: Database.Statement<[string, string]>;
 
   constructor(file: string) {
     const fresh = !existsSync(file);
@@ -34,6 +36,8 @@ export class AgentStorage {
         created_at INTEGER NOT NULL
       );`);
     if (fresh) this.db.pragma("synchronous = NORMAL");
+    this.getKv = this.db.prepare("SELECT value FROM _burrow_kv WHERE key = ?");
+    this.putKv = this.db.prepare("INSERT OR REPLACE INTO _burrow_kv (key, value) VALUES (?, ?)");
   }
 
   /** A tagged template: values become parameters, never SQL text. Synchronous. */
@@ -46,11 +50,11 @@ export class AgentStorage {
   }
 
   get(key: string): string | undefined {
-    return (this.db.prepare("SELECT value FROM _burrow_kv WHERE key = ?").get(key) as { value: string } | undefined)?.value;
+    return this.getKv.get(key)?.value;
   }
 
   put(key: string, value: string): void {
-    this.db.prepare("INSERT OR REPLACE INTO _burrow_kv (key, value) VALUES (?, ?)").run(key, value);
+    this.putKv.run(key, value);
   }
 
   close(): void {

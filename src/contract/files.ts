@@ -32,8 +32,6 @@ export const DeleteQuery = z.object({ path: AbsolutePath, recursive: z.enum(["tr
 export const MkdirBody = z.object({ path: AbsolutePath, recursive: z.boolean().optional() }).strict();
 export const MoveBody = z.object({ from: AbsolutePath, to: AbsolutePath, overwrite: z.boolean().optional() }).strict();
 
-export const truthy = (v: string | undefined): boolean => v === "true" || v === "1";
-
 export const WatchQuery = z.object({
   path: AbsolutePath,
   recursive: z.enum(["true", "false", "1", "0"]).optional(),

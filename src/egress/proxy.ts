@@ -1,8 +1,8 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { chmodSync, rmSync } from "node:fs";
 import { decide, HostRules } from "./policy.js";
-import { splice } from "../lib/splice.js";
+import { tunnelTo } from "../lib/splice.js";
 
 export interface EgressOptions {
   /** Rules that let a sandbox reach hosts the default policy refuses (loopback test servers, for example). */
@@ -46,17 +46,7 @@ export class EgressProxy {
     const port = Number(m[2]);
     const d = await decide(m[1]!, port, this.allow);
     if (!d.allowed) return refuseRaw(client, 403, d.reason);
-    const upstream = connect({ host: d.address, port, family: d.family });
-    let connected = false;
-    upstream.once("connect", () => {
-      connected = true;
-      client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-      if (head.length) upstream.write(head);
-      splice(upstream, client);
-    });
-    upstream.once("error", () => {
-      if (!connected) refuseRaw(client, 502, `could not connect to ${m[1]}:${port}`);
-    });
+    tunnelTo(client, head, { host: d.address, port, family: d.family }, () => refuseRaw(client, 502, `could not connect to ${m[1]}:${port}`));
   }
 
   private async forward(sandboxId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,3 +1,4 @@
+import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 
 /**
@@ -22,4 +23,23 @@ export function splice(a: Duplex, b: Duplex, onDone?: () => void): void {
   };
   a.on("close", closeOne(b));
   b.on("close", closeOne(a));
+}
+
+/**
+ * Answer an HTTP CONNECT: dial the target, and once it answers tell the client
+ * "200 Connection Established", pass on bytes it already sent and splice the
+ * two. `refuse` runs if the target cannot be reached.
+ */
+export function tunnelTo(client: Socket, head: Buffer, target: { host: string; port: number; family?: number }, refuse: () => void): void {
+  const upstream = connect(target);
+  let connected = false;
+  upstream.once("connect", () => {
+    connected = true;
+    client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+    if (head.length) upstream.write(head);
+    splice(upstream, client);
+  });
+  upstream.once("error", () => {
+    if (!connected) refuse();
+  });
 }

@@ -13,5 +13,3 @@ const TYPES: Record<string, string> = {
 export function mimeType(path: string): string {
   return TYPES[extname(path).toLowerCase()] ?? "application/octet-stream";
 }
-
-export const isTextMime = (m: string): boolean => m.startsWith("text/") || /json|xml|yaml|toml|javascript|svg/.test(m);

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { EGRESS_PORT } from "./env.js";
-import { splice } from "../lib/splice.js";
+import { tunnelTo } from "../lib/splice.js";
 
 /**
  * CONNECT 127.0.0.1:PORT from the server: a byte pipe to a port inside the
@@ -16,15 +16,5 @@ export function handleTunnel(req: IncomingMessage, client: Socket, head: Buffer)
     client.end("HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n");
     return;
   }
-  const upstream = connect({ host: "127.0.0.1", port });
-  let connected = false;
-  upstream.once("connect", () => {
-    connected = true;
-    client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-    if (head.length) upstream.write(head);
-    splice(upstream, client);
-  });
-  upstream.once("error", () => {
-    if (!connected) client.end("HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\n\r\n");
-  });
+  tunnelTo(client, head, { host: "127.0.0.1", port }, () => client.end("HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\n\r\n"));
 }

@@ -4,8 +4,8 @@ import type { ExecBody, ExecEvent } from "../contract/index.js";
 import { BurrowError } from "../contract/errors.js";
 import { checkCwd, SHELL, type RunOutcome } from "./exec.js";
 import { killTree } from "./process-tree.js";
+import { MarkerScanner, RS } from "./marker-scanner.js";
 
-const RS = "\x1e"; // record separator: starts every end-of-command marker
 
 /** Quote a string for a POSIX shell. */
 export const shq = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
@@ -32,8 +32,7 @@ export class Session {
   private shell: ChildProcess | undefined;
   private pending: Pending | undefined;
   private queue: Promise<unknown> = Promise.resolve();
-  private out = "";
-  private err = "";
+  private readonly scanners = { stdout: new MarkerScanner(40), stderr: new MarkerScanner(40) };
   private disposed = false;
 
   constructor(
@@ -160,26 +159,14 @@ export class Session {
   private onOutput(stream: "stdout" | "stderr", data: string): void {
     const p = this.pending;
     if (!p) return; // output of a background job between commands: nobody asked for it
-    let buf = (stream === "stdout" ? this.out : this.err) + data;
-    const marker = stream === "stdout" ? new RegExp(`${RS}${p.token} (\\d+)${RS}`) : `${RS}${p.token}${RS}`;
-    const m = typeof marker === "string" ? (buf.indexOf(marker) >= 0 ? { index: buf.indexOf(marker), 0: marker } : null) : marker.exec(buf);
-    if (m) {
-      const before = buf.slice(0, m.index);
-      if (before) p.emit({ type: stream, data: before });
-      if (stream === "stdout") {
-        p.outDone = true;
-        p.exitCode = Number((m as RegExpExecArray)[1]);
-      } else p.errDone = true;
-      buf = "";
-    } else {
-      // Hold back a tail that could be the start of a marker split across reads.
-      const hold = buf.lastIndexOf(RS);
-      const safe = hold >= 0 && buf.length - hold < 40 ? buf.slice(0, hold) : buf;
-      if (safe) p.emit({ type: stream, data: safe });
-      buf = buf.slice(safe.length);
-    }
-    if (stream === "stdout") this.out = buf;
-    else this.err = buf;
+    // stdout's marker carries the exit code; stderr's only says the command is over.
+    const marker = stream === "stdout" ? new RegExp(`${RS}${p.token} (\\d+)${RS}`) : new RegExp(`${RS}${p.token}${RS}`);
+    const { text, match } = this.scanners[stream].push(data, marker);
+    if (text) p.emit({ type: stream, data: text });
+    if (match && stream === "stdout") {
+      p.outDone = true;
+      p.exitCode = Number(match[1]);
+    } else if (match) p.errDone = true;
     if (p.outDone && p.errDone) {
       this.pending = undefined;
       p.resolve({ exitCode: p.exitCode, sessionExited: false });
@@ -192,9 +179,8 @@ export class Session {
     const p = this.pending;
     this.pending = undefined;
     const flush = (stream: "stdout" | "stderr", buf: string) => buf && p?.emit({ type: stream, data: buf });
-    flush("stdout", this.out);
-    flush("stderr", this.err);
-    this.out = this.err = "";
+    flush("stdout", this.scanners.stdout.flush());
+    flush("stderr", this.scanners.stderr.flush());
     p?.resolve({ exitCode: code, sessionExited: true });
   }
 

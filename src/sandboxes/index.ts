@@ -5,5 +5,5 @@
 export { SandboxManager, RESERVED_PORTS } from "./manager.js";
 export { Registry, type ExposedPort } from "./registry.js";
 export { Runc } from "./runc.js";
-export { RuntimeClient, readAll, errorFrom } from "./runtime-client.js";
+export { RuntimeClient } from "./runtime-client.js";
 export type { ContainerDeps } from "./container.js";

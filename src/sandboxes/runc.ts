@@ -44,12 +44,4 @@ export class Runc {
     const out = await this.exec(["list", "-q"]).catch(() => "");
     return out.split("\n").filter(Boolean);
   }
-
-  pause(id: string): Promise<string> {
-    return this.exec(["pause", id]);
-  }
-
-  resume(id: string): Promise<string> {
-    return this.exec(["resume", id]);
-  }
 }

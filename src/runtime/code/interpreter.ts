@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { BurrowError } from "../../contract/errors.js";
 import { killTree } from "../process-tree.js";
 import { PYTHON_DRIVER } from "./python-driver.js";
+import { MarkerScanner, RS } from "../marker-scanner.js";
 import { JS_DRIVER } from "./js-driver.js";
 import { RUNTIME_DIR } from "../env.js";
 
@@ -14,7 +15,6 @@ export type CellEvent =
   | { type: "result"; data: Record<string, string>; isMainResult?: boolean }
   | { type: "error"; name: string; message: string; traceback: string };
 
-const RS = "\x1e";
 
 export type InterpreterLanguage = "python" | "javascript";
 
@@ -34,7 +34,7 @@ export class Interpreter {
   private readonly proc: ChildProcess;
   readonly ready: Promise<void>;
   readonly exited: Promise<number>;
-  private buf = { stdout: "", stderr: "" };
+  private readonly scanners = { stdout: new MarkerScanner(18), stderr: new MarkerScanner(18) };
   private cell: { token: string; emit: (e: CellEvent) => void; marks: number; done: boolean; count: number; resolve: (n: number) => void } | undefined;
   alive = true;
 
@@ -103,21 +103,9 @@ export class Interpreter {
   private output(stream: "stdout" | "stderr", data: string): void {
     const c = this.cell;
     if (!c) return;
-    let text = this.buf[stream] + data;
-    const marker = `${RS}${c.token}${RS}`;
-    const at = text.indexOf(marker);
-    if (at >= 0) {
-      if (at > 0) c.emit({ type: stream, data: text.slice(0, at) });
-      this.buf[stream] = "";
-      this.finishPart("mark", 0);
-      return;
-    }
-    // Hold back what could be the start of a marker split across reads.
-    const hold = text.lastIndexOf(RS);
-    const safe = hold >= 0 && text.length - hold < marker.length ? text.slice(0, hold) : text;
-    if (safe) c.emit({ type: stream, data: safe });
-    this.buf[stream] = text.slice(safe.length);
-    text = "";
+    const { text, match } = this.scanners[stream].push(data, new RegExp(`${RS}${c.token}${RS}`));
+    if (text) c.emit({ type: stream, data: text });
+    if (match) this.finishPart("mark", 0);
   }
 
   private finishPart(kind: "mark" | "done", count: number): void {
