@@ -1,4 +1,4 @@
-import type { EnsureSandboxBody, SandboxInfo } from "../contract/index.js";
+import type { BackupInfo, EnsureSandboxBody, SandboxInfo, SnapshotInfo } from "../contract/index.js";
 import { Sandbox } from "./sandbox.js";
 import { Transport, type ConnectionConfig } from "./transport.js";
 
@@ -21,5 +21,47 @@ export class Burrow {
 
   get(id: string): Promise<SandboxInfo> {
     return this.t.json("GET", `/v1/sandboxes/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * New sandboxes standing on a snapshot's disk: one name, several names, or
+   * a count (named `<prefix>-1`...). Each is independent of the others and of
+   * the sandbox the snapshot came from.
+   */
+  async fork(snapshot: string | SnapshotInfo, names: string | string[] | { count: number; prefix?: string }): Promise<Sandbox[]> {
+    const sid = typeof snapshot === "string" ? snapshot : snapshot.id;
+    const body = typeof names === "string" ? { names: [names] } : Array.isArray(names) ? { names } : names;
+    const r = await this.t.json<{ sandboxes: { id: string }[] }>("POST", `/v1/snapshots/${encodeURIComponent(sid)}/fork`, body);
+    return r.sandboxes.map((s) => this.sandbox(s.id));
+  }
+
+  async listSnapshots(): Promise<SnapshotInfo[]> {
+    return (await this.t.json<{ snapshots: SnapshotInfo[] }>("GET", "/v1/snapshots")).snapshots;
+  }
+
+  getSnapshot(id: string): Promise<SnapshotInfo> {
+    return this.t.json("GET", `/v1/snapshots/${encodeURIComponent(id)}`);
+  }
+
+  async deleteSnapshot(id: string): Promise<void> {
+    await this.t.json("DELETE", `/v1/snapshots/${encodeURIComponent(id)}`);
+  }
+
+  /** Copy a snapshot's layers to the blob store, so another machine can pull them. */
+  pushSnapshot(id: string): Promise<SnapshotInfo> {
+    return this.t.json("POST", `/v1/snapshots/${encodeURIComponent(id)}/push`);
+  }
+
+  /** Fetch a snapshot (and the ones under it) from the blob store. */
+  pullSnapshot(id: string): Promise<SnapshotInfo> {
+    return this.t.json("POST", `/v1/snapshots/${encodeURIComponent(id)}/pull`);
+  }
+
+  async listBackups(): Promise<BackupInfo[]> {
+    return (await this.t.json<{ backups: BackupInfo[] }>("GET", "/v1/backups")).backups;
+  }
+
+  async deleteBackup(id: string): Promise<void> {
+    await this.t.json("DELETE", `/v1/backups/${encodeURIComponent(id)}`);
   }
 }

@@ -4,7 +4,7 @@ import type {
 import { BurrowApiError } from "./errors.js";
 import { Process, streamProcessLogs, waitForPort, type WaitForPortOptions } from "./process.js";
 import { openTerminal, type TerminalConnection, type TerminalOptions } from "./terminal.js";
-import type { CodeContextInfo, Execution, ProcessInfo, ProcessLogEvent, WatchEvent } from "../contract/index.js";
+import type { BackupInfo, CodeContextInfo, CreateBackupBody, Execution, ProcessInfo, ProcessLogEvent, RestoreBackupBody, SnapshotInfo, WatchEvent } from "../contract/index.js";
 
 export type CodeLanguage = "python" | "javascript" | "typescript";
 
@@ -346,9 +346,28 @@ export class Sandbox {
     await this.t.json("POST", `${this.base}/env`, { env });
   }
 
-  /** Stop its processes now; the disk stays and the next call wakes it. */
-  async sleep(): Promise<SandboxInfo> {
-    return this.t.json("POST", `${this.base}/sleep`);
+  /** Stop its processes now; the disk stays (frozen into a snapshot with persist "snapshot") and the next call wakes it. */
+  async sleep(opts: { persist?: "disk" | "snapshot" } = {}): Promise<SandboxInfo> {
+    return this.t.json("POST", `${this.base}/sleep`, opts);
+  }
+
+  /** Freeze the disk into a snapshot (processes keep running); restore or fork it with `burrow.fork`. */
+  async snapshot(): Promise<SnapshotInfo> {
+    await this.ready();
+    return this.t.json("POST", `${this.base}/snapshots`);
+  }
+
+  /** Archive a directory to the blob store. */
+  async createBackup(opts: CreateBackupBody): Promise<BackupInfo> {
+    await this.ready();
+    return this.t.json("POST", `${this.base}/backups`, opts);
+  }
+
+  /** Put a backup (of this or another sandbox) back, at its own path or at `dir`. */
+  async restoreBackup(backup: string | BackupInfo, opts: RestoreBackupBody = {}): Promise<{ id: string; dir: string; files: number }> {
+    await this.ready();
+    const id = typeof backup === "string" ? backup : backup.id;
+    return this.t.json("POST", `${this.base}/backups/${enc(id)}/restore`, opts);
   }
 
   /** Remove processes, disk and name. */

@@ -9,3 +9,5 @@ export * from "./exec.js";
 export * from "./files.js";
 export * from "./processes.js";
 export * from "./code.js";
+export * from "./snapshots.js";
+export * from "./backups.js";

@@ -50,6 +50,10 @@ export const EnsureSandboxBody = z
     keepAlive: z.boolean().optional(),
     limits: Limits.optional(),
     labels: Labels.optional(),
+    /** Start from this snapshot's disk (restore or fork); only when the sandbox is created. */
+    fromSnapshot: z.string().regex(/^snap-[a-f0-9]{12}$/, { message: "fromSnapshot is a snapshot id like snap-0123456789ab" }).optional(),
+    /** What sleeping keeps: the disk as it is ("disk"), or the disk frozen into a snapshot ("snapshot"). */
+    persist: z.enum(["disk", "snapshot"]).optional(),
   })
   .strict();
 export type EnsureSandboxBody = z.infer<typeof EnsureSandboxBody>;
@@ -67,5 +71,8 @@ export const SandboxInfo = z.object({
   limits: z.object({ memoryMB: z.number(), cpus: z.number(), pids: z.number() }),
   labels: z.record(z.string(), z.string()),
   env: z.record(z.string(), z.string()),
+  persist: z.enum(["disk", "snapshot"]),
+  /** The snapshot this sandbox's disk stands on, if any. */
+  baseSnapshot: z.string().nullable(),
 });
 export type SandboxInfo = z.infer<typeof SandboxInfo>;

@@ -14,6 +14,8 @@ export interface ContainerDeps {
   nodeKitDir: string;
   runtimeDir: string;
   imageRootfs: (image: string) => string;
+  /** Where a snapshot layer's files are. */
+  layerDir: (snapshotId: string) => string;
   /** Open the egress proxy's socket for this sandbox at `socketPath`; returns a closer. */
   openEgress: (sandboxId: string, socketPath: string) => Promise<() => void>;
 }
@@ -55,7 +57,7 @@ export class Container {
 
   async start(): Promise<void> {
     const p = this.paths;
-    const lower = this.deps.imageRootfs(this.record.image);
+    const lowers = [...this.record.layers.map((l) => this.deps.layerDir(l)), this.deps.imageRootfs(this.record.image)];
     for (const d of [p.dir, p.upper, p.work, p.rootfs]) mkdirSync(d, { recursive: true, mode: 0o711 });
     // The overlay's root directory takes its owner from the upper layer: root inside must own it.
     chownSync(p.upper, ID_OFFSET, ID_OFFSET);
@@ -64,7 +66,7 @@ export class Container {
     chownSync(p.run, ID_OFFSET, ID_OFFSET);
     try {
       this.closeEgress = await this.deps.openEgress(this.record.id, p.egressSocket);
-      await mountOverlay([lower], p.upper, p.work, p.rootfs);
+      await mountOverlay(lowers, p.upper, p.work, p.rootfs);
       const spec = ociSpec({
         hostname: this.record.id,
         rootfs: p.rootfs,
@@ -88,6 +90,15 @@ export class Container {
       if (err instanceof BurrowError) throw err;
       throw new BurrowError("SANDBOX_START_FAILED", `sandbox ${this.record.id} did not start: ${(err as Error).message}${this.logTail()}`);
     }
+  }
+
+  /** Hold every process still (nothing writes the disk) until `resume`. */
+  pause(): Promise<void> {
+    return this.deps.runc.pause(this.containerId);
+  }
+
+  resume(): Promise<void> {
+    return this.deps.runc.resume(this.containerId);
   }
 
   /** Stop processes and unmount; the upper layer (the sandbox's disk) stays. */

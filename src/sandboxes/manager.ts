@@ -25,6 +25,27 @@ export interface ManagerOptions {
   sweepIntervalMs: number;
 }
 
+/** A sandbox's disk, handed out while nothing can write it (see `withDisk`). */
+export interface DiskView {
+  readonly id: string;
+  readonly image: string;
+  /** Snapshot layers under the upper layer, top first. */
+  readonly layers: string[];
+  readonly upper: string;
+  readonly running: boolean;
+  /** Stand the sandbox on other layers with a fresh, empty upper layer (only while it is not running). */
+  rebase(layers: string[], replaceUpper: (upper: string) => void): void;
+}
+
+/** What the snapshot domain plugs in: where a snapshot's layers are, and what to do as a sandbox sleeps or goes. */
+export interface SnapshotHooks {
+  /** The layers (top first) and image a new sandbox stands on when created from this snapshot. */
+  resolve(snapshotId: string): { layers: string[]; image: string };
+  /** Freeze the disk of a sandbox that just went to sleep with persist "snapshot". */
+  onSleep(disk: DiskView): Promise<void>;
+  onDestroyed(id: string): void;
+}
+
 /**
  * The sandbox lifecycle: absent -> running <-> sleeping -> destroyed.
  * Transitions for one name are serialised, so concurrent requests never start
@@ -34,12 +55,17 @@ export class SandboxManager {
   private readonly live = new Map<string, Live>();
   private readonly lock = new KeyedLock();
   private sweeper: NodeJS.Timeout | undefined;
+  private snapshots: SnapshotHooks | undefined;
 
   constructor(
     private readonly registry: Registry,
     private readonly deps: ContainerDeps,
     private readonly options: ManagerOptions,
   ) {}
+
+  useSnapshots(hooks: SnapshotHooks): void {
+    this.snapshots = hooks;
+  }
 
   /** Clean what a crash left behind, then load every sandbox as sleeping. */
   async init(): Promise<void> {
@@ -67,6 +93,9 @@ export class SandboxManager {
       const existing = this.live.get(id);
       if (existing) {
         const r = existing.record;
+        if (body.fromSnapshot)
+          throw new BurrowError("SANDBOX_EXISTS", `sandbox ${id} already exists; restore snapshot ${body.fromSnapshot} under a new name, or destroy ${id} first`, { id });
+        if (body.persist) r.persist = body.persist;
         if (body.image && body.image !== r.image)
           throw new BurrowError("BAD_REQUEST", `sandbox ${id} already exists with image ${r.image}; destroy it first to change its image`);
         if (body.sleepAfter !== undefined) r.sleepAfter = durationSeconds(body.sleepAfter);
@@ -80,9 +109,12 @@ export class SandboxManager {
         return { info: this.info(existing), created: false };
       }
       const now = new Date().toISOString();
+      const base = body.fromSnapshot ? this.resolveSnapshot(body.fromSnapshot) : undefined;
+      if (base && body.image && body.image !== base.image)
+        throw new BurrowError("BAD_REQUEST", `snapshot ${body.fromSnapshot} was taken on image ${base.image}; leave image out or pass that one`);
       const record: SandboxRecord = {
         id,
-        image: body.image ?? this.options.defaultImage,
+        image: base?.image ?? body.image ?? this.options.defaultImage,
         env: body.env ?? {},
         sleepAfter: body.sleepAfter !== undefined ? durationSeconds(body.sleepAfter) : DEFAULT_SLEEP_AFTER_S,
         keepAlive: body.keepAlive ?? false,
@@ -90,6 +122,8 @@ export class SandboxManager {
         labels: body.labels ?? {},
         createdAt: now,
         lastActiveAt: now,
+        layers: base?.layers ?? [],
+        persist: body.persist ?? "disk",
       };
       this.deps.imageRootfs(record.image); // refuse an unknown image before touching the disk
       const entry: Live = { record, holds: 0, lastActive: Date.now(), flushedActive: Date.now() };
@@ -150,13 +184,39 @@ export class SandboxManager {
     };
   }
 
-  async sleep(id: string): Promise<SandboxInfo> {
+  /** Sleep now; `persist` overrides the sandbox's own setting for this once. */
+  async sleep(id: string, persist?: "disk" | "snapshot"): Promise<SandboxInfo> {
     return this.lock.run(id, async () => {
       const e = this.live.get(id);
       if (!e) throw notFound(id);
-      await this.stopLocked(e);
+      await this.sleepLocked(e, persist);
       return this.info(e);
     });
+  }
+
+  /**
+   * Run `fn` with the sandbox's disk held still: a running sandbox is paused
+   * (its processes frozen, so nothing writes) and resumed after; a sleeping
+   * one stays asleep. Nothing else happens to the sandbox meanwhile.
+   */
+  async withDisk<T>(id: string, fn: (disk: DiskView) => Promise<T>): Promise<T> {
+    return this.lock.run(id, async () => {
+      const e = this.live.get(id);
+      if (!e) throw notFound(id);
+      const c = e.container;
+      if (c) await c.pause();
+      try {
+        return await fn(this.diskView(e));
+      } finally {
+        if (c) await c.resume();
+        e.lastActive = Date.now();
+      }
+    });
+  }
+
+  /** Every sandbox's layers, to know which snapshots are still stood on. */
+  layersInUse(): Map<string, string[]> {
+    return new Map([...this.live.values()].map((e) => [e.record.id, e.record.layers]));
   }
 
   async destroy(id: string): Promise<void> {
@@ -168,6 +228,7 @@ export class SandboxManager {
       this.live.delete(id);
       rmSync(sandboxPaths(this.deps.sandboxesDir, id).dir, { recursive: true, force: true });
     });
+    this.snapshots?.onDestroyed(id);
   }
 
   /** Change the sandbox-wide environment (null unsets): kept in the registry, applied live to new commands. */
@@ -237,6 +298,37 @@ export class SandboxManager {
     e.lastActive = Date.now();
   }
 
+  /** Stop; then freeze the disk into a snapshot if asked now, or if the sandbox persists that way and ran since. */
+  private async sleepLocked(e: Live, persist?: "disk" | "snapshot"): Promise<void> {
+    const wasRunning = !!e.container;
+    await this.stopLocked(e);
+    const freeze = persist ? persist === "snapshot" : wasRunning && e.record.persist === "snapshot";
+    if (freeze && this.snapshots) await this.snapshots.onSleep(this.diskView(e));
+  }
+
+  private diskView(e: Live): DiskView {
+    const paths = sandboxPaths(this.deps.sandboxesDir, e.record.id);
+    return {
+      id: e.record.id,
+      image: e.record.image,
+      layers: [...e.record.layers],
+      upper: paths.upper,
+      running: !!e.container,
+      rebase: (layers, replaceUpper) => {
+        if (e.container) throw new Error("rebase needs a stopped sandbox");
+        replaceUpper(paths.upper);
+        rmSync(paths.work, { recursive: true, force: true });
+        e.record.layers = layers;
+        this.registry.put(e.record);
+      },
+    };
+  }
+
+  private resolveSnapshot(snapshotId: string): { layers: string[]; image: string } {
+    if (!this.snapshots) throw new BurrowError("SNAPSHOT_NOT_FOUND", `no snapshot ${snapshotId}: this server has no snapshot store`);
+    return this.snapshots.resolve(snapshotId);
+  }
+
   private async stopLocked(e: Live): Promise<void> {
     const c = e.container;
     if (!c) return;
@@ -265,7 +357,7 @@ export class SandboxManager {
         .run(e.record.id, async () => {
           // Re-check under the lock: a request may have arrived meanwhile.
           if (e.holds > 0 || Date.now() - e.lastActive < e.record.sleepAfter * 1000) return;
-          await this.stopLocked(e);
+          await this.sleepLocked(e);
         })
         .catch((err) => console.error(`burrow: could not put ${e.record.id} to sleep:`, err));
     }
@@ -284,6 +376,8 @@ export class SandboxManager {
       limits: r.limits,
       labels: r.labels,
       env: r.env,
+      persist: r.persist,
+      baseSnapshot: r.layers[0] ?? null,
     };
   }
 }

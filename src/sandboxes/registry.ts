@@ -13,6 +13,10 @@ export interface SandboxRecord {
   labels: Record<string, string>;
   createdAt: string;
   lastActiveAt: string;
+  /** Snapshot layers under the sandbox's own upper layer, top first. */
+  layers: string[];
+  /** What sleeping keeps: the disk as is, or frozen into a snapshot. */
+  persist: "disk" | "snapshot";
 }
 
 interface Row {
@@ -25,6 +29,8 @@ interface Row {
   labels: string;
   created_at: string;
   last_active_at: string;
+  layers: string;
+  persist: string;
 }
 
 const fromRow = (r: Row): SandboxRecord => ({
@@ -37,6 +43,8 @@ const fromRow = (r: Row): SandboxRecord => ({
   labels: JSON.parse(r.labels),
   createdAt: r.created_at,
   lastActiveAt: r.last_active_at,
+  layers: JSON.parse(r.layers),
+  persist: r.persist as SandboxRecord["persist"],
 });
 
 /** A port published through a preview URL; the token is what makes the URL unguessable. */
@@ -86,6 +94,10 @@ export class Registry {
       created_at TEXT NOT NULL,
       last_active_at TEXT NOT NULL
     )`);
+    // Columns added after the first release: older databases get them with their defaults.
+    const columns = new Set((this.db.prepare("PRAGMA table_info(sandboxes)").all() as { name: string }[]).map((c) => c.name));
+    if (!columns.has("layers")) this.db.exec("ALTER TABLE sandboxes ADD COLUMN layers TEXT NOT NULL DEFAULT '[]'");
+    if (!columns.has("persist")) this.db.exec("ALTER TABLE sandboxes ADD COLUMN persist TEXT NOT NULL DEFAULT 'disk'");
     this.db.exec(`CREATE TABLE IF NOT EXISTS ports (
       sandbox_id TEXT NOT NULL,
       port INTEGER NOT NULL,
@@ -97,10 +109,10 @@ export class Registry {
     this.stmts = {
       get: this.db.prepare<[string], Row>("SELECT * FROM sandboxes WHERE id = ?"),
       all: this.db.prepare<[], Row>("SELECT * FROM sandboxes ORDER BY created_at, id"),
-      put: this.db.prepare(`INSERT INTO sandboxes (id, image, env, sleep_after, keep_alive, limits, labels, created_at, last_active_at)
-        VALUES (@id, @image, @env, @sleep_after, @keep_alive, @limits, @labels, @created_at, @last_active_at)
+      put: this.db.prepare(`INSERT INTO sandboxes (id, image, env, sleep_after, keep_alive, limits, labels, created_at, last_active_at, layers, persist)
+        VALUES (@id, @image, @env, @sleep_after, @keep_alive, @limits, @labels, @created_at, @last_active_at, @layers, @persist)
         ON CONFLICT(id) DO UPDATE SET image=@image, env=@env, sleep_after=@sleep_after, keep_alive=@keep_alive,
-          limits=@limits, labels=@labels, last_active_at=@last_active_at`),
+          limits=@limits, labels=@labels, last_active_at=@last_active_at, layers=@layers, persist=@persist`),
       touch: this.db.prepare<[string, string]>("UPDATE sandboxes SET last_active_at = ? WHERE id = ?"),
       del: this.db.prepare<[string]>("DELETE FROM sandboxes WHERE id = ?"),
       portsOf: this.db.prepare<[string], PortRow>("SELECT * FROM ports WHERE sandbox_id = ? ORDER BY port"),
@@ -131,6 +143,8 @@ export class Registry {
       labels: JSON.stringify(s.labels),
       created_at: s.createdAt,
       last_active_at: s.lastActiveAt,
+      layers: JSON.stringify(s.layers),
+      persist: s.persist,
     });
   }
 

@@ -40,6 +40,15 @@ export class Runc {
     });
   }
 
+  /** Freeze every process of a container (cgroup freezer); `resume` thaws them. */
+  async pause(id: string): Promise<void> {
+    await this.exec(["pause", id]);
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.exec(["resume", id]);
+  }
+
   async list(): Promise<string[]> {
     const out = await this.exec(["list", "-q"]).catch(() => "");
     return out.split("\n").filter(Boolean);

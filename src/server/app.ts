@@ -25,6 +25,8 @@ import { Burrow } from "../client/index.js";
 import type { AgentClass } from "../agents/instance.js";
 import type { Socket } from "node:net";
 import { processRoutes } from "./routes/processes.js";
+import { snapshotRoutes } from "./routes/snapshots.js";
+import { LayerStore, SnapshotCatalog, SnapshotService } from "../snapshots/index.js";
 
 export interface RunningServer {
   url: string;
@@ -39,10 +41,18 @@ function distRuntimeDir(): string {
   return process.env.BURROW_RUNTIME_DIST ?? join(fileURLToPath(new URL(".", import.meta.url)), "runtime");
 }
 
-/** Every API route, bound to the sandbox manager. */
-export function buildRouter(sandboxes: SandboxManager, preview: PreviewProxy, serverPort: () => number): Router {
+export interface Services {
+  sandboxes: SandboxManager;
+  snapshots: SnapshotService;
+  preview: PreviewProxy;
+  serverPort: () => number;
+}
+
+/** Every API route, bound to the services that answer it. */
+export function buildRouter({ sandboxes, snapshots, preview, serverPort }: Services): Router {
   const router = new Router();
   sandboxRoutes(router, sandboxes);
+  snapshotRoutes(router, snapshots, sandboxes);
   execRoutes(router, sandboxes);
   sessionRoutes(router, sandboxes);
   fileRoutes(router, sandboxes);
@@ -68,6 +78,7 @@ export async function startServer(config: ServerConfig, agentClasses: AgentClass
   const images = new ImageStore(config.cacheDir);
   const egress = new EgressProxy({ allow: config.egressAllow });
   const registry = new Registry(join(config.dataDir, "burrow.db"));
+  const layers = new LayerStore(join(config.dataDir, "layers"));
   const dataHash = createHash("sha256").update(config.dataDir).digest("hex").slice(0, 8);
   const sandboxes = new SandboxManager(
     registry,
@@ -78,16 +89,19 @@ export async function startServer(config: ServerConfig, agentClasses: AgentClass
       nodeKitDir: ensureNodeKit(config.cacheDir),
       runtimeDir: ensureRuntimeDir(config.cacheDir, distRuntimeDir()),
       imageRootfs: (name) => images.rootfs(name),
+      layerDir: (sid) => layers.path(sid),
       openEgress: (id, socket) => egress.open(id, socket),
     },
     { defaultImage: config.defaultImage, sweepIntervalMs: config.sweepIntervalMs },
   );
+  const snapshotCatalog = new SnapshotCatalog(join(config.dataDir, "burrow.db"));
+  const snapshots = new SnapshotService(snapshotCatalog, layers, sandboxes, { maxDepth: config.snapshotMaxDepth });
   await sandboxes.init();
 
   const agents = agentClasses.length ? new AgentHost({ dataDir: config.dataDir, classes: agentClasses, idleMs: config.agentIdleMs }) : undefined;
   const preview = new PreviewProxy(sandboxes, config.previewHost);
   let boundPort = config.port;
-  const router = buildRouter(sandboxes, preview, () => boundPort);
+  const router = buildRouter({ sandboxes, snapshots, preview, serverPort: () => boundPort });
 
   const server: Server = createServer({ keepAliveTimeout: 65_000, highWaterMark: 1024 * 1024 }, (req, res) => {
     // Preview URLs are routed by host name; their token is in the name, not the Authorization header.
@@ -141,6 +155,7 @@ export async function startServer(config: ServerConfig, agentClasses: AgentClass
       agents?.close();
       await sandboxes.shutdown();
       registry.close();
+      snapshotCatalog.close();
     },
   };
 }

@@ -21,6 +21,8 @@ export interface ServerConfig {
   examples: boolean;
   /** Idle agent instances leave memory after this long. */
   agentIdleMs: number;
+  /** Snapshot chains deeper than this are flattened into one layer. */
+  snapshotMaxDepth: number;
 }
 
 export function defaultCacheDir(): string {
@@ -62,5 +64,6 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     agentsModule: str(values.agents) ?? env.BURROW_AGENTS,
     examples: values.examples === true,
     agentIdleMs: Number(env.BURROW_AGENT_IDLE_MS ?? 60_000),
+    snapshotMaxDepth: Math.max(1, Number(env.BURROW_SNAPSHOT_MAX_DEPTH ?? 8)),
   };
 }

@@ -1,4 +1,4 @@
-import { EnsureSandboxBody, SetEnvBody } from "../../contract/index.js";
+import { EnsureSandboxBody, SetEnvBody, SleepBody } from "../../contract/index.js";
 import { readJson, sendJson } from "../../lib/http-json.js";
 import type { SandboxManager } from "../../sandboxes/index.js";
 import type { Router } from "../router.js";
@@ -14,7 +14,11 @@ export function sandboxRoutes(r: Router, sandboxes: SandboxManager): void {
   });
   r.on("GET", "/v1/sandboxes", (ctx) => sendJson(ctx.res, 200, { sandboxes: sandboxes.list() }));
   r.on("GET", "/v1/sandboxes/:id", (ctx) => sendJson(ctx.res, 200, sandboxes.get(sandboxIdOf(ctx))));
-  r.on("POST", "/v1/sandboxes/:id/sleep", async (ctx) => sendJson(ctx.res, 200, await sandboxes.sleep(sandboxIdOf(ctx))));
+  r.on("POST", "/v1/sandboxes/:id/sleep", async (ctx) => {
+    const id = sandboxIdOf(ctx);
+    const body = await readJson(ctx.req, SleepBody);
+    sendJson(ctx.res, 200, await sandboxes.sleep(id, body.persist));
+  });
   r.on("DELETE", "/v1/sandboxes/:id", async (ctx) => {
     const id = sandboxIdOf(ctx);
     await sandboxes.destroy(id);

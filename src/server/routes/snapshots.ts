@@ -1,0 +1,37 @@
+import { BurrowError, ForkBody, SnapshotId } from "../../contract/index.js";
+import { readJson, sendJson } from "../../lib/http-json.js";
+import type { SnapshotService } from "../../snapshots/index.js";
+import type { SandboxManager } from "../../sandboxes/index.js";
+import type { Ctx, Router } from "../router.js";
+import { sandboxIdOf } from "./common.js";
+
+export function snapshotIdOf(ctx: Ctx): string {
+  const r = SnapshotId.safeParse(ctx.params.sid);
+  if (!r.success) throw new BurrowError("VALIDATION_FAILED", `${JSON.stringify(ctx.params.sid)}: ${r.error.issues[0]!.message}`);
+  return r.data;
+}
+
+/** Freeze a sandbox's disk, list and delete snapshots, fork many sandboxes from one. */
+export function snapshotRoutes(r: Router, snapshots: SnapshotService, sandboxes: SandboxManager): void {
+  r.on("POST", "/v1/sandboxes/:id/snapshots", async (ctx) => {
+    const id = sandboxIdOf(ctx);
+    // Like any operation, this creates an absent sandbox; a sleeping one is snapshotted without waking it.
+    if (!sandboxes.has(id)) await sandboxes.ensure(id);
+    sendJson(ctx.res, 201, await snapshots.create(id));
+  });
+  r.on("GET", "/v1/snapshots", (ctx) => sendJson(ctx.res, 200, { snapshots: snapshots.list() }));
+  r.on("GET", "/v1/snapshots/:sid", (ctx) => sendJson(ctx.res, 200, snapshots.get(snapshotIdOf(ctx))));
+  r.on("DELETE", "/v1/snapshots/:sid", (ctx) => {
+    const sid = snapshotIdOf(ctx);
+    snapshots.delete(sid);
+    sendJson(ctx.res, 200, { id: sid, deleted: true });
+  });
+  r.on("POST", "/v1/snapshots/:sid/fork", async (ctx) => {
+    const sid = snapshotIdOf(ctx);
+    const body = await readJson(ctx.req, ForkBody);
+    const snap = snapshots.get(sid);
+    const prefix = body.prefix ?? `${snap.sandboxId}-fork`.slice(0, 56);
+    const names = body.names ?? Array.from({ length: body.count! }, (_, i) => `${prefix}-${i + 1}`);
+    sendJson(ctx.res, 201, { snapshot: sid, sandboxes: await snapshots.fork(sid, names) });
+  });
+}

@@ -1,0 +1,179 @@
+import { randomBytes } from "node:crypto";
+import { execFile } from "node:child_process";
+import { chownSync, mkdirSync, rmSync } from "node:fs";
+import { BurrowError, type SnapshotInfo } from "../contract/index.js";
+import type { DiskView, SandboxManager } from "../sandboxes/index.js";
+import { type SnapshotCatalog, type SnapshotRecord, toInfo } from "./catalog.js";
+import { copyTree, type LayerStore, mergeLayers } from "./layer-store.js";
+
+/** Root inside a sandbox is this uid outside; a fresh upper layer's root must be theirs. */
+const SANDBOX_ROOT_UID = 100000;
+
+export interface SnapshotServiceOptions {
+  /** Chains longer than this are flattened into one layer when the next snapshot is taken. */
+  maxDepth: number;
+}
+
+const newId = () => `snap-${randomBytes(6).toString("hex")}`;
+
+/**
+ * Snapshots: freezing a sandbox's upper layer into an immutable layer, and
+ * standing new sandboxes on it. Restoring and forking stack layers, so they
+ * cost the same whatever the disk holds.
+ */
+export class SnapshotService {
+  constructor(
+    private readonly catalog: SnapshotCatalog,
+    private readonly layers: LayerStore,
+    private readonly sandboxes: SandboxManager,
+    private readonly options: SnapshotServiceOptions,
+  ) {
+    layers.cleanTemporary();
+    // A crash between recording a snapshot and moving its layer in leaves a row with no files.
+    for (const s of catalog.all()) if (!layers.has(s.id)) catalog.delete(s.id);
+    sandboxes.useSnapshots({
+      resolve: (sid) => {
+        const s = this.record(sid);
+        return { layers: [s.id, ...s.parents], image: s.image };
+      },
+      onSleep: (disk) => this.freezeSleeping(disk, "sleep").then(() => {}),
+      onDestroyed: () => this.collect(),
+    });
+  }
+
+  list(): SnapshotInfo[] {
+    return this.catalog.all().map(toInfo);
+  }
+
+  get(sid: string): SnapshotInfo {
+    return toInfo(this.record(sid));
+  }
+
+  record(sid: string): SnapshotRecord {
+    const s = this.catalog.get(sid);
+    if (!s) throw new BurrowError("SNAPSHOT_NOT_FOUND", `no snapshot ${sid}; GET /v1/snapshots lists them`, { id: sid });
+    return s;
+  }
+
+  /**
+   * Freeze a sandbox's disk. A running sandbox is paused while its upper
+   * layer is copied; a sleeping one gives its upper layer up whole (no copy)
+   * and stands on the new snapshot from then on.
+   */
+  async create(sandboxId: string): Promise<SnapshotInfo> {
+    return this.sandboxes.withDisk(sandboxId, async (disk) => {
+      if (!disk.running) return toInfo(await this.freezeSleeping(disk, "user"));
+      const sid = newId();
+      const flatten = disk.layers.length + 1 > this.options.maxDepth;
+      await this.build(sid, (dir) =>
+        flatten ? mergeLayers([...disk.layers.map((l) => this.layers.path(l)).reverse(), disk.upper], dir) : copyTree(disk.upper, dir),
+      );
+      return toInfo(await this.record_(sid, disk, "user", flatten ? [] : disk.layers));
+    });
+  }
+
+  /** Restore or fork: make new sandboxes standing on a snapshot; all of them or none. */
+  async fork(sid: string, names: string[]): Promise<{ id: string }[]> {
+    this.record(sid);
+    for (const n of names)
+      if (this.sandboxes.has(n)) throw new BurrowError("SANDBOX_EXISTS", `sandbox ${n} already exists; pick names that are free`, { id: n });
+    if (new Set(names).size !== names.length) throw new BurrowError("BAD_REQUEST", "fork names must differ from each other");
+    const results = await Promise.allSettled(names.map((n) => this.sandboxes.ensure(n, { fromSnapshot: sid })));
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) {
+      await Promise.all(results.map((r, i) => (r.status === "fulfilled" ? this.sandboxes.destroy(names[i]!).catch(() => {}) : undefined)));
+      throw (failed as PromiseRejectedResult).reason;
+    }
+    return results.map((r) => (r as PromiseFulfilledResult<{ info: { id: string } }>).value.info);
+  }
+
+  /** Delete a snapshot nobody stands on (no sandbox, no later snapshot). */
+  delete(sid: string): void {
+    this.record(sid);
+    const users = this.users(sid);
+    if (users.sandboxes.length || users.snapshots.length)
+      throw new BurrowError(
+        "SNAPSHOT_IN_USE",
+        `snapshot ${sid} is still under ${[...users.sandboxes.map((s) => `sandbox ${s}`), ...users.snapshots.map((s) => `snapshot ${s}`)].join(", ")}; destroy or delete those first`,
+        { id: sid, ...users },
+      );
+    this.catalog.delete(sid);
+    this.layers.remove(sid);
+    this.collect();
+  }
+
+  /** Record that an archive of this snapshot is in the blob store. */
+  markPushed(sid: string, archive: NonNullable<SnapshotRecord["archive"]>): void {
+    this.catalog.put({ ...this.record(sid), archive });
+  }
+
+  private users(sid: string): { sandboxes: string[]; snapshots: string[] } {
+    const sandboxes = [...this.sandboxes.layersInUse()].filter(([, layers]) => layers.includes(sid)).map(([id]) => id);
+    const snapshots = this.catalog.all().filter((s) => s.parents.includes(sid)).map((s) => s.id);
+    return { sandboxes, snapshots };
+  }
+
+  /** Snapshots taken as sandboxes slept go away once nothing stands on them. */
+  private collect(): void {
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const s of this.catalog.all()) {
+        if (s.kind !== "sleep") continue;
+        const u = this.users(s.id);
+        if (u.sandboxes.length || u.snapshots.length) continue;
+        this.catalog.delete(s.id);
+        this.layers.remove(s.id);
+        changed = true;
+      }
+    }
+  }
+
+  /** A sleeping sandbox's upper layer becomes the snapshot; the sandbox goes on from a fresh one on top. */
+  private async freezeSleeping(disk: DiskView, kind: SnapshotRecord["kind"]): Promise<SnapshotRecord> {
+    const sid = newId();
+    const flatten = disk.layers.length + 1 > this.options.maxDepth;
+    const parents = flatten ? [] : disk.layers;
+    if (flatten) await this.build(sid, (dir) => mergeLayers([...disk.layers.map((l) => this.layers.path(l)).reverse(), disk.upper], dir));
+    const record = await this.record_(sid, disk, kind, parents, flatten ? undefined : disk.upper);
+    disk.rebase([sid, ...parents], (upper) => {
+      if (flatten) rmSync(upper, { recursive: true, force: true });
+      else this.layers.adopt(sid, upper);
+      mkdirSync(upper, { mode: 0o755 });
+      chownSync(upper, SANDBOX_ROOT_UID, SANDBOX_ROOT_UID);
+    });
+    this.collect();
+    return record;
+  }
+
+  /** Fill a staging directory and move it under its id; nothing is left behind on failure. */
+  private async build(sid: string, fill: (dir: string) => Promise<void>): Promise<void> {
+    const stage = this.layers.staging(sid);
+    try {
+      await fill(stage.dir);
+      stage.commit();
+    } catch (err) {
+      stage.abort();
+      throw err;
+    }
+  }
+
+  private async record_(sid: string, disk: DiskView, kind: SnapshotRecord["kind"], parents: string[], measure?: string): Promise<SnapshotRecord> {
+    const record: SnapshotRecord = {
+      id: sid,
+      sandboxId: disk.id,
+      image: disk.image,
+      kind,
+      parents,
+      sizeBytes: 0,
+      createdAt: new Date().toISOString(),
+      archive: null,
+    };
+    record.sizeBytes = await duBytes(measure ?? this.layers.path(sid));
+    this.catalog.put(record);
+    return record;
+  }
+}
+
+function duBytes(dir: string): Promise<number> {
+  return new Promise((resolve) => execFile("du", ["-sb", dir], (err, out) => resolve(err ? 0 : Number(out.split("\t")[0]) || 0)));
+}
