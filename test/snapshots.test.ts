@@ -56,7 +56,7 @@ describe("snapshots and forks", () => {
     let snap = await sbx.snapshot();
     const seen: number[] = [snap.depth];
     for (let i = 0; i < 4; i++) {
-      [sbx] = await srv.burrow.fork(snap, name(`c${i}`));
+      sbx = (await srv.burrow.fork(snap, name(`c${i}`)))[0]!;
       await sbx!.writeFile(`/workspace/step${i}.txt`, String(i));
       snap = await sbx!.snapshot();
       seen.push(snap.depth);

@@ -10,6 +10,7 @@ import { gitCheckout, type CheckoutBody } from "./git.js";
 import { TerminalTable } from "./terminal.js";
 import { CodeContextTable } from "./code/table.js";
 import * as files from "./files.js";
+import { packDirectory, unpackDirectory } from "./backup.js";
 import { readBody, sendJson, startNdjson } from "../lib/http-json.js";
 
 const truthy = (v: string | undefined): boolean => v === "true" || v === "1";
@@ -65,6 +66,20 @@ export class RuntimeRoutes {
         return sendJson(res, 200, { sessions: [...this.sessions.values()].map((s) => ({ id: s.id, createdAt: s.createdAt })) });
       case "POST /git":
         return sendJson(res, 200, await gitCheckout(await read<CheckoutBody>(req), this.env));
+      case "POST /backup": {
+        // Archive a directory; the file count follows as a trailer once the archive is complete.
+        const b = await read<{ dir: string; excludes?: string[]; gitignore?: boolean }>(req);
+        const { stream, done } = await packDirectory(b.dir, b);
+        res.writeHead(200, { "content-type": "application/gzip", trailer: "x-burrow-files, x-burrow-error" });
+        stream.pipe(res, { end: false });
+        done.then(
+          (st) => stream.once("end", () => (res.addTrailers({ "x-burrow-files": String(st.files) }), res.end())),
+          (err: Error) => (res.addTrailers({ "x-burrow-error": encodeURIComponent(err.message) }), res.end()),
+        );
+        return;
+      }
+      case "PUT /backup":
+        return sendJson(res, 200, await unpackDirectory(q.dir!, req));
       case "GET /watch":
         return this.watch(req, res, q);
       case "GET /files":

@@ -26,7 +26,10 @@ import type { AgentClass } from "../agents/instance.js";
 import type { Socket } from "node:net";
 import { processRoutes } from "./routes/processes.js";
 import { snapshotRoutes } from "./routes/snapshots.js";
-import { LayerStore, SnapshotCatalog, SnapshotService } from "../snapshots/index.js";
+import { LayerStore, SnapshotCatalog, SnapshotService, SnapshotTransfer } from "../snapshots/index.js";
+import { BackupCatalog, BackupService } from "../backups/index.js";
+import { backupRoutes } from "./routes/backups.js";
+import { openBlobStore } from "../blobs/index.js";
 
 export interface RunningServer {
   url: string;
@@ -44,15 +47,18 @@ function distRuntimeDir(): string {
 export interface Services {
   sandboxes: SandboxManager;
   snapshots: SnapshotService;
+  transfers: SnapshotTransfer;
+  backups: BackupService;
   preview: PreviewProxy;
   serverPort: () => number;
 }
 
 /** Every API route, bound to the services that answer it. */
-export function buildRouter({ sandboxes, snapshots, preview, serverPort }: Services): Router {
+export function buildRouter({ sandboxes, snapshots, transfers, backups, preview, serverPort }: Services): Router {
   const router = new Router();
-  sandboxRoutes(router, sandboxes);
-  snapshotRoutes(router, snapshots, sandboxes);
+  sandboxRoutes(router, sandboxes, (sid) => transfers.pull(sid));
+  snapshotRoutes(router, snapshots, transfers, sandboxes);
+  backupRoutes(router, backups);
   execRoutes(router, sandboxes);
   sessionRoutes(router, sandboxes);
   fileRoutes(router, sandboxes);
@@ -96,12 +102,17 @@ export async function startServer(config: ServerConfig, agentClasses: AgentClass
   );
   const snapshotCatalog = new SnapshotCatalog(join(config.dataDir, "burrow.db"));
   const snapshots = new SnapshotService(snapshotCatalog, layers, sandboxes, { maxDepth: config.snapshotMaxDepth });
+  const blobs = openBlobStore(config.blobs);
+  const scratch = join(config.dataDir, "tmp");
+  const transfers = new SnapshotTransfer(snapshotCatalog, layers, blobs, scratch);
+  const backupCatalog = new BackupCatalog(join(config.dataDir, "burrow.db"));
+  const backups = new BackupService(backupCatalog, blobs, sandboxes, scratch);
   await sandboxes.init();
 
   const agents = agentClasses.length ? new AgentHost({ dataDir: config.dataDir, classes: agentClasses, idleMs: config.agentIdleMs }) : undefined;
   const preview = new PreviewProxy(sandboxes, config.previewHost);
   let boundPort = config.port;
-  const router = buildRouter({ sandboxes, snapshots, preview, serverPort: () => boundPort });
+  const router = buildRouter({ sandboxes, snapshots, transfers, backups, preview, serverPort: () => boundPort });
 
   const server: Server = createServer({ keepAliveTimeout: 65_000, highWaterMark: 1024 * 1024 }, (req, res) => {
     // Preview URLs are routed by host name; their token is in the name, not the Authorization header.
@@ -156,6 +167,8 @@ export async function startServer(config: ServerConfig, agentClasses: AgentClass
       await sandboxes.shutdown();
       registry.close();
       snapshotCatalog.close();
+      backups.close();
+      backupCatalog.close();
     },
   };
 }

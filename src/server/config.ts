@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import type { BlobConfig } from "../blobs/index.js";
 
 /** Everything a server needs to know at start, from flags first, then environment, then defaults. */
 export interface ServerConfig {
@@ -23,6 +24,23 @@ export interface ServerConfig {
   agentIdleMs: number;
   /** Snapshot chains deeper than this are flattened into one layer. */
   snapshotMaxDepth: number;
+  /** Where snapshot archives and backups go: a directory, or an S3-compatible bucket. */
+  blobs: BlobConfig;
+}
+
+/** `BURROW_S3_BUCKET` switches the blob store to S3; otherwise `BURROW_BLOBS` or `<data>/blobs`. */
+function blobConfig(env: NodeJS.ProcessEnv, dataDir: string): BlobConfig {
+  if (env.BURROW_S3_BUCKET)
+    return {
+      kind: "s3",
+      bucket: env.BURROW_S3_BUCKET,
+      endpoint: env.BURROW_S3_ENDPOINT || undefined,
+      region: env.BURROW_S3_REGION ?? env.AWS_REGION ?? "us-east-1",
+      prefix: env.BURROW_S3_PREFIX ?? "",
+      accessKeyId: env.BURROW_S3_ACCESS_KEY_ID ?? env.AWS_ACCESS_KEY_ID,
+      secretAccessKey: env.BURROW_S3_SECRET_ACCESS_KEY ?? env.AWS_SECRET_ACCESS_KEY,
+    };
+  return { kind: "local", dir: resolve(env.BURROW_BLOBS ?? join(dataDir, "blobs")) };
 }
 
 export function defaultCacheDir(): string {
@@ -50,10 +68,11 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number, got ${String(values.port ?? env.BURROW_PORT)}`);
   const allowFlag = Array.isArray(values["egress-allow"]) ? (values["egress-allow"] as string[]) : [];
   const allowEnv = (env.BURROW_EGRESS_ALLOW ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const dataDir = resolve(str(values.data) ?? env.BURROW_DATA ?? "/var/lib/burrow");
   return {
     host: str(values.host) ?? env.BURROW_HOST ?? "127.0.0.1",
     port,
-    dataDir: resolve(str(values.data) ?? env.BURROW_DATA ?? "/var/lib/burrow"),
+    dataDir,
     cacheDir: resolve(defaultCacheDir()),
     token: env.BURROW_TOKEN || undefined,
     previewHost: str(values["preview-host"]) ?? env.BURROW_PREVIEW_HOST ?? "localhost",
@@ -65,5 +84,6 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     examples: values.examples === true,
     agentIdleMs: Number(env.BURROW_AGENT_IDLE_MS ?? 60_000),
     snapshotMaxDepth: Math.max(1, Number(env.BURROW_SNAPSHOT_MAX_DEPTH ?? 8)),
+    blobs: blobConfig(env, dataDir),
   };
 }

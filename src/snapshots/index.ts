@@ -6,3 +6,4 @@
 export { SnapshotService } from "./service.js";
 export { SnapshotCatalog } from "./catalog.js";
 export { LayerStore } from "./layer-store.js";
+export { SnapshotTransfer } from "./transfer.js";

@@ -5,10 +5,12 @@ import type { Router } from "../router.js";
 import { sandboxIdOf } from "./common.js";
 
 /** The registry: ensure, list, inspect, sleep, destroy, and sandbox-wide env. */
-export function sandboxRoutes(r: Router, sandboxes: SandboxManager): void {
+export function sandboxRoutes(r: Router, sandboxes: SandboxManager, fetchSnapshot: (sid: string) => Promise<unknown>): void {
   r.on("PUT", "/v1/sandboxes/:id", async (ctx) => {
     const id = sandboxIdOf(ctx);
     const body = await readJson(ctx.req, EnsureSandboxBody);
+    // A snapshot this machine lacks is pulled from the blob store first.
+    if (body.fromSnapshot && !sandboxes.has(id)) await fetchSnapshot(body.fromSnapshot);
     const { info, created } = await sandboxes.ensure(id, body);
     sendJson(ctx.res, created ? 201 : 200, { ...info, created });
   });

@@ -1,6 +1,7 @@
 import { BurrowError, ForkBody, SnapshotId } from "../../contract/index.js";
-import { readJson, sendJson } from "../../lib/http-json.js";
-import type { SnapshotService } from "../../snapshots/index.js";
+import { readJson, sendJson, startNdjson } from "../../lib/http-json.js";
+import type { SnapshotService, SnapshotTransfer } from "../../snapshots/index.js";
+import type { SnapshotInfo, TransferProgress } from "../../contract/index.js";
 import type { SandboxManager } from "../../sandboxes/index.js";
 import type { Ctx, Router } from "../router.js";
 import { sandboxIdOf } from "./common.js";
@@ -12,7 +13,22 @@ export function snapshotIdOf(ctx: Ctx): string {
 }
 
 /** Freeze a sandbox's disk, list and delete snapshots, fork many sandboxes from one. */
-export function snapshotRoutes(r: Router, snapshots: SnapshotService, sandboxes: SandboxManager): void {
+/** Long transfers answer NDJSON progress lines then `{type:"done", snapshot}` when the client asks for it. */
+async function transfer(ctx: Ctx, work: (progress: (p: TransferProgress) => void) => Promise<SnapshotInfo>): Promise<void> {
+  if (!String(ctx.req.headers.accept ?? "").includes("application/x-ndjson")) return sendJson(ctx.res, 200, await work(() => {}));
+  const send = startNdjson(ctx.res);
+  try {
+    send({ type: "done", snapshot: await work(send) });
+  } catch (err) {
+    const e = err instanceof BurrowError ? err : new BurrowError("INTERNAL", (err as Error).message);
+    send({ type: "error", ...e.toJSON() });
+  }
+  ctx.res.end();
+}
+
+export function snapshotRoutes(r: Router, snapshots: SnapshotService, transfers: SnapshotTransfer, sandboxes: SandboxManager): void {
+  r.on("POST", "/v1/snapshots/:sid/push", (ctx) => transfer(ctx, (p) => transfers.push(snapshotIdOf(ctx), p)));
+  r.on("POST", "/v1/snapshots/:sid/pull", (ctx) => transfer(ctx, (p) => transfers.pull(snapshotIdOf(ctx), p)));
   r.on("POST", "/v1/sandboxes/:id/snapshots", async (ctx) => {
     const id = sandboxIdOf(ctx);
     // Like any operation, this creates an absent sandbox; a sleeping one is snapshotted without waking it.

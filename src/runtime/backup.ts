@@ -1,0 +1,159 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import { lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink, chmod, lutimes, utimes, stat } from "node:fs/promises";
+import { basename, dirname, join, posix } from "node:path";
+import { randomBytes } from "node:crypto";
+import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
+import { createGunzip, createGzip } from "node:zlib";
+import { extract, pack } from "tar-stream";
+import { BurrowError } from "../contract/errors.js";
+import { globToRegExp, PathFilter } from "./glob.js";
+
+/** One rule of a .gitignore file, relative to the directory holding it. */
+interface IgnoreRule {
+  base: string;
+  re: RegExp;
+  dirOnly: boolean;
+  anchored: boolean;
+}
+
+/** The common subset of .gitignore: globs, `/`-anchored paths, `dir/` rules. Negations (`!`) are not applied. */
+function parseGitignore(base: string, text: string): IgnoreRule[] {
+  const rules: IgnoreRule[] = [];
+  for (let line of text.split("\n")) {
+    line = line.trim();
+    if (!line || line.startsWith("#") || line.startsWith("!")) continue;
+    const dirOnly = line.endsWith("/");
+    if (dirOnly) line = line.slice(0, -1);
+    const anchored = line.startsWith("/") || line.slice(0, -1).includes("/");
+    if (line.startsWith("/")) line = line.slice(1);
+    rules.push({ base, re: globToRegExp(line), dirOnly, anchored });
+  }
+  return rules;
+}
+
+function ignoredBy(rules: IgnoreRule[], rel: string, isDir: boolean): boolean {
+  return rules.some((r) => {
+    if (r.dirOnly && !isDir) return false;
+    if (r.base && !rel.startsWith(r.base + "/")) return false;
+    const local = r.base ? rel.slice(r.base.length + 1) : rel;
+    return r.anchored ? r.re.test(local) : r.re.test(posix.basename(local));
+  });
+}
+
+export interface PackStats {
+  files: number;
+}
+
+/**
+ * A gzipped tar of `dir`: directories (empty ones too), files, symlinks (as
+ * links), modes and times. Paths are relative, so it restores anywhere.
+ */
+export async function packDirectory(dir: string, opts: { excludes?: string[]; gitignore?: boolean }): Promise<{ stream: Readable; done: Promise<PackStats> }> {
+  const st = await stat(dir).catch(() => undefined);
+  if (!st) throw new BurrowError("FILE_NOT_FOUND", `${dir} does not exist in the sandbox`, { path: dir });
+  if (!st.isDirectory()) throw new BurrowError("NOT_A_DIRECTORY", `${dir} is not a directory; back up a directory`, { path: dir });
+  const filter = new PathFilter([], opts.excludes ?? []);
+  const tar = pack();
+  const stats: PackStats = { files: 0 };
+  const ignore: IgnoreRule[] = [];
+
+  const walk = async (rel: string): Promise<void> => {
+    const abs = rel ? join(dir, rel) : dir;
+    const names = (await readdir(abs)).sort();
+    if (opts.gitignore && names.includes(".gitignore")) ignore.push(...parseGitignore(rel, await readFile(join(abs, ".gitignore"), "utf8").catch(() => "")));
+    for (const name of names) {
+      const r = rel ? `${rel}/${name}` : name;
+      const p = join(abs, name);
+      const s = await lstat(p).catch(() => undefined);
+      if (!s) continue; // gone since the listing
+      if (!filter.enters(r) || ignoredBy(ignore, r, s.isDirectory())) continue;
+      const header = { name: r, mode: s.mode & 0o7777, mtime: s.mtime, uid: s.uid, gid: s.gid };
+      if (s.isDirectory()) {
+        tar.entry({ ...header, type: "directory" });
+        await walk(r);
+      } else if (s.isSymbolicLink()) {
+        tar.entry({ ...header, type: "symlink", linkname: await readlink(p) });
+      } else if (s.isFile()) {
+        stats.files++;
+        await new Promise<void>((resolve, reject) => {
+          const entry = tar.entry({ ...header, type: "file", size: s.size }, (err) => (err ? reject(err) : resolve()));
+          pipeline(createReadStream(p), entry).catch(reject);
+        });
+      }
+      // Sockets, fifos and devices are not backed up.
+    }
+  };
+  const done = walk("").then(
+    () => {
+      tar.finalize();
+      return stats;
+    },
+    (err) => {
+      tar.destroy(err);
+      throw err;
+    },
+  );
+  done.catch(() => {});
+  return { stream: tar.pipe(createGzip({ level: 6 })), done };
+}
+
+/**
+ * Unpack a backup into `dir`: everything lands in a staging directory next
+ * to it first, then replaces `dir` in one rename, so a failed restore leaves
+ * `dir` as it was.
+ */
+export async function unpackDirectory(dir: string, body: Readable): Promise<{ dir: string; files: number }> {
+  if (dir === "/") throw new BurrowError("INVALID_PATH", "restore into a directory, not /");
+  await mkdir(dirname(dir), { recursive: true });
+  const stage = join(dirname(dir), `.${basename(dir)}.restore-${randomBytes(4).toString("hex")}`);
+  await mkdir(stage, { mode: 0o755 });
+  let files = 0;
+  const dirTimes: [string, Date, number][] = [];
+  try {
+    const ex = extract();
+    ex.on("entry", (h, stream, next) => {
+      const rel = posix.normalize(h.name).replace(/\/$/, "");
+      if (rel.startsWith("/") || rel === ".." || rel.startsWith("../")) return next(new BurrowError("ARCHIVE_CORRUPT", `the backup holds a path outside its directory: ${h.name}`));
+      const target = join(stage, rel);
+      const done = (err?: unknown) => (err ? next(err as Error) : next());
+      const mode = (h.mode ?? 0o644) & 0o7777;
+      if (h.type === "directory") {
+        stream.resume();
+        mkdir(target, { recursive: true })
+          .then(() => dirTimes.push([target, h.mtime ?? new Date(), mode]))
+          .then(() => done(), done);
+      } else if (h.type === "symlink") {
+        stream.resume();
+        symlink(h.linkname ?? "", target)
+          .then(() => lutimes(target, h.mtime ?? new Date(), h.mtime ?? new Date()).catch(() => {}))
+          .then(() => done(), done);
+      } else if (h.type === "file") {
+        files++;
+        pipeline(stream, createWriteStream(target, { mode }))
+          .then(() => chmod(target, mode))
+          .then(() => utimes(target, h.mtime ?? new Date(), h.mtime ?? new Date()))
+          .then(() => done(), done);
+      } else {
+        stream.resume();
+        next();
+      }
+    });
+    await pipeline(body, createGunzip(), ex);
+    // Directory modes and times last: writing inside a directory changes its time, and a read-only one would refuse files.
+    for (const [d, t, m] of dirTimes.reverse()) {
+      await chmod(d, m);
+      await utimes(d, t, t);
+    }
+    const old = `${stage}.old`;
+    const had = await lstat(dir).then(() => true, () => false);
+    if (had) await rename(dir, old);
+    await rename(stage, dir);
+    if (had) await rm(old, { recursive: true, force: true });
+    return { dir, files };
+  } catch (err) {
+    await rm(stage, { recursive: true, force: true });
+    if (err instanceof BurrowError) throw err;
+    throw new BurrowError("ARCHIVE_CORRUPT", `the backup could not be unpacked (${(err as Error).message}); ${dir} is unchanged`);
+  }
+}
