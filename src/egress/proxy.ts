@@ -24,12 +24,13 @@ export class EgressProxy {
     this.allow = new HostRules(options.allow);
   }
 
-  async open(sandboxId: string, socketPath: string): Promise<() => void> {
+  /** Listen for one sandbox; `owner` names it at the time of each connection (a pooled sandbox takes its name later). */
+  async open(owner: () => string, socketPath: string): Promise<() => void> {
     rmSync(socketPath, { force: true });
     const server = createServer({ maxHeaderSize: MAX_HEADER, headersTimeout: 10_000, requestTimeout: 0 }, (req, res) =>
-      void this.forward(sandboxId, req, res),
+      void this.forward(owner(), req, res),
     );
-    server.on("connect", (req: IncomingMessage, socket: Socket, head: Buffer) => void this.tunnel(sandboxId, req, socket, head));
+    server.on("connect", (req: IncomingMessage, socket: Socket, head: Buffer) => void this.tunnel(owner(), req, socket, head));
     server.on("clientError", (_err, socket: Socket) => {
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
       else socket.destroy();

@@ -1,4 +1,6 @@
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { promisify } from "node:util";
 import { join } from "node:path";
 import { BurrowError } from "../contract/index.js";
 import { ID_OFFSET, ociSpec } from "./oci-spec.js";
@@ -6,6 +8,8 @@ import { mountOverlay, unmount } from "./overlay.js";
 import { RuntimeClient } from "./runtime-client.js";
 import type { Runc } from "./runc.js";
 import type { SandboxRecord } from "./registry.js";
+
+const pexec = promisify(execFile);
 
 export interface ContainerDeps {
   runc: Runc;
@@ -16,8 +20,8 @@ export interface ContainerDeps {
   imageRootfs: (image: string) => string;
   /** Where a snapshot layer's files are. */
   layerDir: (snapshotId: string) => string;
-  /** Open the egress proxy's socket for this sandbox at `socketPath`; returns a closer. */
-  openEgress: (sandboxId: string, socketPath: string) => Promise<() => void>;
+  /** Open the egress proxy's socket at `socketPath` for the sandbox `owner()` names now; returns a closer. */
+  openEgress: (owner: () => string, socketPath: string) => Promise<() => void>;
 }
 
 export const sandboxPaths = (sandboxesDir: string, id: string) => {
@@ -39,20 +43,36 @@ export const sandboxPaths = (sandboxesDir: string, id: string) => {
  * and its runtime answering. `start` undoes what it did if any step fails.
  */
 export class Container {
-  readonly client: RuntimeClient;
+  client: RuntimeClient;
   private closeEgress: (() => void) | undefined;
-  private readonly paths;
+  private paths;
+  /** runc's name for it: the sandbox's, or a pool slot's when it was started ahead of need. */
+  readonly containerId: string;
 
   constructor(
-    private readonly record: SandboxRecord,
+    private record: SandboxRecord,
     private readonly deps: ContainerDeps,
   ) {
     this.paths = sandboxPaths(deps.sandboxesDir, record.id);
     this.client = new RuntimeClient(this.paths.socket);
+    this.containerId = record.id;
   }
 
-  get containerId(): string {
-    return this.record.id;
+  /**
+   * Give a container started ahead of need (the warm pool) its sandbox: its
+   * directory, hostname and environment. The overlay mount and the runtime's
+   * socket move with the directory.
+   */
+  async adopt(record: SandboxRecord): Promise<void> {
+    const from = this.paths;
+    this.paths = sandboxPaths(this.deps.sandboxesDir, record.id);
+    renameSync(from.dir, this.paths.dir);
+    this.record = record;
+    this.client.close();
+    this.client = new RuntimeClient(this.paths.socket);
+    const pid = readFileSync(join(this.paths.dir, "pid"), "utf8").trim();
+    await pexec("nsenter", ["-t", pid, "-u", "hostname", record.id]);
+    if (Object.keys(record.env).length) await this.client.json("POST", "/env", { env: record.env });
   }
 
   async start(): Promise<void> {
@@ -65,7 +85,7 @@ export class Container {
     mkdirSync(p.run, { mode: 0o700 });
     chownSync(p.run, ID_OFFSET, ID_OFFSET);
     try {
-      this.closeEgress = await this.deps.openEgress(this.record.id, p.egressSocket);
+      this.closeEgress = await this.deps.openEgress(() => this.record.id, p.egressSocket);
       await mountOverlay(lowers, p.upper, p.work, p.rootfs);
       const spec = ociSpec({
         hostname: this.record.id,
@@ -103,6 +123,7 @@ export class Container {
 
   /** Stop processes and unmount; the upper layer (the sandbox's disk) stays. */
   async stop(): Promise<void> {
+    // `this.paths` is read after the delete: an adopted container's mount moved with its directory.
     this.client.close();
     await this.deps.runc.delete(this.containerId);
     this.closeEgress?.();

@@ -3,6 +3,7 @@ import { BurrowError, durationSeconds, type EnsureSandboxBody, type SandboxInfo 
 import { Container, type ContainerDeps, sandboxPaths } from "./container.js";
 import { DEFAULT_LIMITS, DEFAULT_SLEEP_AFTER_S } from "./defaults.js";
 import { KeyedLock } from "./locks.js";
+import { WarmPool } from "./pool.js";
 import { mountsUnder, unmount } from "./overlay.js";
 import type { ExposedPort, Registry, SandboxRecord } from "./registry.js";
 import { randomBytes, timingSafeEqual } from "node:crypto";
@@ -23,6 +24,8 @@ interface Live {
 export interface ManagerOptions {
   defaultImage: string;
   sweepIntervalMs: number;
+  /** Ready containers to keep per image (the warm pool); empty for none. */
+  pool: Record<string, number>;
 }
 
 /** A sandbox's disk, handed out while nothing can write it (see `withDisk`). */
@@ -56,12 +59,15 @@ export class SandboxManager {
   private readonly lock = new KeyedLock();
   private sweeper: NodeJS.Timeout | undefined;
   private snapshots: SnapshotHooks | undefined;
+  private readonly pool: WarmPool;
 
   constructor(
     private readonly registry: Registry,
     private readonly deps: ContainerDeps,
     private readonly options: ManagerOptions,
-  ) {}
+  ) {
+    this.pool = new WarmPool(deps, options.pool);
+  }
 
   useSnapshots(hooks: SnapshotHooks): void {
     this.snapshots = hooks;
@@ -83,6 +89,12 @@ export class SandboxManager {
         if (!known.has(name)) rmSync(sandboxPaths(this.deps.sandboxesDir, name).dir, { recursive: true, force: true });
     this.sweeper = setInterval(() => void this.sweep(), this.options.sweepIntervalMs);
     this.sweeper.unref();
+    this.pool.start();
+  }
+
+  /** Ready containers waiting in the pool for this image. */
+  pooled(image = this.options.defaultImage): number {
+    return this.pool.size(image);
   }
 
   /** PUT: create with options, or wake; returns whether it was created. */
@@ -128,7 +140,7 @@ export class SandboxManager {
       this.deps.imageRootfs(record.image); // refuse an unknown image before touching the disk
       const entry: Live = { record, holds: 0, lastActive: Date.now(), flushedActive: Date.now() };
       try {
-        await this.startLocked(entry);
+        await this.startLocked(entry, true);
       } catch (err) {
         rmSync(sandboxPaths(this.deps.sandboxesDir, id).dir, { recursive: true, force: true });
         throw err;
@@ -286,14 +298,17 @@ export class SandboxManager {
   /** Put every running sandbox to sleep (server shutdown). */
   async shutdown(): Promise<void> {
     clearInterval(this.sweeper);
+    await this.pool.close();
     this.flushActivity();
     await Promise.all([...this.live.values()].map((e) => this.lock.run(e.record.id, () => this.stopLocked(e)).catch(() => {})));
   }
 
-  private async startLocked(e: Live): Promise<void> {
+  /** Start a sandbox's container; a new sandbox takes a ready one from the pool when it can. */
+  private async startLocked(e: Live, fresh = false): Promise<void> {
     if (e.container) return;
-    const c = new Container(e.record, this.deps);
-    await c.start();
+    const pooled = fresh ? await this.pool.claim(e.record) : undefined;
+    const c = pooled ?? new Container(e.record, this.deps);
+    if (!pooled) await c.start();
     e.container = c;
     e.lastActive = Date.now();
   }

@@ -24,7 +24,7 @@ export class Runc {
       // --no-new-keyring: a session keyring per container counts against the kernel's
       // 200-keys-per-uid quota (every sandbox is uid 100000), capping a machine at ~200
       // sandboxes; seccomp refuses every keyring call inside anyway.
-      const child = spawn(this.binary, ["--root", this.stateDir, "run", "-d", "--no-new-keyring", "--bundle", bundle, id], {
+      const child = spawn(this.binary, ["--root", this.stateDir, "run", "-d", "--no-new-keyring", "--pid-file", `${bundle}/pid`, "--bundle", bundle, id], {
         stdio: ["ignore", fd, fd],
       });
       closeSync(fd);

@@ -96,9 +96,9 @@ export async function startServer(config: ServerConfig, agentClasses: AgentClass
       runtimeDir: ensureRuntimeDir(config.cacheDir, distRuntimeDir()),
       imageRootfs: (name) => images.rootfs(name),
       layerDir: (sid) => layers.path(sid),
-      openEgress: (id, socket) => egress.open(id, socket),
+      openEgress: (owner, socket) => egress.open(owner, socket),
     },
-    { defaultImage: config.defaultImage, sweepIntervalMs: config.sweepIntervalMs },
+    { defaultImage: config.defaultImage, sweepIntervalMs: config.sweepIntervalMs, pool: config.pool },
   );
   const snapshotCatalog = new SnapshotCatalog(join(config.dataDir, "burrow.db"));
   const snapshots = new SnapshotService(snapshotCatalog, layers, sandboxes, { maxDepth: config.snapshotMaxDepth });

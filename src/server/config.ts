@@ -26,6 +26,20 @@ export interface ServerConfig {
   snapshotMaxDepth: number;
   /** Where snapshot archives and backups go: a directory, or an S3-compatible bucket. */
   blobs: BlobConfig;
+  /** Sandboxes kept started ahead of need, per image. */
+  pool: Record<string, number>;
+}
+
+/** `--pool 2` (the default image) or `--pool default=2,python=1`. */
+function poolSizes(spec: string, defaultImage: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of spec.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const [image, n] = part.includes("=") ? part.split("=") : [defaultImage, part];
+    const count = Number(n);
+    if (!image || !Number.isInteger(count) || count < 0 || count > 64) throw new Error(`--pool takes N or image=N,... with N from 0 to 64; got ${JSON.stringify(part)}`);
+    if (count > 0) out[image] = count;
+  }
+  return out;
 }
 
 /** `BURROW_S3_BUCKET` switches the blob store to S3; otherwise `BURROW_BLOBS` or `<data>/blobs`. */
@@ -59,6 +73,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
       examples: { type: "boolean" },
       agents: { type: "string" },
       config: { type: "string" },
+      pool: { type: "string" },
     },
     allowPositionals: true,
     strict: false,
@@ -85,5 +100,6 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     agentIdleMs: Number(env.BURROW_AGENT_IDLE_MS ?? 60_000),
     snapshotMaxDepth: Math.max(1, Number(env.BURROW_SNAPSHOT_MAX_DEPTH ?? 8)),
     blobs: blobConfig(env, dataDir),
+    pool: poolSizes(str(values.pool) ?? env.BURROW_POOL ?? "2", env.BURROW_DEFAULT_IMAGE ?? "default"),
   };
 }

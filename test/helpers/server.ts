@@ -45,7 +45,7 @@ export async function startTestServer(opts: { env?: Record<string, string>; args
 
   const launch = async () => {
     child = spawn(process.execPath, [join(ROOT, "dist/cli.js"), "serve", "--port", String(port), "--data", dataDir, ...(opts.args ?? [])], {
-      env: { ...process.env, BURROW_TOKEN: token, BURROW_SWEEP_MS: "200", ...opts.env },
+      env: { ...process.env, BURROW_TOKEN: token, BURROW_SWEEP_MS: "200", BURROW_POOL: "0", ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stdout!.on("data", (d) => (log += d));

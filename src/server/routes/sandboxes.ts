@@ -15,6 +15,10 @@ export function sandboxRoutes(r: Router, sandboxes: SandboxManager, fetchSnapsho
     sendJson(ctx.res, created ? 201 : 200, { ...info, created });
   });
   r.on("GET", "/v1/sandboxes", (ctx) => sendJson(ctx.res, 200, { sandboxes: sandboxes.list() }));
+  r.on("GET", "/v1/status", (ctx) => {
+    const all = sandboxes.list();
+    sendJson(ctx.res, 200, { sandboxes: all.length, running: all.filter((s) => s.state === "running").length, pooled: sandboxes.pooled() });
+  });
   r.on("GET", "/v1/sandboxes/:id", (ctx) => sendJson(ctx.res, 200, sandboxes.get(sandboxIdOf(ctx))));
   r.on("POST", "/v1/sandboxes/:id/sleep", async (ctx) => {
     const id = sandboxIdOf(ctx);

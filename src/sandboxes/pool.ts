@@ -1,0 +1,107 @@
+import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import { Container, type ContainerDeps, sandboxPaths } from "./container.js";
+import { DEFAULT_LIMITS } from "./defaults.js";
+import type { SandboxRecord } from "./registry.js";
+
+/** Pool slots live beside sandboxes under names no sandbox can have (ids never start with "_"). */
+const slotId = () => `_pool-${randomBytes(5).toString("hex")}`;
+
+/**
+ * Sandboxes started ahead of need, per image, so that creating one is a
+ * rename instead of a boot. A claim takes a ready container and gives it the
+ * new sandbox's name; the pool refills in the background, one at a time so
+ * refills never crowd out the requests they exist to serve.
+ */
+export class WarmPool {
+  private readonly ready = new Map<string, Container[]>();
+  private refilling = false;
+  private closed = false;
+
+  constructor(
+    private readonly deps: ContainerDeps,
+    /** How many ready containers to keep per image. */
+    private readonly sizes: Record<string, number>,
+  ) {}
+
+  start(): void {
+    void this.refill();
+  }
+
+  /** Whether a create with these settings can come from the pool: its image, and no settings a boot would apply. */
+  fits(record: SandboxRecord): boolean {
+    const l = record.limits;
+    return (
+      (this.ready.get(record.image)?.length ?? 0) > 0 &&
+      record.layers.length === 0 &&
+      l.memoryMB === DEFAULT_LIMITS.memoryMB && l.cpus === DEFAULT_LIMITS.cpus && l.pids === DEFAULT_LIMITS.pids
+    );
+  }
+
+  /** A running container now named for `record`, or undefined when none is ready. */
+  async claim(record: SandboxRecord): Promise<Container | undefined> {
+    if (!this.fits(record)) return undefined;
+    const c = this.ready.get(record.image)!.shift()!;
+    void this.refill();
+    try {
+      await c.adopt(record);
+      return c;
+    } catch (err) {
+      console.error("burrow: a pooled sandbox could not be claimed, starting a fresh one:", (err as Error).message);
+      await c.stop().catch(() => {});
+      rmSync(sandboxPaths(this.deps.sandboxesDir, record.id).dir, { recursive: true, force: true });
+      return undefined;
+    }
+  }
+
+  size(image: string): number {
+    return this.ready.get(image)?.length ?? 0;
+  }
+
+  private async refill(): Promise<void> {
+    if (this.refilling || this.closed) return;
+    this.refilling = true;
+    try {
+      for (const [image, want] of Object.entries(this.sizes)) {
+        const list = this.ready.get(image) ?? [];
+        this.ready.set(image, list);
+        while (!this.closed && list.length < want) {
+          const id = slotId();
+          const now = new Date().toISOString();
+          const record: SandboxRecord = {
+            id, image, env: {}, sleepAfter: 0, keepAlive: false, limits: { ...DEFAULT_LIMITS } as SandboxRecord["limits"],
+            labels: {}, createdAt: now, lastActiveAt: now, layers: [], persist: "disk",
+          };
+          const c = new Container(record, this.deps);
+          try {
+            await c.start();
+          } catch (err) {
+            rmSync(sandboxPaths(this.deps.sandboxesDir, id).dir, { recursive: true, force: true });
+            console.error(`burrow: could not pre-start a ${image} sandbox for the pool:`, (err as Error).message);
+            break;
+          }
+          if (this.closed) {
+            await this.discard(c, id);
+            break;
+          }
+          list.push(c);
+        }
+      }
+    } finally {
+      this.refilling = false;
+    }
+  }
+
+  private async discard(c: Container, id: string): Promise<void> {
+    await c.stop().catch(() => {});
+    rmSync(sandboxPaths(this.deps.sandboxesDir, id).dir, { recursive: true, force: true });
+  }
+
+  /** Stop and remove every ready container. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.ready.values()].flat();
+    this.ready.clear();
+    await Promise.all(all.map((c) => this.discard(c, c.containerId)));
+  }
+}

@@ -1,0 +1,58 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { name, startTestServer, type TestServer } from "./helpers/server.js";
+
+const runcList = (dataDir: string) =>
+  execFileSync("runc", ["--root", `${dataDir}/runc`, "list", "-q"], { encoding: "utf8" }).split("\n").filter(Boolean);
+
+describe("warm pool", () => {
+  let srv: TestServer;
+  const pooled = async () => (await (await srv.api("GET", "/v1/status")).json()).pooled as number;
+  const full = async (n: number) => {
+    for (let i = 0; i < 200 && (await pooled()) < n; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await pooled(), n);
+  };
+  before(async () => {
+    srv = await startTestServer({ env: { BURROW_POOL: "2" } });
+  });
+  after(() => srv.cleanup());
+
+  it("a new sandbox takes a pre-started one, named, with its env; the pool refills", async () => {
+    await full(2);
+    const id = name("warm");
+    const r = await srv.api("PUT", `/v1/sandboxes/${id}`, { env: { GREETING: "hi" }, labels: { from: "pool" } });
+    assert.equal(r.status, 201);
+    const sbx = srv.burrow.sandbox(id);
+    const out = await sbx.exec("hostname; echo $GREETING; ls /workspace | wc -l");
+    assert.equal(out.stdout, `${id}\nhi\n0\n`);
+    assert.equal((await sbx.info()).labels.from, "pool");
+    assert.ok(existsSync(`${srv.dataDir}/sandboxes/${id}/upper`));
+    await full(2);
+    // It behaves like any sandbox: files, sleep, wake.
+    await sbx.writeFile("/workspace/keep.txt", "kept");
+    await sbx.sleep();
+    assert.equal((await sbx.readFile("/workspace/keep.txt")).content, "kept");
+    assert.equal((await sbx.exec("hostname")).stdout, `${id}\n`);
+  });
+
+  it("pooled sandboxes are independent of each other", async () => {
+    await full(2);
+    const [a, b] = [srv.burrow.sandbox(name("pa")), srv.burrow.sandbox(name("pb"))];
+    await Promise.all([a.writeFile("/workspace/who", "a"), b.writeFile("/workspace/who", "b")]);
+    assert.equal((await a.readFile("/workspace/who")).content, "a");
+    assert.equal((await b.readFile("/workspace/who")).content, "b");
+  });
+
+  it("a create with other limits or from a snapshot starts fresh; shutdown leaves no pool containers behind", async () => {
+    await full(2);
+    const id = name("limited");
+    await srv.burrow.sandbox(id, { limits: { memoryMB: 300 } }).exec("true");
+    assert.equal(await pooled(), 2, "the pool was not used");
+    await srv.stop();
+    assert.deepEqual(runcList(srv.dataDir), []);
+    assert.deepEqual(readdirSync(`${srv.dataDir}/sandboxes`).filter((n) => n.startsWith("_pool")), []);
+    await srv.restart();
+  });
+});
