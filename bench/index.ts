@@ -9,10 +9,12 @@ import { benchDevLoop } from "./dev-loop.js";
 import { benchAgents } from "./agents.js";
 import { benchCode } from "./code.js";
 import { printTable } from "./stats.js";
+import { benchSnapshots } from "./snapshots.js";
 
 const srv = await startTestServer({ env: { BURROW_SWEEP_MS: "5000" } });
 try {
-  const only = process.env.BENCH_ONLY; // "core", "dev", "code" or "agents" to run one part
+  const only = process.env.BENCH_ONLY; // "core", "dev", "code", "agents" or "snapshots" to run one part
+  if (!only || only === "snapshots") await benchSnapshots();
   if (!only || only === "agents") await benchAgents({ touched: Number(process.env.BENCH_AGENTS ?? 1000) });
   if (!only || only === "dev") await benchDevLoop(srv);
   if (!only || only === "code") await benchCode(srv);

@@ -15,7 +15,7 @@ describe("docs stay true", () => {
     for (const [path, ops] of Object.entries(spec.paths))
       for (const method of Object.keys(ops)) if (method !== "parameters") documented.add(`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`);
     // Route functions only register handlers; the manager is not used until a request comes.
-    const routes = buildRouter({ sandboxes: {} as SandboxManager, snapshots: {} as never, transfers: {} as never, backups: {} as never, preview: {} as PreviewProxy, serverPort: () => 0 }).list();
+    const routes = buildRouter({ sandboxes: {} as SandboxManager, egress: {} as never, snapshots: {} as never, transfers: {} as never, backups: {} as never, preview: {} as PreviewProxy, serverPort: () => 0 }).list();
     for (const r of routes) assert.ok(documented.has(r), `${r} is missing from docs/openapi.yaml`);
     for (const d of documented) if (d !== "GET /healthz") assert.ok(routes.includes(d), `docs/openapi.yaml documents ${d}, which the server does not have`);
   });

@@ -5,6 +5,7 @@ import { ImageStore } from "../images/index.js";
 import { defaultCacheDir, loadConfig, startServer } from "../server/index.js";
 import { connect } from "./connect.js";
 import { loadAgentClasses } from "./load-agents.js";
+import { loadServerConfigModule } from "./load-config.js";
 import { isAgentClass } from "../agents/index.js";
 import type { AgentClass } from "../agents/instance.js";
 import { kebab } from "../agents/kebab.js";
@@ -23,7 +24,8 @@ export async function serve(argv: string[]): Promise<void> {
     ...(config.examples ? Object.values(await import(new URL("./examples.js", import.meta.url).href)).filter(isAgentClass) : []),
     ...(config.agentsModule ? await loadAgentClasses(config.agentsModule) : []),
   ] as AgentClass[];
-  const server = await startServer(config, agentClasses);
+  const modules = config.configModule ? await loadServerConfigModule(config.configModule) : { egress: {} };
+  const server = await startServer(config, agentClasses, modules);
   console.log(`Burrow is serving on ${server.url}`);
   if (agentClasses.length) console.log(`  agents: ${agentClasses.map((c) => `${server.url}/agents/${kebab(c.name)}/<name>`).join(", ")}`);
   console.log(`  data:  ${config.dataDir}`);

@@ -4,7 +4,7 @@ import type {
 import { BurrowApiError } from "./errors.js";
 import { Process, streamProcessLogs, waitForPort, type WaitForPortOptions } from "./process.js";
 import { openTerminal, type TerminalConnection, type TerminalOptions } from "./terminal.js";
-import type { BackupInfo, CodeContextInfo, CreateBackupBody, Execution, ProcessInfo, ProcessLogEvent, RestoreBackupBody, SnapshotInfo, WatchEvent } from "../contract/index.js";
+import type { BackupInfo, CodeContextInfo, CreateBackupBody, EgressAuditEvent, EgressPolicyBody, EgressPolicyInfo, Execution, ProcessInfo, ProcessLogEvent, RestoreBackupBody, SnapshotInfo, WatchEvent } from "../contract/index.js";
 
 export type CodeLanguage = "python" | "javascript" | "typescript";
 
@@ -349,6 +349,29 @@ export class Sandbox {
   /** Stop its processes now; the disk stays (frozen into a snapshot with persist "snapshot") and the next call wakes it. */
   async sleep(opts: { persist?: "disk" | "snapshot" } = {}): Promise<SandboxInfo> {
     return this.t.json("POST", `${this.base}/sleep`, opts);
+  }
+
+  /** Change this sandbox's egress rules; the fields given replace the ones it had. Answers the combined rules. */
+  async setEgress(policy: EgressPolicyBody): Promise<EgressPolicyInfo> {
+    return this.t.json("PUT", `${this.base}/egress`, policy);
+  }
+
+  /** Send requests for `host[:port]` through the server's handler `handler` (null stops that). */
+  async setOutboundByHost(host: string, handler: string | null): Promise<EgressPolicyInfo> {
+    const current = await this.getEgress().catch(() => undefined);
+    const byHost = { ...(current?.byHost ?? {}) };
+    if (handler === null) delete byHost[host];
+    else byHost[host] = handler;
+    return this.setEgress({ byHost });
+  }
+
+  getEgress(): Promise<EgressPolicyInfo> {
+    return this.t.json("GET", `${this.base}/egress`);
+  }
+
+  /** Recent outbound connections and intercepted requests, oldest first. */
+  async egressAudit(opts: { limit?: number } = {}): Promise<EgressAuditEvent[]> {
+    return (await this.t.json<{ events: EgressAuditEvent[] }>("GET", `${this.base}/egress/audit?limit=${opts.limit ?? 200}`)).events;
   }
 
   /** Freeze the disk into a snapshot (processes keep running); restore or fork it with `burrow.fork`. */

@@ -11,3 +11,4 @@ export * from "./processes.js";
 export * from "./code.js";
 export * from "./snapshots.js";
 export * from "./backups.js";
+export * from "./egress.js";

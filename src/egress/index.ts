@@ -1,6 +1,12 @@
 /**
- * Egress: the only way out of a sandbox. Policy decisions are made here, on
- * the server, on resolved addresses; the sandbox side only carries bytes.
+ * Egress: every byte a sandbox sends out passes the proxy here. Policy
+ * (allow, deny, internet on/off, resolved-address checks), credential
+ * injection by server-side handlers (TLS terminated with the installation's
+ * CA for those hosts only), audit and per-sandbox limits.
  */
-export { EgressProxy, type EgressOptions } from "./proxy.js";
+export { EgressProxy, type EffectivePolicy } from "./proxy.js";
+export { EgressRules } from "./rules.js";
+export { EgressCA } from "./ca.js";
+export { AuditLog } from "./audit.js";
 export { decide, HostRules, isInternal, HOST_ALIAS } from "./policy.js";
+export type { EgressConfig, EgressContext, EgressHandler } from "./handlers.js";

@@ -64,28 +64,57 @@ export const HOST_ALIAS = "host.burrow.internal";
 
 export type Decision = { allowed: true; address: string; family: number } | { allowed: false; reason: string };
 
+/** One sandbox's rules, server defaults included. */
+export interface Policy {
+  allow: HostRules;
+  deny: HostRules;
+  /** false: only hosts that `allow` names (or that have a handler) are reachable. */
+  internet: boolean;
+  /** The handler for host:port, if one is configured. */
+  handlerFor(host: string, port: number): string | undefined;
+}
+
+/** The name (or IP literal) resolved to addresses; Burrow's host alias is the host's loopback. */
+async function resolveHost(bare: string): Promise<{ address: string; family: number }[]> {
+  if (bare.toLowerCase() === HOST_ALIAS) return [{ address: "127.0.0.1", family: 4 }];
+  if (isIP(bare)) return [{ address: bare, family: isIP(bare) }];
+  return lookup(bare, { all: true });
+}
+
 /**
- * Decide whether a sandbox may open a connection to host:port. The decision is
- * made on the resolved address, and the caller connects to exactly that
- * address, so a name that resolves to an internal address is caught, and a
- * second lookup cannot swap the answer.
+ * Decide whether a sandbox may open a connection to host:port. Deny rules
+ * win over everything. The decision is made on the resolved address, and the
+ * caller connects to exactly that address, so a name that resolves to an
+ * internal address is caught, and a second lookup cannot swap the answer.
  */
-export async function decide(host: string, port: number, allow: HostRules): Promise<Decision> {
+export async function decide(host: string, port: number, policy: Policy): Promise<Decision> {
   const bare = host.replace(/^\[|\]$/g, "");
+  if (policy.deny.matchesHost(bare, port)) return { allowed: false, reason: `${bare} is in deniedHosts` };
+  const named = policy.allow.matchesHost(bare, port) || policy.handlerFor(bare, port) !== undefined;
+  if (!policy.internet && !named && !(isIP(bare) && policy.allow.matchesAddress(bare)))
+    return { allowed: false, reason: `internet access is off for this sandbox and ${bare}:${port} is not in allowedHosts` };
   let addresses: { address: string; family: number }[];
   try {
-    addresses =
-      bare.toLowerCase() === HOST_ALIAS
-        ? [{ address: "127.0.0.1", family: 4 }]
-        : isIP(bare)
-          ? [{ address: bare, family: isIP(bare) }]
-          : await lookup(bare, { all: true });
+    addresses = await resolveHost(bare);
   } catch {
     return { allowed: false, reason: `cannot resolve ${bare}` };
   }
-  const hostAllowed = allow.matchesHost(bare, port);
+  let reason = "";
   for (const a of addresses) {
-    if (!isInternal(a.address) || hostAllowed || allow.matchesAddress(a.address)) return { allowed: true, ...a };
+    if (policy.deny.matchesAddress(a.address)) {
+      reason = `${bare} resolves to ${a.address}, which is in deniedHosts`;
+      continue;
+    }
+    const listed = named || policy.allow.matchesAddress(a.address);
+    if (isInternal(a.address) && !listed) {
+      reason = `${bare} resolves to an internal address (${a.address}) that sandboxes may not reach unless allowedHosts names it`;
+      continue;
+    }
+    if (!policy.internet && !listed) {
+      reason = `internet access is off for this sandbox and ${a.address} is not in allowedHosts`;
+      continue;
+    }
+    return { allowed: true, ...a };
   }
-  return { allowed: false, reason: `${bare} resolves to an internal address (${addresses.map((a) => a.address).join(", ")}) that sandboxes may not reach` };
+  return { allowed: false, reason: reason || `${bare} has no address` };
 }

@@ -1,38 +1,54 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import { chmodSync, rmSync } from "node:fs";
-import { decide, HostRules } from "./policy.js";
-import { tunnelTo } from "../lib/splice.js";
-
-export interface EgressOptions {
-  /** Rules that let a sandbox reach hosts the default policy refuses (loopback test servers, for example). */
-  allow: string[];
-}
+import type { EgressAuditEvent } from "../contract/index.js";
+import type { AuditLog } from "./audit.js";
+import type { EgressCA } from "./ca.js";
+import type { EgressHandler } from "./handlers.js";
+import { type InterceptTarget, Interceptor, refuse } from "./intercept.js";
+import { Bandwidth, ConnectionGate } from "./limits.js";
+import { decide, type Policy } from "./policy.js";
 
 const MAX_HEADER = 16 * 1024;
+/** How long a connection over a sandbox's limit waits for a free slot before it is refused. */
+const QUEUE_WAIT_MS = 5_000;
+
+/** One sandbox's rules as the proxy applies them. */
+export interface EffectivePolicy extends Policy {
+  maxConnections: number;
+  bandwidthBytesPerSecond: number | null;
+}
+
+export interface EgressDeps {
+  policyFor(sandboxId: string): EffectivePolicy;
+  handlers: Record<string, EgressHandler>;
+  ca: EgressCA;
+  audit: AuditLog;
+}
 
 /**
  * The server's end of every sandbox's outbound traffic. Each running sandbox
  * gets its own listening unix socket, so a connection is known to come from
- * that sandbox. It speaks the HTTP proxy protocol: CONNECT tunnels for TLS and
- * absolute-URI requests for plain HTTP.
+ * that sandbox. It speaks the HTTP proxy protocol: CONNECT for TLS (tunnelled
+ * untouched, or terminated when a handler is configured for the host) and
+ * absolute-URI requests for plain HTTP. Every connection is audited.
  */
 export class EgressProxy {
-  private readonly allow: HostRules;
+  private readonly interceptor: Interceptor;
+  private readonly limits = new Map<string, { gate: ConnectionGate; bandwidth: Bandwidth }>();
 
-  constructor(options: EgressOptions) {
-    this.allow = new HostRules(options.allow);
+  constructor(private readonly deps: EgressDeps) {
+    this.interceptor = new Interceptor(deps.ca);
   }
 
   /** Listen for one sandbox; `owner` names it at the time of each connection (a pooled sandbox takes its name later). */
   async open(owner: () => string, socketPath: string): Promise<() => void> {
     rmSync(socketPath, { force: true });
-    const server = createServer({ maxHeaderSize: MAX_HEADER, headersTimeout: 10_000, requestTimeout: 0 }, (req, res) =>
-      void this.forward(owner(), req, res),
-    );
+    const server = createServer({ maxHeaderSize: MAX_HEADER, headersTimeout: 10_000, requestTimeout: 0 }, (req, res) => void this.forward(owner(), req, res));
     server.on("connect", (req: IncomingMessage, socket: Socket, head: Buffer) => void this.tunnel(owner(), req, socket, head));
-    server.on("clientError", (_err, socket: Socket) => {
-      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+    server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
+      const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       else socket.destroy();
     });
     await new Promise<void>((resolve, reject) => server.once("error", reject).listen(socketPath, () => resolve()));
@@ -40,14 +56,81 @@ export class EgressProxy {
     return () => close(server, socketPath);
   }
 
+  /** Apply changed limits to connections from now on. */
+  refresh(sandboxId: string): void {
+    const l = this.limits.get(sandboxId);
+    if (!l) return;
+    const p = this.deps.policyFor(sandboxId);
+    l.gate.max = p.maxConnections;
+    l.bandwidth.bytesPerSecond = p.bandwidthBytesPerSecond;
+  }
+
+  private limitsOf(sandboxId: string, p: EffectivePolicy) {
+    let l = this.limits.get(sandboxId);
+    if (!l) {
+      l = { gate: new ConnectionGate(p.maxConnections, QUEUE_WAIT_MS), bandwidth: new Bandwidth(p.bandwidthBytesPerSecond) };
+      this.limits.set(sandboxId, l);
+    }
+    return l;
+  }
+
+  private audit(sandboxId: string, e: Partial<EgressAuditEvent> & Pick<EgressAuditEvent, "host" | "port" | "decision" | "mode">): void {
+    this.deps.audit.record(sandboxId, {
+      at: new Date().toISOString(), method: null, path: null, reason: null, handler: null, bytesOut: 0, bytesIn: 0, durationMs: 0, status: null, ...e,
+    });
+  }
+
   private async tunnel(sandboxId: string, req: IncomingMessage, client: Socket, head: Buffer): Promise<void> {
     client.on("error", () => client.destroy());
-    const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(req.url ?? "");
-    if (!m || Number(m[2]) > 65535) return refuseRaw(client, 400, "CONNECT needs host:port");
+    const m = /^\[?([^\]\s]+?)\]?:(\d{1,5})$/.exec(req.url ?? "");
+    if (!m || Number(m[2]) > 65535 || Number(m[2]) === 0) return refuseRaw(client, 400, "CONNECT needs host:port");
+    const host = m[1]!;
     const port = Number(m[2]);
-    const d = await decide(m[1]!, port, this.allow);
-    if (!d.allowed) return refuseRaw(client, 403, d.reason);
-    tunnelTo(client, head, { host: d.address, port, family: d.family }, () => refuseRaw(client, 502, `could not connect to ${m[1]}:${port}`));
+    const policy = this.deps.policyFor(sandboxId);
+    const handlerName = policy.handlerFor(host, port);
+    const handler = handlerName ? this.deps.handlers[handlerName] : undefined;
+    // A handled host is never dialled by the proxy (the handler's fetch decides where to go), so it needs no address.
+    const d = handler ? checkName(host, port, policy) : await decide(host, port, policy);
+    if (!d.allowed) {
+      this.audit(sandboxId, { host, port, method: "CONNECT", decision: "denied", reason: d.reason, mode: "tunnel" });
+      return refuseRaw(client, 403, d.reason);
+    }
+    const { gate, bandwidth } = this.limitsOf(sandboxId, policy);
+    if (!(await gate.acquire())) {
+      const reason = `this sandbox already has ${gate.max} outbound connections open (its maxConnections)`;
+      this.audit(sandboxId, { host, port, method: "CONNECT", decision: "denied", reason, mode: "tunnel" });
+      return refuseRaw(client, 429, reason);
+    }
+    client.once("close", () => gate.release());
+    if (handlerName && handler) {
+      const target: InterceptTarget = { sandboxId, host, port, handlerName, handler, policy, bandwidth, audit: (e) => this.deps.audit.record(sandboxId, e) };
+      return this.interceptor.adopt(client, head, target);
+    }
+    // No handler: bytes pass untouched (TLS stays end to end), counted and paced.
+    const started = performance.now();
+    let bytesOut = 0;
+    let bytesIn = 0;
+    const { address, family } = d as unknown as { address: string; family: number };
+    const upstream = connect({ host: address, port, family });
+    let connected = false;
+    upstream.once("connect", () => {
+      connected = true;
+      client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+      if (head.length) upstream.write(head);
+      client.pipe(bandwidth.meter((n) => (bytesOut += n))).pipe(upstream);
+      upstream.pipe(bandwidth.meter((n) => (bytesIn += n))).pipe(client);
+    });
+    upstream.once("error", () => {
+      if (!connected) refuseRaw(client, 502, `could not connect to ${host}:${port}`);
+      else client.destroy();
+    });
+    client.once("close", () => upstream.destroy());
+    upstream.once("close", () => {
+      client.end();
+      this.audit(sandboxId, {
+        host, port, method: "CONNECT", decision: "allowed", mode: "tunnel", bytesOut, bytesIn, durationMs: Math.round(performance.now() - started),
+      });
+    });
   }
 
   private async forward(sandboxId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -58,34 +141,63 @@ export class EgressProxy {
     } catch {
       return refuse(res, 400, "send absolute http:// URLs to the proxy, or CONNECT for https");
     }
+    const host = url.hostname.replace(/^\[|\]$/g, "");
     const port = Number(url.port || 80);
-    const d = await decide(url.hostname, port, this.allow);
-    if (!d.allowed) return refuse(res, 403, d.reason);
+    const policy = this.deps.policyFor(sandboxId);
+    const handlerName = policy.handlerFor(host, port);
+    const handler = handlerName ? this.deps.handlers[handlerName] : undefined;
+    const d = handler ? checkName(host, port, policy) : await decide(host, port, policy);
+    if (!d.allowed) {
+      this.audit(sandboxId, { host, port, method: req.method ?? null, path: url.pathname, decision: "denied", reason: d.reason, mode: "http", status: 403 });
+      return refuse(res, 403, d.reason);
+    }
+    const { gate, bandwidth } = this.limitsOf(sandboxId, policy);
+    if (!(await gate.acquire())) {
+      const reason = `this sandbox already has ${gate.max} outbound connections open (its maxConnections)`;
+      this.audit(sandboxId, { host, port, method: req.method ?? null, path: url.pathname, decision: "denied", reason, mode: "http", status: 429 });
+      return refuse(res, 429, reason);
+    }
+    res.once("close", () => gate.release());
+    if (handlerName && handler) {
+      const target: InterceptTarget = { sandboxId, host, port, handlerName, handler, policy, bandwidth, audit: (e) => this.deps.audit.record(sandboxId, e) };
+      return this.interceptor.handle(req, res, target, url.href, "http");
+    }
+    const started = performance.now();
+    let bytesOut = 0;
+    let bytesIn = 0;
+    let status: number | null = null;
+    res.once("close", () =>
+      this.audit(sandboxId, {
+        host, port, method: req.method ?? null, path: url.pathname, decision: "allowed", mode: "http", bytesOut, bytesIn, status,
+        durationMs: Math.round((performance.now() - started) * 10) / 10,
+      }),
+    );
     const headers = { ...req.headers };
     delete headers["proxy-connection"];
     delete headers["proxy-authorization"];
+    const { address, family } = d as unknown as { address: string; family: number };
     const up = httpRequest(
-      { host: d.address, family: d.family, port, method: req.method, path: url.pathname + url.search, headers, setHost: false },
+      { host: address, family, port, method: req.method, path: url.pathname + url.search, headers, setHost: false },
       (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.rawHeaders as unknown as Record<string, string>);
-        upRes.pipe(res);
+        status = upRes.statusCode ?? 502;
+        res.writeHead(status, upRes.rawHeaders as unknown as Record<string, string>);
+        upRes.pipe(bandwidth.meter((n) => (bytesIn += n))).pipe(res);
       },
     );
     up.on("error", (err) => (res.headersSent ? res.destroy() : refuse(res, 502, `upstream ${url.host}: ${err.message}`)));
-    req.pipe(up);
+    req.pipe(bandwidth.meter((n) => (bytesOut += n))).pipe(up);
   }
 }
 
-function refuse(res: ServerResponse, status: number, reason: string): void {
-  const body = `burrow egress: ${reason}\n`;
-  res.writeHead(status, { "content-type": "text/plain", "x-burrow-egress": "denied", "x-burrow-reason": reason.replace(/[^\x20-\x7e]/g, "?"), "content-length": Buffer.byteLength(body) });
-  res.end(body);
+/** For hosts a handler answers: only the deny list applies here (the handler's own fetch is checked when it connects). */
+function checkName(host: string, port: number, policy: EffectivePolicy): { allowed: true } | { allowed: false; reason: string } {
+  return policy.deny.matchesHost(host, port) ? { allowed: false, reason: `${host} is in deniedHosts` } : { allowed: true };
 }
 
 function refuseRaw(socket: Socket, status: number, reason: string): void {
   if (!socket.writable) return void socket.destroy();
   const body = `burrow egress: ${reason}\n`;
-  const text = status === 403 ? "Forbidden" : status === 400 ? "Bad Request" : "Bad Gateway";
+  const text = { 400: "Bad Request", 403: "Forbidden", 429: "Too Many Requests" }[status] ?? "Bad Gateway";
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\ncontent-type: text/plain\r\nx-burrow-egress: denied\r\nx-burrow-reason: ${reason.replace(/[^\x20-\x7e]/g, "?")}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );

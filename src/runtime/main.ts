@@ -8,6 +8,7 @@ import { createServer } from "node:http";
 import { mkdirSync, readFileSync, unlinkSync } from "node:fs";
 import { baseEnv, DEFAULT_CWD, RUNTIME_CONFIG, RUNTIME_SOCKET } from "./env.js";
 import { startEgressBridge } from "./egress-bridge.js";
+import { installEgressTrust } from "./trust.js";
 import { RuntimeRoutes } from "./routes.js";
 import { handleTunnel } from "./port-tunnel.js";
 import { sendError, toBurrowError } from "../lib/http-json.js";
@@ -22,7 +23,7 @@ function readConfig(): { env?: Record<string, string> } {
   }
 }
 const config = readConfig();
-const env = baseEnv(config.env ?? {});
+const env = baseEnv({ ...installEgressTrust(), ...(config.env ?? {}) });
 mkdirSync(DEFAULT_CWD, { recursive: true });
 
 const routes = new RuntimeRoutes(env);

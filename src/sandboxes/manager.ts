@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
-import { BurrowError, durationSeconds, type EnsureSandboxBody, type SandboxInfo } from "../contract/index.js";
+import { BurrowError, durationSeconds, type EgressSettings, type EnsureSandboxBody, type SandboxInfo } from "../contract/index.js";
 import { Container, type ContainerDeps, sandboxPaths } from "./container.js";
 import { DEFAULT_LIMITS, DEFAULT_SLEEP_AFTER_S } from "./defaults.js";
 import { KeyedLock } from "./locks.js";
@@ -60,6 +60,7 @@ export class SandboxManager {
   private sweeper: NodeJS.Timeout | undefined;
   private snapshots: SnapshotHooks | undefined;
   private readonly pool: WarmPool;
+  private readonly destroyListeners: ((id: string) => void)[] = [];
 
   constructor(
     private readonly registry: Registry,
@@ -71,6 +72,12 @@ export class SandboxManager {
 
   useSnapshots(hooks: SnapshotHooks): void {
     this.snapshots = hooks;
+    this.onDestroyed((id) => hooks.onDestroyed(id));
+  }
+
+  /** Run `listener` after a sandbox is destroyed (to drop what other domains keep for it). */
+  onDestroyed(listener: (id: string) => void): void {
+    this.destroyListeners.push(listener);
   }
 
   /** Clean what a crash left behind, then load every sandbox as sleeping. */
@@ -136,6 +143,7 @@ export class SandboxManager {
         lastActiveAt: now,
         layers: base?.layers ?? [],
         persist: body.persist ?? "disk",
+        egress: {},
       };
       this.deps.imageRootfs(record.image); // refuse an unknown image before touching the disk
       const entry: Live = { record, holds: 0, lastActive: Date.now(), flushedActive: Date.now() };
@@ -226,6 +234,19 @@ export class SandboxManager {
     });
   }
 
+  /** A sandbox's own egress settings (undefined for an unknown name). */
+  egressSettings(id: string): EgressSettings | undefined {
+    return this.live.get(id)?.record.egress;
+  }
+
+  /** Change egress settings: the fields given replace the ones kept; kept across sleep and restart. */
+  async setEgress(id: string, body: EgressSettings): Promise<void> {
+    if (!this.live.has(id)) await this.ensure(id);
+    const e = this.live.get(id)!;
+    e.record.egress = { ...e.record.egress, ...body };
+    this.registry.put(e.record);
+  }
+
   /** Every sandbox's layers, to know which snapshots are still stood on. */
   layersInUse(): Map<string, string[]> {
     return new Map([...this.live.values()].map((e) => [e.record.id, e.record.layers]));
@@ -240,7 +261,7 @@ export class SandboxManager {
       this.live.delete(id);
       rmSync(sandboxPaths(this.deps.sandboxesDir, id).dir, { recursive: true, force: true });
     });
-    this.snapshots?.onDestroyed(id);
+    for (const l of this.destroyListeners) l(id);
   }
 
   /** Change the sandbox-wide environment (null unsets): kept in the registry, applied live to new commands. */

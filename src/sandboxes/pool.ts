@@ -70,7 +70,7 @@ export class WarmPool {
           const now = new Date().toISOString();
           const record: SandboxRecord = {
             id, image, env: {}, sleepAfter: 0, keepAlive: false, limits: { ...DEFAULT_LIMITS } as SandboxRecord["limits"],
-            labels: {}, createdAt: now, lastActiveAt: now, layers: [], persist: "disk",
+            labels: {}, createdAt: now, lastActiveAt: now, layers: [], persist: "disk", egress: {},
           };
           const c = new Container(record, this.deps);
           try {

@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { chmodSync, existsSync } from "node:fs";
-import type { Limits } from "../contract/index.js";
+import type { EgressSettings, Limits } from "../contract/index.js";
 
 /** One sandbox as the registry keeps it. */
 export interface SandboxRecord {
@@ -17,6 +17,8 @@ export interface SandboxRecord {
   layers: string[];
   /** What sleeping keeps: the disk as is, or frozen into a snapshot. */
   persist: "disk" | "snapshot";
+  /** Its own egress rules (server defaults apply under them). */
+  egress: EgressSettings;
 }
 
 interface Row {
@@ -31,6 +33,7 @@ interface Row {
   last_active_at: string;
   layers: string;
   persist: string;
+  egress: string;
 }
 
 const fromRow = (r: Row): SandboxRecord => ({
@@ -45,6 +48,7 @@ const fromRow = (r: Row): SandboxRecord => ({
   lastActiveAt: r.last_active_at,
   layers: JSON.parse(r.layers),
   persist: r.persist as SandboxRecord["persist"],
+  egress: JSON.parse(r.egress),
 });
 
 /** A port published through a preview URL; the token is what makes the URL unguessable. */
@@ -98,6 +102,7 @@ export class Registry {
     const columns = new Set((this.db.prepare("PRAGMA table_info(sandboxes)").all() as { name: string }[]).map((c) => c.name));
     if (!columns.has("layers")) this.db.exec("ALTER TABLE sandboxes ADD COLUMN layers TEXT NOT NULL DEFAULT '[]'");
     if (!columns.has("persist")) this.db.exec("ALTER TABLE sandboxes ADD COLUMN persist TEXT NOT NULL DEFAULT 'disk'");
+    if (!columns.has("egress")) this.db.exec("ALTER TABLE sandboxes ADD COLUMN egress TEXT NOT NULL DEFAULT '{}'");
     this.db.exec(`CREATE TABLE IF NOT EXISTS ports (
       sandbox_id TEXT NOT NULL,
       port INTEGER NOT NULL,
@@ -109,10 +114,10 @@ export class Registry {
     this.stmts = {
       get: this.db.prepare<[string], Row>("SELECT * FROM sandboxes WHERE id = ?"),
       all: this.db.prepare<[], Row>("SELECT * FROM sandboxes ORDER BY created_at, id"),
-      put: this.db.prepare(`INSERT INTO sandboxes (id, image, env, sleep_after, keep_alive, limits, labels, created_at, last_active_at, layers, persist)
-        VALUES (@id, @image, @env, @sleep_after, @keep_alive, @limits, @labels, @created_at, @last_active_at, @layers, @persist)
+      put: this.db.prepare(`INSERT INTO sandboxes (id, image, env, sleep_after, keep_alive, limits, labels, created_at, last_active_at, layers, persist, egress)
+        VALUES (@id, @image, @env, @sleep_after, @keep_alive, @limits, @labels, @created_at, @last_active_at, @layers, @persist, @egress)
         ON CONFLICT(id) DO UPDATE SET image=@image, env=@env, sleep_after=@sleep_after, keep_alive=@keep_alive,
-          limits=@limits, labels=@labels, last_active_at=@last_active_at, layers=@layers, persist=@persist`),
+          limits=@limits, labels=@labels, last_active_at=@last_active_at, layers=@layers, persist=@persist, egress=@egress`),
       touch: this.db.prepare<[string, string]>("UPDATE sandboxes SET last_active_at = ? WHERE id = ?"),
       del: this.db.prepare<[string]>("DELETE FROM sandboxes WHERE id = ?"),
       portsOf: this.db.prepare<[string], PortRow>("SELECT * FROM ports WHERE sandbox_id = ? ORDER BY port"),
@@ -145,6 +150,7 @@ export class Registry {
       last_active_at: s.lastActiveAt,
       layers: JSON.stringify(s.layers),
       persist: s.persist,
+      egress: JSON.stringify(s.egress),
     });
   }
 

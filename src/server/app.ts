@@ -5,7 +5,8 @@ import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { BurrowError } from "../contract/index.js";
 import { sendError, sendJson } from "../lib/http-json.js";
-import { EgressProxy } from "../egress/index.js";
+import { AuditLog, EgressCA, type EgressConfig, EgressProxy, EgressRules } from "../egress/index.js";
+import { egressRoutes } from "./routes/egress.js";
 import { ImageStore, ensureNodeKit, ensureRuntimeDir } from "../images/index.js";
 import { Registry, Runc, SandboxManager } from "../sandboxes/index.js";
 import { isAuthorized, loadToken } from "./auth.js";
@@ -46,6 +47,7 @@ function distRuntimeDir(): string {
 
 export interface Services {
   sandboxes: SandboxManager;
+  egress: { rules: EgressRules; proxy: EgressProxy; audit: AuditLog };
   snapshots: SnapshotService;
   transfers: SnapshotTransfer;
   backups: BackupService;
@@ -54,8 +56,9 @@ export interface Services {
 }
 
 /** Every API route, bound to the services that answer it. */
-export function buildRouter({ sandboxes, snapshots, transfers, backups, preview, serverPort }: Services): Router {
+export function buildRouter({ sandboxes, egress, snapshots, transfers, backups, preview, serverPort }: Services): Router {
   const router = new Router();
+  egressRoutes(router, sandboxes, egress);
   sandboxRoutes(router, sandboxes, (sid) => transfers.pull(sid));
   snapshotRoutes(router, snapshots, transfers, sandboxes);
   backupRoutes(router, backups);
@@ -74,7 +77,11 @@ export function buildRouter({ sandboxes, snapshots, transfers, backups, preview,
 }
 
 /** Wire the domains together and start listening. */
-export async function startServer(config: ServerConfig, agentClasses: AgentClass[] = []): Promise<RunningServer> {
+export async function startServer(
+  config: ServerConfig,
+  agentClasses: AgentClass[] = [],
+  modules: { egress: EgressConfig } = { egress: {} },
+): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true });
   chmodSync(config.dataDir, 0o711); // runc's user-namespaced init must traverse it; nothing in it is listable
   const sandboxesDir = join(config.dataDir, "sandboxes");
@@ -82,11 +89,15 @@ export async function startServer(config: ServerConfig, agentClasses: AgentClass
   const token = loadToken(config.dataDir, config.token);
 
   const images = new ImageStore(config.cacheDir);
-  const egress = new EgressProxy({ allow: config.egressAllow });
+  const ca = new EgressCA(join(config.dataDir, "egress-ca"));
+  const audit = new AuditLog(join(config.dataDir, "burrow.db"));
+  // Rules read each sandbox's own settings from the manager, created just below.
+  const rules: EgressRules = new EgressRules({ ...modules.egress, extraAllow: config.egressAllow }, (id) => sandboxes.egressSettings(id));
+  const egress = new EgressProxy({ policyFor: (id) => rules.policyFor(id), handlers: modules.egress.handlers ?? {}, ca, audit });
   const registry = new Registry(join(config.dataDir, "burrow.db"));
   const layers = new LayerStore(join(config.dataDir, "layers"));
   const dataHash = createHash("sha256").update(config.dataDir).digest("hex").slice(0, 8);
-  const sandboxes = new SandboxManager(
+  const sandboxes: SandboxManager = new SandboxManager(
     registry,
     {
       runc: new Runc(config.runcBinary, join(config.dataDir, "runc")),
@@ -97,6 +108,7 @@ export async function startServer(config: ServerConfig, agentClasses: AgentClass
       imageRootfs: (name) => images.rootfs(name),
       layerDir: (sid) => layers.path(sid),
       openEgress: (owner, socket) => egress.open(owner, socket),
+      egressCaPem: ca.certPem,
     },
     { defaultImage: config.defaultImage, sweepIntervalMs: config.sweepIntervalMs, pool: config.pool },
   );
@@ -112,7 +124,7 @@ export async function startServer(config: ServerConfig, agentClasses: AgentClass
   const agents = agentClasses.length ? new AgentHost({ dataDir: config.dataDir, classes: agentClasses, idleMs: config.agentIdleMs }) : undefined;
   const preview = new PreviewProxy(sandboxes, config.previewHost);
   let boundPort = config.port;
-  const router = buildRouter({ sandboxes, snapshots, transfers, backups, preview, serverPort: () => boundPort });
+  const router = buildRouter({ sandboxes, egress: { rules, proxy: egress, audit }, snapshots, transfers, backups, preview, serverPort: () => boundPort });
 
   const server: Server = createServer({ keepAliveTimeout: 65_000, highWaterMark: 1024 * 1024 }, (req, res) => {
     // Preview URLs are routed by host name; their token is in the name, not the Authorization header.
@@ -169,6 +181,7 @@ export async function startServer(config: ServerConfig, agentClasses: AgentClass
       snapshotCatalog.close();
       backups.close();
       backupCatalog.close();
+      audit.close();
     },
   };
 }

@@ -28,6 +28,8 @@ export interface ServerConfig {
   blobs: BlobConfig;
   /** Sandboxes kept started ahead of need, per image. */
   pool: Record<string, number>;
+  /** A JS/TS module whose default export holds code: egress handlers. */
+  configModule?: string;
 }
 
 /** `--pool 2` (the default image) or `--pool default=2,python=1`. */
@@ -100,6 +102,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     agentIdleMs: Number(env.BURROW_AGENT_IDLE_MS ?? 60_000),
     snapshotMaxDepth: Math.max(1, Number(env.BURROW_SNAPSHOT_MAX_DEPTH ?? 8)),
     blobs: blobConfig(env, dataDir),
+    configModule: str(values.config) ?? env.BURROW_CONFIG,
     pool: poolSizes(str(values.pool) ?? env.BURROW_POOL ?? "2", env.BURROW_DEFAULT_IMAGE ?? "default"),
   };
 }

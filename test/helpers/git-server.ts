@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -20,7 +21,7 @@ const git = (cwd: string, ...args: string[]) =>
  * Node server. Repos: public.git (branches main and feature, 3 commits) and
  * private.git (the same, behind basic auth user:token).
  */
-export async function startGitServer(credentials: { user: string; token: string }): Promise<GitServer> {
+export async function startGitServer(credentials: { user: string; token: string }, tls?: { key: string; cert: string }): Promise<GitServer> {
   const root = mkdtempSync(join(tmpdir(), "burrow-git-"));
   const work = join(root, "work");
   execFileSync("mkdir", ["-p", work]);
@@ -38,7 +39,7 @@ export async function startGitServer(credentials: { user: string; token: string 
   for (const name of ["public.git", "private.git"]) git(root, "clone", "-q", "--bare", work, name);
 
   const requests: string[] = [];
-  const server: Server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://git");
     requests.push(`${req.method} ${req.url} auth=${req.headers.authorization ?? ""}`);
     if (url.pathname.startsWith("/private.git")) {
@@ -83,11 +84,12 @@ export async function startGitServer(credentials: { user: string; token: string 
       res.write(head.subarray(end + 4));
     });
     cgi.on("close", () => res.end());
-  });
+  };
+  const server: Server = tls ? createHttpsServer(tls, handler) : createServer(handler);
   const port = await new Promise<number>((r) => server.listen(0, "127.0.0.1", () => r((server.address() as { port: number }).port)));
   return {
     port,
-    url: `http://host.burrow.internal:${port}`,
+    url: `${tls ? "https" : "http"}://host.burrow.internal:${port}`,
     requests,
     close() {
       server.close();

@@ -23,6 +23,8 @@ export interface TestServer {
   dataDir: string;
   burrow: Burrow;
   child: ChildProcess;
+  /** What the server printed so far (for failure messages). */
+  readonly log: string;
   /** Raw HTTP with the token. */
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
   stop(): Promise<void>;
@@ -72,6 +74,9 @@ export async function startTestServer(opts: { env?: Record<string, string>; args
     token,
     port,
     dataDir,
+    get log() {
+      return log;
+    },
     get child() {
       return child;
     },

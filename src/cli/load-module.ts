@@ -1,0 +1,51 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Imports of Burrow's own entry points, pointed at this server's copies so classes and types are the very ones it knows. */
+const OWN = [
+  { filter: /^burrow\/agents$|\/src\/agents\/index(\.js|\.ts)?$/, file: "agents.js" },
+  { filter: /^burrow\/egress$|\/src\/egress\/public(\.js|\.ts)?$/, file: "egress.js" },
+];
+
+/**
+ * Import a user module (agents, server config). TypeScript is compiled with
+ * esbuild first; JavaScript is imported as it is.
+ */
+export async function importUserModule(modulePath: string): Promise<Record<string, unknown>> {
+  const file = resolve(modulePath);
+  let url = pathToFileURL(file).href;
+  let scratch: string | undefined;
+  if (/\.(c|m)?tsx?$/.test(file)) {
+    const { build } = await import("esbuild");
+    const out = await build({
+      entryPoints: [file],
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      write: false,
+      plugins: [
+        {
+          name: "burrow-own",
+          setup(b) {
+            for (const o of OWN) b.onResolve({ filter: o.filter }, () => ({ path: pathToFileURL(join(here, o.file)).href, external: true }));
+          },
+        },
+      ],
+      banner: { js: `import { createRequire as __cr } from "node:module"; const require = __cr(${JSON.stringify(file)});` },
+    });
+    scratch = mkdtempSync(join(tmpdir(), "burrow-module-"));
+    const outFile = join(scratch, "module.mjs");
+    writeFileSync(outFile, out.outputFiles[0]!.text);
+    url = pathToFileURL(outFile).href;
+  }
+  try {
+    return (await import(url)) as Record<string, unknown>;
+  } finally {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}

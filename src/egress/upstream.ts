@@ -1,0 +1,67 @@
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { isIP } from "node:net";
+import { Readable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { decide, type Policy } from "./policy.js";
+
+/** Hop-by-hop headers never travel past a proxy. */
+const HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade", "host"]);
+
+export class UpstreamRefused extends Error {}
+
+/**
+ * `fetch` for egress handlers: the same policy as the sandbox's own traffic
+ * decides where it may connect (checked on the resolved address, which is
+ * then used), Burrow's host alias reaches the host, and the upstream's
+ * certificate is verified against the server's trust store under its real
+ * name. Bodies stream both ways.
+ */
+export function policyFetch(policy: Policy): (input: Request | string | URL, init?: RequestInit) => Promise<Response> {
+  return async (input, init) => {
+    const req = input instanceof Request && !init ? input : new Request(input as string, init);
+    const url = new URL(req.url);
+    const secure = url.protocol === "https:";
+    if (!secure && url.protocol !== "http:") throw new UpstreamRefused(`only http and https can be fetched, not ${url.protocol}`);
+    const port = Number(url.port || (secure ? 443 : 80));
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    const d = await decide(host, port, policy);
+    if (!d.allowed) throw new UpstreamRefused(d.reason);
+    const headers: Record<string, string> = {};
+    req.headers.forEach((v, k) => {
+      if (!HOP.has(k)) headers[k] = v;
+    });
+    headers.host = url.host;
+    const send = secure ? httpsRequest : httpRequest;
+    return new Promise<Response>((resolve, reject) => {
+      const up = send(
+        {
+          host: d.address,
+          family: d.family,
+          port,
+          method: req.method,
+          path: url.pathname + url.search,
+          headers,
+          setHost: false,
+          // Verify the certificate for the name asked for, not the address connected to.
+          ...(secure && !isIP(host) ? { servername: host } : {}),
+          agent: false,
+        },
+        (res: IncomingMessage) => {
+          const out = new Headers();
+          for (let i = 0; i < res.rawHeaders.length; i += 2) {
+            const k = res.rawHeaders[i]!.toLowerCase();
+            if (!HOP.has(k) || k === "trailer") out.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+          }
+          const status = res.statusCode ?? 502;
+          const noBody = req.method === "HEAD" || status === 204 || status === 304 || status < 200;
+          if (noBody) res.resume();
+          resolve(new Response(noBody ? null : (Readable.toWeb(res) as unknown as ReadableStream), { status, statusText: res.statusMessage, headers: out }));
+        },
+      );
+      up.on("error", reject);
+      if (req.body) Readable.fromWeb(req.body as unknown as WebReadableStream).pipe(up);
+      else up.end();
+    });
+  };
+}

@@ -1,0 +1,34 @@
+import { EgressPolicyBody } from "../../contract/index.js";
+import { readJson, sendJson } from "../../lib/http-json.js";
+import type { AuditLog, EgressProxy, EgressRules } from "../../egress/index.js";
+import type { SandboxManager } from "../../sandboxes/index.js";
+import type { Router } from "../router.js";
+import { sandboxIdOf } from "./common.js";
+
+/** A sandbox's egress rules (combined with the server's) and the audit of its outbound connections. */
+export function egressRoutes(r: Router, sandboxes: SandboxManager, egress: { rules: EgressRules; proxy: EgressProxy; audit: AuditLog }): void {
+  sandboxes.onDestroyed((id) => {
+    egress.rules.invalidate(id);
+    egress.audit.forget(id);
+  });
+  r.on("PUT", "/v1/sandboxes/:id/egress", async (ctx) => {
+    const id = sandboxIdOf(ctx);
+    const body = await readJson(ctx.req, EgressPolicyBody);
+    egress.rules.check(body);
+    await sandboxes.setEgress(id, body);
+    egress.rules.invalidate(id);
+    egress.proxy.refresh(id);
+    sendJson(ctx.res, 200, egress.rules.info(id));
+  });
+  r.on("GET", "/v1/sandboxes/:id/egress", (ctx) => {
+    const id = sandboxIdOf(ctx);
+    sandboxes.get(id); // 404 for an unknown name
+    sendJson(ctx.res, 200, egress.rules.info(id));
+  });
+  r.on("GET", "/v1/sandboxes/:id/egress/audit", (ctx) => {
+    const id = sandboxIdOf(ctx);
+    sandboxes.get(id);
+    const limit = Number(ctx.query.limit ?? 200);
+    sendJson(ctx.res, 200, { events: egress.audit.recent(id, Number.isFinite(limit) ? limit : 200) });
+  });
+}
