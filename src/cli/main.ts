@@ -4,9 +4,11 @@
  */
 import { BurrowApiError } from "../client/index.js";
 import * as commands from "./commands.js";
+import * as snapshots from "./snapshot-commands.js";
+import { logs } from "./logs-command.js";
 
 const USAGE = `usage: burrow <command>
-  serve [--port N] [--data DIR] [--egress-allow HOST[:PORT]] [--agents MODULE] [--examples]   run the server
+  serve [--port N] [--data DIR] [--egress-allow HOST[:PORT]] [--agents MODULE] [--examples] [--config MODULE] [--pool N]   run the server
   ls                                   list sandboxes
   exec <id> [--cwd DIR] -- cmd [args]  run a command, stream its output, exit with its code
   sh <id> [--terminal TID]             an interactive terminal in the sandbox (reattach with --terminal)
@@ -14,6 +16,9 @@ const USAGE = `usage: burrow <command>
   sleep <id>                           put a sandbox to sleep now
   rm <id>...                           destroy sandboxes
   image [ls | ensure-default | import <name> <rootfs-dir|docker-save.tar|oci-layout>]
+  snapshot <id> | ls | rm <sid> | push <sid> | pull <sid>   freeze a disk; move snapshots to and from the blob store
+  fork <sid> <name>... | --count N     new sandboxes standing on a snapshot
+  logs --egress <id> [--limit N]       a sandbox's outbound connections (the egress audit)
 Client commands use BURROW_URL (default http://127.0.0.1:7070) and BURROW_TOKEN
 (default: the token file in BURROW_DATA, /var/lib/burrow).`;
 
@@ -28,6 +33,9 @@ async function main(argv: string[]): Promise<number> {
     case "sleep": await commands.sleep(args); return 0;
     case "rm": await commands.rm(args); return 0;
     case "image": await commands.image(args); return 0;
+    case "snapshot": await snapshots.snapshot(args); return 0;
+    case "fork": await snapshots.fork(args); return 0;
+    case "logs": await logs(args); return 0;
     case undefined: case "help": case "--help": case "-h": console.log(USAGE); return 0;
     default: console.error(`burrow: unknown command ${cmd}\n${USAGE}`); return 2;
   }

@@ -1,4 +1,5 @@
-import type { BackupInfo, EnsureSandboxBody, SandboxInfo, SnapshotInfo } from "../contract/index.js";
+import { type BackupInfo, type EnsureSandboxBody, type ErrorBody, type SandboxInfo, type SnapshotInfo, statusFor, type TransferProgress } from "../contract/index.js";
+import { BurrowApiError } from "./errors.js";
 import { Sandbox } from "./sandbox.js";
 import { Transport, type ConnectionConfig } from "./transport.js";
 
@@ -48,13 +49,33 @@ export class Burrow {
   }
 
   /** Copy a snapshot's layers to the blob store, so another machine can pull them. */
-  pushSnapshot(id: string): Promise<SnapshotInfo> {
-    return this.t.json("POST", `/v1/snapshots/${encodeURIComponent(id)}/push`);
+  pushSnapshot(id: string, opts: { onProgress?: (p: TransferProgress) => void } = {}): Promise<SnapshotInfo> {
+    return this.transfer("push", id, opts.onProgress);
   }
 
-  /** Fetch a snapshot (and the ones under it) from the blob store. */
-  pullSnapshot(id: string): Promise<SnapshotInfo> {
-    return this.t.json("POST", `/v1/snapshots/${encodeURIComponent(id)}/pull`);
+  /** Fetch a snapshot (and the ones under it) from the blob store; its archive is checked by sha256 before use. */
+  pullSnapshot(id: string, opts: { onProgress?: (p: TransferProgress) => void } = {}): Promise<SnapshotInfo> {
+    return this.transfer("pull", id, opts.onProgress);
+  }
+
+  /** With a progress callback the server streams NDJSON progress lines, then the result. */
+  private async transfer(kind: "push" | "pull", id: string, onProgress?: (p: TransferProgress) => void): Promise<SnapshotInfo> {
+    const path = `/v1/snapshots/${encodeURIComponent(id)}/${kind}`;
+    if (!onProgress) return this.t.json("POST", path);
+    const res = await this.t.request("POST", path, { headers: { accept: "application/x-ndjson" } });
+    let buffered = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffered += decoder.decode(chunk, { stream: true });
+      for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+        const ev = JSON.parse(buffered.slice(0, nl)) as TransferProgress | { type: "done"; snapshot: SnapshotInfo } | ({ type: "error" } & ErrorBody);
+        buffered = buffered.slice(nl + 1);
+        if (ev.type === "progress") onProgress(ev);
+        else if (ev.type === "done") return ev.snapshot;
+        else throw new BurrowApiError(statusFor(ev.code), ev);
+      }
+    }
+    throw new BurrowApiError(502, { code: "UPSTREAM_UNAVAILABLE", message: `the ${kind} stream ended without a result` });
   }
 
   async listBackups(): Promise<BackupInfo[]> {

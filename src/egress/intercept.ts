@@ -10,7 +10,8 @@ import type { Policy } from "./policy.js";
 import { policyFetch } from "./upstream.js";
 import type { EgressAuditEvent } from "../contract/index.js";
 
-const HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"]);
+// Expect is answered here (Node sends "100 Continue" itself), so it is not passed on either.
+const HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "expect"]);
 const MAX_HEADER = 16 * 1024;
 
 /** Everything a request on an intercepted connection needs to know about where it came from. */

@@ -44,6 +44,8 @@ export function s3Resign(opts: { accessKeyId: string; secretAccessKey: string; r
     const unsigned = withHeaders(request, (h) => {
       for (const k of ["authorization", "x-amz-date", "x-amz-security-token"]) h.delete(k);
     });
-    return ctx.fetch(await aws.sign(unsigned));
+    // The body is handed over explicitly: aws4fetch only carries a Request's body along when it has a Content-Type.
+    const signed = await aws.sign(unsigned.url, { method: unsigned.method, headers: unsigned.headers, body: unsigned.body, duplex: "half" } as RequestInit);
+    return ctx.fetch(signed);
   };
 }

@@ -32,6 +32,8 @@ export function policyFetch(policy: Policy): (input: Request | string | URL, ini
       if (!HOP.has(k)) headers[k] = v;
     });
     headers.host = url.host;
+    // A length with no body to send would leave the upstream waiting for bytes that never come.
+    if (!req.body) delete headers["content-length"];
     const send = secure ? httpsRequest : httpRequest;
     return new Promise<Response>((resolve, reject) => {
       const up = send(
