@@ -10,11 +10,13 @@ import { benchAgents } from "./agents.js";
 import { benchCode } from "./code.js";
 import { printTable } from "./stats.js";
 import { benchSnapshots } from "./snapshots.js";
+import { benchEgress } from "./egress.js";
 
 const srv = await startTestServer({ env: { BURROW_SWEEP_MS: "5000" } });
 try {
-  const only = process.env.BENCH_ONLY; // "core", "dev", "code", "agents" or "snapshots" to run one part
+  const only = process.env.BENCH_ONLY; // "core", "dev", "code", "agents", "snapshots" or "egress" to run one part
   if (!only || only === "snapshots") await benchSnapshots();
+  if (!only || only === "egress") await benchEgress();
   if (!only || only === "agents") await benchAgents({ touched: Number(process.env.BENCH_AGENTS ?? 1000) });
   if (!only || only === "dev") await benchDevLoop(srv);
   if (!only || only === "code") await benchCode(srv);

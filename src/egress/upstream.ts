@@ -1,5 +1,5 @@
-import { request as httpRequest, type IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { isIP } from "node:net";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
@@ -9,6 +9,9 @@ import { decide, type Policy } from "./policy.js";
 const HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade", "host"]);
 
 export class UpstreamRefused extends Error {}
+
+/** Upstream connections are reused across requests (pooled by address, port and TLS name). */
+const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
 
 /**
  * `fetch` for egress handlers: the same policy as the sandbox's own traffic
@@ -47,7 +50,7 @@ export function policyFetch(policy: Policy): (input: Request | string | URL, ini
           setHost: false,
           // Verify the certificate for the name asked for, not the address connected to.
           ...(secure && !isIP(host) ? { servername: host } : {}),
-          agent: false,
+          agent: secure ? agents.https : agents.http,
         },
         (res: IncomingMessage) => {
           const out = new Headers();

@@ -112,6 +112,11 @@ export async function startServer(
     },
     { defaultImage: config.defaultImage, sweepIntervalMs: config.sweepIntervalMs, pool: config.pool },
   );
+  // What the egress domain keeps for a sandbox goes with it.
+  sandboxes.onDestroyed((id) => {
+    rules.invalidate(id);
+    audit.forget(id);
+  });
   const snapshotCatalog = new SnapshotCatalog(join(config.dataDir, "burrow.db"));
   const snapshots = new SnapshotService(snapshotCatalog, layers, sandboxes, { maxDepth: config.snapshotMaxDepth });
   const blobs = openBlobStore(config.blobs);

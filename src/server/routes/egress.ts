@@ -7,10 +7,6 @@ import { sandboxIdOf } from "./common.js";
 
 /** A sandbox's egress rules (combined with the server's) and the audit of its outbound connections. */
 export function egressRoutes(r: Router, sandboxes: SandboxManager, egress: { rules: EgressRules; proxy: EgressProxy; audit: AuditLog }): void {
-  sandboxes.onDestroyed((id) => {
-    egress.rules.invalidate(id);
-    egress.audit.forget(id);
-  });
   r.on("PUT", "/v1/sandboxes/:id/egress", async (ctx) => {
     const id = sandboxIdOf(ctx);
     const body = await readJson(ctx.req, EgressPolicyBody);
