@@ -5,11 +5,8 @@ import { DEFAULT_LIMITS, DEFAULT_SLEEP_AFTER_S } from "./defaults.js";
 import { KeyedLock } from "./locks.js";
 import { WarmPool } from "./pool.js";
 import { mountsUnder, unmount } from "./overlay.js";
-import type { ExposedPort, Registry, SandboxRecord } from "./registry.js";
-import { randomBytes, timingSafeEqual } from "node:crypto";
-
-/** Ports inside a sandbox that belong to Burrow's runtime (the egress bridge). */
-export const RESERVED_PORTS = new Set([3128]);
+import type { Registry, SandboxRecord } from "./registry.js";
+import { SandboxPorts } from "./ports.js";
 import type { RuntimeClient } from "./runtime-client.js";
 
 interface Live {
@@ -61,6 +58,8 @@ export class SandboxManager {
   private snapshots: SnapshotHooks | undefined;
   private readonly pool: WarmPool;
   private readonly destroyListeners: ((id: string) => void)[] = [];
+  /** Preview-URL ports, kept in the registry beside each sandbox. */
+  readonly ports: SandboxPorts;
 
   constructor(
     private readonly registry: Registry,
@@ -68,6 +67,7 @@ export class SandboxManager {
     private readonly options: ManagerOptions,
   ) {
     this.pool = new WarmPool(deps, options.pool);
+    this.ports = new SandboxPorts(this, registry);
   }
 
   useSnapshots(hooks: SnapshotHooks): void {
@@ -277,43 +277,6 @@ export class SandboxManager {
     e.record.env = env;
     this.registry.put(e.record);
     return this.info(e);
-  }
-
-  /** Publish a port through a preview URL; the token is stored, so the URL survives sleep and restarts. */
-  async exposePort(id: string, port: number, opts: { name?: string; token?: string }): Promise<ExposedPort> {
-    if (RESERVED_PORTS.has(port)) throw new BurrowError("PORT_RESERVED", `port ${port} is used by Burrow's runtime inside the sandbox; pick another`, { port });
-    await this.runtime(id); // like any operation, creates or wakes the sandbox
-    const existing = this.registry.port(id, port);
-    const exposed: ExposedPort = {
-      sandboxId: id,
-      port,
-      token: opts.token ?? existing?.token ?? randomBytes(8).toString("hex"),
-      ...(opts.name ? { name: opts.name } : existing?.name ? { name: existing.name } : {}),
-      createdAt: existing?.createdAt ?? new Date().toISOString(),
-    };
-    this.registry.putPort(exposed);
-    return exposed;
-  }
-
-  /** Withdraw a preview URL; withdrawing one that is not there is fine. */
-  unexposePort(id: string, port: number): boolean {
-    if (!this.live.has(id)) throw notFound(id);
-    return this.registry.deletePort(id, port);
-  }
-
-  exposedPorts(id: string): ExposedPort[] {
-    if (!this.live.has(id)) throw notFound(id);
-    return this.registry.ports(id);
-  }
-
-  /** The exposed port a preview request names, if its token is right. Never wakes anything. */
-  previewTarget(id: string, port: number, token: string): ExposedPort | undefined {
-    if (!this.live.has(id)) return undefined;
-    const p = this.registry.port(id, port);
-    if (!p) return undefined;
-    const a = Buffer.from(p.token);
-    const b = Buffer.from(token);
-    return a.length === b.length && timingSafeEqual(a, b) ? p : undefined;
   }
 
   /** Put every running sandbox to sleep (server shutdown). */

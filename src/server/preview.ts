@@ -44,7 +44,7 @@ export class PreviewProxy {
 
   /** Check the token without waking anything, then wake the sandbox and open the tunnel. */
   private async open(t: PreviewTarget): Promise<Socket> {
-    if (!this.sandboxes.previewTarget(t.sandboxId, t.port, t.token))
+    if (!this.sandboxes.ports.previewTarget(t.sandboxId, t.port, t.token))
       throw new BurrowError("NOT_FOUND", "no such preview URL: the port is not exposed, or the URL's token was revoked");
     const runtime = await this.sandboxes.runtime(t.sandboxId);
     return runtime.tunnel(t.port);

@@ -20,12 +20,12 @@ export function portRoutes(r: Router, sandboxes: SandboxManager, preview: Previe
     const id = sandboxIdOf(ctx);
     const port = portOf(ctx);
     const body = await readJson(ctx.req, ExposeBody);
-    sendJson(ctx.res, 200, view(await sandboxes.exposePort(id, port, body)));
+    sendJson(ctx.res, 200, view(await sandboxes.ports.expose(id, port, body)));
   });
   r.on("DELETE", "/v1/sandboxes/:id/ports/:port", (ctx) => {
     const id = sandboxIdOf(ctx);
     const port = portOf(ctx);
-    sendJson(ctx.res, 200, { port, unexposed: sandboxes.unexposePort(id, port) });
+    sendJson(ctx.res, 200, { port, unexposed: sandboxes.ports.unexpose(id, port) });
   });
-  r.on("GET", "/v1/sandboxes/:id/ports", (ctx) => sendJson(ctx.res, 200, { ports: sandboxes.exposedPorts(sandboxIdOf(ctx)).map(view) }));
+  r.on("GET", "/v1/sandboxes/:id/ports", (ctx) => sendJson(ctx.res, 200, { ports: sandboxes.ports.list(sandboxIdOf(ctx)).map(view) }));
 }
