@@ -48,6 +48,26 @@ describe("blob store: local directory", () => {
 
   it("pushes a snapshot chain and restores it on a server that lacks it", () => roundTrip(a, b));
 
+  it("the CLI snapshots, pushes with progress, pulls and forks", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const cli = (srv: TestServer, ...args: string[]) =>
+      execFileSync(process.execPath, [join(import.meta.dirname, "../dist/cli.js"), ...args], {
+        env: { ...process.env, BURROW_URL: srv.url, BURROW_TOKEN: srv.token },
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+    const id = name("cli");
+    await a.burrow.sandbox(id).writeFile("/workspace/from-cli", "yes");
+    const sid = cli(a, "snapshot", id).trim();
+    assert.match(sid, /^snap-[a-f0-9]{12}$/);
+    cli(a, "snapshot", "push", sid);
+    assert.match(cli(a, "snapshot", "ls"), new RegExp(`${sid}.*pushed`));
+    cli(b, "snapshot", "pull", sid);
+    const forks = cli(b, "fork", sid, "--count", "2").trim().split("\n");
+    assert.equal(forks.length, 2);
+    assert.equal((await b.burrow.sandbox(forks[1]!).readFile("/workspace/from-cli")).content, "yes");
+  });
+
   it("refuses a corrupt or truncated archive and restores nothing", async () => {
     for (const damage of ["corrupt", "truncate"] as const) {
       const sbx = a.burrow.sandbox(name(damage));

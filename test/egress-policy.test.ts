@@ -135,6 +135,15 @@ describe("egress policy, audit and limits", () => {
     assert.equal((await sbx.exec(`curl -s http://${webHost()}/again`)).stdout, "hello /again");
   });
 
+  it("an open outbound connection keeps its sandbox awake", async () => {
+    const sbx = srv.burrow.sandbox(name("busy"), { sleepAfter: 1 });
+    const holdHost = `host.burrow.internal:${holdPort}`;
+    await sbx.setEgress({ allowedHosts: [holdHost] });
+    await sbx.startProcess(`bash -c "exec 3<>/dev/tcp/127.0.0.1/3128; printf 'CONNECT ${holdHost} HTTP/1.1\\r\\n\\r\\n' >&3; sleep 60"`);
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal((await srv.api("GET", `/v1/sandboxes/${sbx.id}`).then((r) => r.json())).state, "running");
+  });
+
   it("bandwidth is capped per sandbox without slowing the others", async () => {
     const slow = srv.burrow.sandbox(name("slow"));
     const fast = srv.burrow.sandbox(name("fast"));

@@ -24,6 +24,8 @@ export interface EgressDeps {
   handlers: Record<string, EgressHandler>;
   ca: EgressCA;
   audit: AuditLog;
+  /** An open outbound connection is activity: the sandbox stays awake until the returned release is called. */
+  hold(sandboxId: string): () => void;
 }
 
 /**
@@ -101,7 +103,11 @@ export class EgressProxy {
       this.audit(sandboxId, { host, port, method: "CONNECT", decision: "denied", reason, mode: "tunnel" });
       return refuseRaw(client, 429, reason);
     }
-    client.once("close", () => gate.release());
+    const release = this.deps.hold(sandboxId);
+    client.once("close", () => {
+      gate.release();
+      release();
+    });
     if (handlerName && handler) {
       const target: InterceptTarget = { sandboxId, host, port, handlerName, handler, policy, bandwidth, audit: (e) => this.deps.audit.record(sandboxId, e) };
       return this.interceptor.adopt(client, head, target);
@@ -157,7 +163,11 @@ export class EgressProxy {
       this.audit(sandboxId, { host, port, method: req.method ?? null, path: url.pathname, decision: "denied", reason, mode: "http", status: 429 });
       return refuse(res, 429, reason);
     }
-    res.once("close", () => gate.release());
+    const release = this.deps.hold(sandboxId);
+    res.once("close", () => {
+      gate.release();
+      release();
+    });
     if (handlerName && handler) {
       const target: InterceptTarget = { sandboxId, host, port, handlerName, handler, policy, bandwidth, audit: (e) => this.deps.audit.record(sandboxId, e) };
       return this.interceptor.handle(req, res, target, url.href, "http");

@@ -93,7 +93,7 @@ export async function startServer(
   const audit = new AuditLog(join(config.dataDir, "burrow.db"));
   // Rules read each sandbox's own settings from the manager, created just below.
   const rules: EgressRules = new EgressRules({ ...modules.egress, extraAllow: config.egressAllow }, (id) => sandboxes.egressSettings(id));
-  const egress = new EgressProxy({ policyFor: (id) => rules.policyFor(id), handlers: modules.egress.handlers ?? {}, ca, audit });
+  const egress = new EgressProxy({ policyFor: (id) => rules.policyFor(id), handlers: modules.egress.handlers ?? {}, ca, audit, hold: (id) => sandboxes.hold(id) });
   const registry = new Registry(join(config.dataDir, "burrow.db"));
   const layers = new LayerStore(join(config.dataDir, "layers"));
   const dataHash = createHash("sha256").update(config.dataDir).digest("hex").slice(0, 8);
