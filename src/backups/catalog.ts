@@ -1,4 +1,5 @@
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { openDatabase } from "../lib/sqlite.js";
 import type { BackupInfo } from "../contract/index.js";
 
 interface Row {
@@ -31,9 +32,7 @@ export class BackupCatalog {
   private readonly stmts;
 
   constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("busy_timeout = 5000");
+    this.db = openDatabase(file);
     this.db.exec(`CREATE TABLE IF NOT EXISTS backups (
       id TEXT PRIMARY KEY, sandbox_id TEXT NOT NULL, dir TEXT NOT NULL, name TEXT,
       size_bytes INTEGER NOT NULL, files INTEGER NOT NULL, digest TEXT NOT NULL,

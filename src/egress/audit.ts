@@ -1,4 +1,5 @@
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { openDatabase } from "../lib/sqlite.js";
 import type { EgressAuditEvent } from "../contract/index.js";
 
 /** How many events are kept per sandbox; older ones are pruned as new ones arrive. */
@@ -32,10 +33,7 @@ export class AuditLog {
   private inserts = 0;
 
   constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = NORMAL");
-    this.db.pragma("busy_timeout = 5000");
+    this.db = openDatabase(file);
     this.db.exec(`CREATE TABLE IF NOT EXISTS egress_audit (
       seq INTEGER PRIMARY KEY AUTOINCREMENT, sandbox_id TEXT NOT NULL, at TEXT NOT NULL,
       host TEXT NOT NULL, port INTEGER NOT NULL, method TEXT, path TEXT, decision TEXT NOT NULL,

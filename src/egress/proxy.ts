@@ -76,6 +76,25 @@ export class EgressProxy {
     return l;
   }
 
+  /**
+   * Take one of the sandbox's connection slots (waiting while it is at its
+   * limit) and keep the sandbox awake until `until` closes.
+   */
+  private async admit(sandboxId: string, policy: EffectivePolicy, until: { once(event: "close", f: () => void): unknown }): Promise<{ bandwidth: Bandwidth } | { refused: string }> {
+    const { gate, bandwidth } = this.limitsOf(sandboxId, policy);
+    if (!(await gate.acquire())) return { refused: `this sandbox already has ${gate.max} outbound connections open (its maxConnections)` };
+    const release = this.deps.hold(sandboxId);
+    until.once("close", () => {
+      gate.release();
+      release();
+    });
+    return { bandwidth };
+  }
+
+  private target(sandboxId: string, host: string, port: number, handlerName: string, handler: EgressHandler, policy: EffectivePolicy, bandwidth: Bandwidth): InterceptTarget {
+    return { sandboxId, host, port, handlerName, handler, policy, bandwidth, audit: (e) => this.deps.audit.record(sandboxId, e) };
+  }
+
   private audit(sandboxId: string, e: Partial<EgressAuditEvent> & Pick<EgressAuditEvent, "host" | "port" | "decision" | "mode">): void {
     this.deps.audit.record(sandboxId, {
       at: new Date().toISOString(), method: null, path: null, reason: null, handler: null, bytesOut: 0, bytesIn: 0, durationMs: 0, status: null, ...e,
@@ -97,21 +116,13 @@ export class EgressProxy {
       this.audit(sandboxId, { host, port, method: "CONNECT", decision: "denied", reason: d.reason, mode: "tunnel" });
       return refuseRaw(client, 403, d.reason);
     }
-    const { gate, bandwidth } = this.limitsOf(sandboxId, policy);
-    if (!(await gate.acquire())) {
-      const reason = `this sandbox already has ${gate.max} outbound connections open (its maxConnections)`;
-      this.audit(sandboxId, { host, port, method: "CONNECT", decision: "denied", reason, mode: "tunnel" });
-      return refuseRaw(client, 429, reason);
+    const admitted = await this.admit(sandboxId, policy, client);
+    if ("refused" in admitted) {
+      this.audit(sandboxId, { host, port, method: "CONNECT", decision: "denied", reason: admitted.refused, mode: "tunnel" });
+      return refuseRaw(client, 429, admitted.refused);
     }
-    const release = this.deps.hold(sandboxId);
-    client.once("close", () => {
-      gate.release();
-      release();
-    });
-    if (handlerName && handler) {
-      const target: InterceptTarget = { sandboxId, host, port, handlerName, handler, policy, bandwidth, audit: (e) => this.deps.audit.record(sandboxId, e) };
-      return this.interceptor.adopt(client, head, target);
-    }
+    const { bandwidth } = admitted;
+    if (handlerName && handler) return this.interceptor.adopt(client, head, this.target(sandboxId, host, port, handlerName, handler, policy, bandwidth));
     // No handler: bytes pass untouched (TLS stays end to end), counted and paced.
     const started = performance.now();
     let bytesOut = 0;
@@ -157,21 +168,14 @@ export class EgressProxy {
       this.audit(sandboxId, { host, port, method: req.method ?? null, path: url.pathname, decision: "denied", reason: d.reason, mode: "http", status: 403 });
       return refuse(res, 403, d.reason);
     }
-    const { gate, bandwidth } = this.limitsOf(sandboxId, policy);
-    if (!(await gate.acquire())) {
-      const reason = `this sandbox already has ${gate.max} outbound connections open (its maxConnections)`;
-      this.audit(sandboxId, { host, port, method: req.method ?? null, path: url.pathname, decision: "denied", reason, mode: "http", status: 429 });
-      return refuse(res, 429, reason);
+    const admitted = await this.admit(sandboxId, policy, res);
+    if ("refused" in admitted) {
+      this.audit(sandboxId, { host, port, method: req.method ?? null, path: url.pathname, decision: "denied", reason: admitted.refused, mode: "http", status: 429 });
+      return refuse(res, 429, admitted.refused);
     }
-    const release = this.deps.hold(sandboxId);
-    res.once("close", () => {
-      gate.release();
-      release();
-    });
-    if (handlerName && handler) {
-      const target: InterceptTarget = { sandboxId, host, port, handlerName, handler, policy, bandwidth, audit: (e) => this.deps.audit.record(sandboxId, e) };
-      return this.interceptor.handle(req, res, target, url.href, "http");
-    }
+    const { bandwidth } = admitted;
+    if (handlerName && handler)
+      return this.interceptor.handle(req, res, this.target(sandboxId, host, port, handlerName, handler, policy, bandwidth), url.href, "http");
     const started = performance.now();
     let bytesOut = 0;
     let bytesIn = 0;

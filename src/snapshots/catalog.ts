@@ -1,4 +1,5 @@
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { openDatabase } from "../lib/sqlite.js";
 import type { SnapshotInfo } from "../contract/index.js";
 
 /** One snapshot as kept on disk: its layer plus the layers it stands on, top first. */
@@ -54,9 +55,7 @@ export class SnapshotCatalog {
   private readonly stmts;
 
   constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("busy_timeout = 5000");
+    this.db = openDatabase(file);
     this.db.exec(`CREATE TABLE IF NOT EXISTS snapshots (
       id TEXT PRIMARY KEY,
       sandbox_id TEXT NOT NULL,
