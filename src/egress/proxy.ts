@@ -67,6 +67,11 @@ export class EgressProxy {
     l.bandwidth.bytesPerSecond = p.bandwidthBytesPerSecond;
   }
 
+  /** Drop what is kept for a sandbox that is gone. */
+  forget(sandboxId: string): void {
+    this.limits.delete(sandboxId);
+  }
+
   private limitsOf(sandboxId: string, p: EffectivePolicy) {
     let l = this.limits.get(sandboxId);
     if (!l) {

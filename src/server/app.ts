@@ -116,6 +116,7 @@ export async function startServer(
   sandboxes.onDestroyed((id) => {
     rules.invalidate(id);
     audit.forget(id);
+    egress.forget(id);
   });
   const snapshotCatalog = new SnapshotCatalog(join(config.dataDir, "burrow.db"));
   const snapshots = new SnapshotService(snapshotCatalog, layers, sandboxes, { maxDepth: config.snapshotMaxDepth });
