@@ -1,7 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { name, startTestServer, type TestServer } from "./helpers/server.js";
@@ -51,6 +51,7 @@ describe("burrow CLI", () => {
     const piped = await run(["cp", "-", `${id}:/workspace/piped.txt`], "piped\n");
     assert.equal(piped.code, 0);
     assert.equal((await run(["cp", `${id}:/workspace/piped.txt`, "-"])).stdout, "piped\n");
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("sh opens an interactive terminal: raw keys, resize on SIGWINCH, the shell's exit code", async () => {
