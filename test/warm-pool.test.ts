@@ -29,6 +29,7 @@ describe("warm pool", () => {
     assert.equal(out.stdout, `${id}\nhi\n0\n`);
     assert.equal((await sbx.info()).labels.from, "pool");
     assert.ok(existsSync(`${srv.dataDir}/sandboxes/${id}/upper`));
+    assert.ok(!runcList(srv.dataDir).includes(id) && runcList(srv.dataDir).some((c) => c.startsWith("_pool-")), "it runs in a claimed pool container");
     await full(2);
     // It behaves like any sandbox: files, sleep, wake.
     await sbx.writeFile("/workspace/keep.txt", "kept");
@@ -49,6 +50,8 @@ describe("warm pool", () => {
     await full(2);
     const id = name("limited");
     await srv.burrow.sandbox(id, { limits: { memoryMB: 300 } }).exec("true");
+    // A claimed container keeps its pool slot's runc name; a fresh one is named for its sandbox.
+    assert.ok(runcList(srv.dataDir).includes(id), "the sandbox started its own container");
     assert.equal(await pooled(), 2, "the pool was not used");
     await srv.stop();
     assert.deepEqual(runcList(srv.dataDir), []);

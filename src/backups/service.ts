@@ -28,6 +28,8 @@ function checkDir(dir: string): string {
  */
 export class BackupService {
   private readonly sweeper: NodeJS.Timeout;
+  /** Expired backups whose archive this process already removed (each is deleted once, not every sweep). */
+  private readonly purged = new Set<string>();
 
   constructor(
     private readonly catalog: BackupCatalog,
@@ -119,8 +121,14 @@ export class BackupService {
   private async expire(): Promise<void> {
     const weekAgo = new Date(Date.now() - 7 * 24 * 3600 * 1000).toISOString();
     for (const b of this.catalog.expired(new Date().toISOString())) {
-      await this.blobs.delete(blobKey(b.id)).catch(() => {});
-      if (b.expiresAt <= weekAgo) this.catalog.delete(b.id);
+      if (!this.purged.has(b.id)) {
+        await this.blobs.delete(blobKey(b.id)).catch(() => {});
+        this.purged.add(b.id);
+      }
+      if (b.expiresAt <= weekAgo) {
+        this.catalog.delete(b.id);
+        this.purged.delete(b.id);
+      }
     }
   }
 

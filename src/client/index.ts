@@ -3,7 +3,8 @@
  * native code and no server code, so it runs wherever fetch does.
  */
 export { Burrow } from "./burrow.js";
-export { Sandbox, ExecutionSession, type ExecOptions, type ReadFileResult, type Command, type ExposedPortInfo, type CodeEvent, type CodeLanguage } from "./sandbox.js";
+export { Sandbox, ExecutionSession } from "./sandbox.js";
+export type { ExecOptions, ReadFileResult, Command, ExposedPortInfo, CodeEvent, CodeLanguage } from "./types.js";
 export { BurrowApiError } from "./errors.js";
 export { Process, type WaitForPortOptions } from "./process.js";
 export { TerminalConnection, type TerminalOptions } from "./terminal.js";

@@ -4,46 +4,9 @@ import type {
 import { BurrowApiError } from "./errors.js";
 import { Process, streamProcessLogs, waitForPort, type WaitForPortOptions } from "./process.js";
 import { openTerminal, type TerminalConnection, type TerminalOptions } from "./terminal.js";
-import type { BackupInfo, CodeContextInfo, CreateBackupBody, EgressAuditEvent, EgressPolicyBody, EgressPolicyInfo, Execution, ProcessInfo, ProcessLogEvent, RestoreBackupBody, SnapshotInfo, WatchEvent } from "../contract/index.js";
-
-export type CodeLanguage = "python" | "javascript" | "typescript";
-
-/** A streamed code run's events. */
-export type CodeEvent =
-  | { type: "stdout" | "stderr"; data: string }
-  | { type: "result"; data: Record<string, unknown>; isMainResult?: boolean }
-  | { type: "error"; name: string; message: string; traceback: string }
-  | { type: "complete"; executionCount: number; crashed?: boolean; restarted?: boolean; timedOut?: boolean };
 import type { Transport } from "./transport.js";
-
-export interface ExecOptions {
-  cwd?: string;
-  env?: Record<string, string | null>;
-  stdin?: string;
-  timeoutMs?: number;
-  /** Stream output as it arrives to `onOutput` (the result is still returned at the end). */
-  stream?: boolean;
-  onOutput?: (stream: "stdout" | "stderr", data: string) => void;
-  signal?: AbortSignal;
-}
-
-export type Command = string | string[];
-
-export interface ExposedPortInfo {
-  port: number;
-  url: string;
-  token: string;
-  name?: string;
-  createdAt: string;
-}
-
-export interface ReadFileResult {
-  path: string;
-  content: string;
-  encoding: "utf-8" | "base64";
-  mimeType: string;
-  size: number;
-}
+import type { CodeEvent, CodeLanguage, Command, ExecOptions, ExposedPortInfo, ReadFileResult } from "./types.js";
+import type { BackupInfo, CodeContextInfo, CreateBackupBody, EgressAuditEvent, EgressPolicyBody, EgressPolicyInfo, Execution, ProcessInfo, ProcessLogEvent, RestoreBackupBody, SnapshotInfo, WatchEvent } from "../contract/index.js";
 
 const enc = encodeURIComponent;
 

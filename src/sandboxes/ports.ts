@@ -6,8 +6,6 @@ import type { ExposedPort, Registry } from "./registry.js";
 /** Ports inside a sandbox that belong to Burrow's runtime (the egress bridge). */
 export const RESERVED_PORTS = new Set([3128]);
 
-const notFound = (id: string) => new BurrowError("SANDBOX_NOT_FOUND", `no sandbox named ${id}; create it with PUT /v1/sandboxes/${id}`, { id });
-
 /** Ports published through preview URLs. Their tokens are stored, so URLs survive sleep and restarts. */
 export class SandboxPorts {
   constructor(
@@ -33,12 +31,12 @@ export class SandboxPorts {
 
   /** Withdraw a preview URL; withdrawing one that is not there is fine. */
   unexpose(id: string, port: number): boolean {
-    if (!this.sandboxes.has(id)) throw notFound(id);
+    this.sandboxes.get(id); // SANDBOX_NOT_FOUND for an unknown name
     return this.registry.deletePort(id, port);
   }
 
   list(id: string): ExposedPort[] {
-    if (!this.sandboxes.has(id)) throw notFound(id);
+    this.sandboxes.get(id); // SANDBOX_NOT_FOUND for an unknown name
     return this.registry.ports(id);
   }
 

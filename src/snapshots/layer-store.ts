@@ -49,11 +49,6 @@ export class LayerStore {
   remove(id: string): void {
     rmSync(this.path(id), { recursive: true, force: true });
   }
-
-  async sizeOf(id: string): Promise<number> {
-    const { stdout } = await pexec("du", ["-sb", this.path(id)]);
-    return Number(stdout.split("\t")[0]) || 0;
-  }
 }
 
 /** Copy a tree with owners, modes, times, xattrs, devices (whiteouts) and hard links kept. */

@@ -68,7 +68,7 @@ export class SnapshotService {
       await this.build(sid, (dir) =>
         flatten ? mergeLayers([...disk.layers.map((l) => this.layers.path(l)).reverse(), disk.upper], dir) : copyTree(disk.upper, dir),
       );
-      return toInfo(await this.record_(sid, disk, "user", flatten ? [] : disk.layers));
+      return toInfo(await this.saveRecord(sid, disk, "user", flatten ? [] : disk.layers));
     });
   }
 
@@ -134,7 +134,7 @@ export class SnapshotService {
     const flatten = disk.layers.length + 1 > this.options.maxDepth;
     const parents = flatten ? [] : disk.layers;
     if (flatten) await this.build(sid, (dir) => mergeLayers([...disk.layers.map((l) => this.layers.path(l)).reverse(), disk.upper], dir));
-    const record = await this.record_(sid, disk, kind, parents, flatten ? undefined : disk.upper);
+    const record = await this.saveRecord(sid, disk, kind, parents, flatten ? undefined : disk.upper);
     disk.rebase([sid, ...parents], (upper) => {
       if (flatten) rmSync(upper, { recursive: true, force: true });
       else this.layers.adopt(sid, upper);
@@ -157,7 +157,7 @@ export class SnapshotService {
     }
   }
 
-  private async record_(sid: string, disk: DiskView, kind: SnapshotRecord["kind"], parents: string[], measure?: string): Promise<SnapshotRecord> {
+  private async saveRecord(sid: string, disk: DiskView, kind: SnapshotRecord["kind"], parents: string[], measure?: string): Promise<SnapshotRecord> {
     const record: SnapshotRecord = {
       id: sid,
       sandboxId: disk.id,

@@ -5,7 +5,8 @@ import { archiveLayer, extractLayer, fileDigest, scratchFile } from "./archive.j
 import { type SnapshotCatalog, type SnapshotRecord, toInfo } from "./catalog.js";
 import type { LayerStore } from "./layer-store.js";
 
-type Manifest = Omit<SnapshotRecord, "archive"> & { archive: { digest: string; sizeBytes: number } };
+/** What the blob store keeps beside an archive: the snapshot's record, its archive filled in. */
+type Manifest = SnapshotRecord & { archive: NonNullable<SnapshotRecord["archive"]> };
 
 const manifestKey = (sid: string) => `snapshots/${sid}.json`;
 const archiveKey = (digest: string) => `layers/sha256-${digest}.tar.zst`;
@@ -72,10 +73,8 @@ export class SnapshotTransfer {
       progress({ type: "progress", phase: "extract", bytes: manifest.archive.sizeBytes });
       await extractLayer(tmp.path, stage.dir);
       stage.commit();
-      const { archive, ...rest } = manifest;
-      const record: SnapshotRecord = { ...rest, archive: { ...archive, pushedAt: (archive as { pushedAt?: string }).pushedAt ?? new Date().toISOString() } };
-      this.catalog.put(record);
-      return toInfo(record);
+      this.catalog.put(manifest);
+      return toInfo(manifest);
     } catch (err) {
       stage.abort();
       if (err instanceof BurrowError) throw err;

@@ -1,14 +1,10 @@
-import { BackupId, BurrowError, CreateBackupBody, RestoreBackupBody } from "../../contract/index.js";
+import { BackupId, CreateBackupBody, RestoreBackupBody } from "../../contract/index.js";
 import { readJson, sendJson } from "../../lib/http-json.js";
 import type { BackupService } from "../../backups/index.js";
 import type { Ctx, Router } from "../router.js";
-import { sandboxIdOf } from "./common.js";
+import { paramOf, sandboxIdOf } from "./common.js";
 
-function backupIdOf(ctx: Ctx): string {
-  const r = BackupId.safeParse(ctx.params.bid);
-  if (!r.success) throw new BurrowError("VALIDATION_FAILED", `${JSON.stringify(ctx.params.bid)}: ${r.error.issues[0]!.message}`);
-  return r.data;
-}
+const backupIdOf = (ctx: Ctx) => paramOf(ctx, "bid", BackupId);
 
 /** Archive a directory to the blob store, put it back (into any sandbox), list and delete. */
 export function backupRoutes(r: Router, backups: BackupService): void {

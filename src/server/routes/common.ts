@@ -1,15 +1,18 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { z } from "zod";
-import { BurrowError, SandboxId } from "../../contract/index.js";
+import { BurrowError, type ErrorCode, SandboxId } from "../../contract/index.js";
 import type { RuntimeClient, SandboxManager } from "../../sandboxes/index.js";
 import type { Ctx } from "../router.js";
 import { relayNdjson, SseStream } from "../sse.js";
 
-export function sandboxIdOf(ctx: Ctx): string {
-  const r = SandboxId.safeParse(ctx.params.id);
-  if (!r.success) throw new BurrowError("INVALID_SANDBOX_ID", `${JSON.stringify(ctx.params.id)}: ${r.error.issues[0]!.message}`);
+/** A path parameter checked against its schema; a bad one is a 400 with the schema's message. */
+export function paramOf(ctx: Ctx, name: string, schema: z.ZodType<string>, code: ErrorCode = "VALIDATION_FAILED"): string {
+  const r = schema.safeParse(ctx.params[name]);
+  if (!r.success) throw new BurrowError(code, `${JSON.stringify(ctx.params[name])}: ${r.error.issues[0]!.message}`);
   return r.data;
 }
+
+export const sandboxIdOf = (ctx: Ctx): string => paramOf(ctx, "id", SandboxId, "INVALID_SANDBOX_ID");
 
 export function parseQuery<S extends z.ZodType>(ctx: Ctx, schema: S): z.infer<S> {
   const r = schema.safeParse(ctx.query);

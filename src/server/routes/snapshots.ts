@@ -4,13 +4,9 @@ import type { SnapshotService, SnapshotTransfer } from "../../snapshots/index.js
 import type { SnapshotInfo, TransferProgress } from "../../contract/index.js";
 import type { SandboxManager } from "../../sandboxes/index.js";
 import type { Ctx, Router } from "../router.js";
-import { sandboxIdOf } from "./common.js";
+import { paramOf, sandboxIdOf } from "./common.js";
 
-export function snapshotIdOf(ctx: Ctx): string {
-  const r = SnapshotId.safeParse(ctx.params.sid);
-  if (!r.success) throw new BurrowError("VALIDATION_FAILED", `${JSON.stringify(ctx.params.sid)}: ${r.error.issues[0]!.message}`);
-  return r.data;
-}
+const snapshotIdOf = (ctx: Ctx) => paramOf(ctx, "sid", SnapshotId);
 
 /** Freeze a sandbox's disk, list and delete snapshots, fork many sandboxes from one. */
 /** Long transfers answer NDJSON progress lines then `{type:"done", snapshot}` when the client asks for it. */
