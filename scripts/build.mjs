@@ -14,6 +14,8 @@ await Promise.all([
   // The runtime runs inside sandboxes with nothing around it: everything is bundled in.
   // ws's optional native helpers are not installed; ws falls back to JS without them.
   build({ ...common, entryPoints: ["src/runtime/main.ts"], outfile: "dist/runtime/runtime.js", format: "cjs", sourcemap: false, minify: true, external: ["bufferutil", "utf-8-validate"] }),
+  // The confined helper runs in a jail with nothing but /usr around it (src/confine/README.md).
+  build({ ...common, entryPoints: ["src/confine/helper/main.ts"], outfile: "dist/confine-helper.cjs", format: "cjs", sourcemap: false }),
   // One split build, so the CLI, `burrow/agents` and the examples share a single
   // copy of the agents module (user agents must extend the class the host knows).
   build({

@@ -21,10 +21,11 @@ if (process.getuid?.() !== 0) {
 
 // 1. Debian packages
 // busybox-static: the tests build tiny images from it (an image without bash or Node).
-// zstd: snapshot archives; openssl: the egress CA; nsenter: naming sandboxes claimed from the warm pool.
+// zstd: snapshot archives; openssl: the egress CA; nsenter: naming sandboxes claimed from the warm pool;
+// attr (getfattr/setfattr): overlay's opaque marks when layers are merged.
 const APT = {
   runc: "runc", mmdebstrap: "mmdebstrap", gcc: "gcc", git: "git", curl: "curl", busybox: "busybox-static",
-  zstd: "zstd", openssl: "openssl", nsenter: "util-linux",
+  zstd: "zstd", openssl: "openssl", nsenter: "util-linux", setfattr: "attr",
 };
 const missing = Object.entries(APT).filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg);
 if (!existsSync("/usr/lib/x86_64-linux-gnu/libc.a")) missing.push("libc6-dev");

@@ -1,11 +1,8 @@
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { isImageArchive, unpackImageArchive } from "./oci-archive.js";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BurrowError } from "../contract/index.js";
-import { shiftOwnership } from "./shift-ownership.js";
-
-export const ID_OFFSET = 100000;
+import { copyTree, normaliseTree, removeTree, unpackImage } from "../confine/index.js";
 
 /** The packages of the default image, from Debian's own archive. */
 export const DEFAULT_PACKAGES = [
@@ -84,11 +81,14 @@ export class ImageStore {
     if (this.has(name)) throw new BurrowError("BAD_REQUEST", `image ${name} already exists`);
     await this.build(name, progress, async (rootfs) => {
       if (isImageArchive(from)) {
-        await unpackImageArchive(from, rootfs, progress);
+        progress(`unpacking ${from}`);
+        const { layers } = await unpackImage(from, rootfs);
+        progress(`  ${layers} layers`);
         return { source: `image archive ${from}` };
       }
       progress(`copying ${from}`);
-      cpSync(from, rootfs, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+      mkdirSync(rootfs);
+      await copyTree(from, rootfs);
       return { source: `rootfs ${from}` };
     });
   }
@@ -122,19 +122,25 @@ export class ImageStore {
       try {
         const meta = await fill(rootfs);
         progress("shifting file ownership for the sandbox user namespace");
-        const n = await shiftOwnership(rootfs, ID_OFFSET, (k) => progress(`  ${k} files`));
-        progress(`  ${n} files`);
+        // Image files are root's inside; setuid stays (the image's own sudo), device nodes go (a sandbox's /dev is its own).
+        const { files } = await normaliseTree(rootfs, { allowSetuid: true, devices: "drop" });
+        progress(`  ${files} files`);
         writeFileSync(join(tmp, "meta.json"), JSON.stringify({ name, createdAt: new Date().toISOString(), ...meta }, null, 2));
       } catch (err) {
-        rmSync(tmp, { recursive: true, force: true });
+        await removeTree(tmp);
         throw err;
       }
-      rmSync(dir, { recursive: true, force: true });
+      await removeTree(dir);
       renameSync(tmp, dir);
     } finally {
       rmSync(lock, { recursive: true, force: true });
     }
   }
+}
+
+/** Whether a path is an image archive or layout rather than a plain root filesystem. */
+function isImageArchive(path: string): boolean {
+  return statSync(path).isFile() || existsSync(join(path, "manifest.json")) || existsSync(join(path, "index.json"));
 }
 
 function imageNames(dir: string): string[] {

@@ -99,6 +99,33 @@ export async function packDirectory(dir: string, opts: { excludes?: string[]; gi
 }
 
 /**
+ * Where an entry lands in the staging directory, with every parent checked
+ * to be a real directory (a missing one is made): an entry under a symbolic
+ * link from earlier in the archive is refused, so nothing lands outside the
+ * directory being restored. A non-directory already at the place (an earlier
+ * entry of the same name) is removed first. Resolves to undefined for a
+ * directory that is already there.
+ */
+async function placeEntry(stage: string, rel: string, isDir: boolean): Promise<string | undefined> {
+  const parts = rel.split("/");
+  let at = stage;
+  for (const part of parts.slice(0, -1)) {
+    at = join(at, part);
+    const st = await lstat(at).catch(() => undefined);
+    if (!st) await mkdir(at);
+    else if (!st.isDirectory()) throw new BurrowError("ARCHIVE_CORRUPT", `the backup puts ${rel} under ${st.isSymbolicLink() ? "a symbolic link" : "a file"}; nothing was restored`);
+  }
+  const target = join(at, parts[parts.length - 1]!);
+  const st = await lstat(target).catch(() => undefined);
+  if (st?.isDirectory()) {
+    if (isDir) return undefined;
+    throw new BurrowError("ARCHIVE_CORRUPT", `the backup holds both a directory and a file at ${rel}; nothing was restored`);
+  }
+  if (st) await rm(target);
+  return target;
+}
+
+/**
  * Unpack a backup into `dir`: everything lands in a staging directory next
  * to it first, then replaces `dir` in one rename, so a failed restore leaves
  * `dir` as it was.
@@ -115,24 +142,35 @@ export async function unpackDirectory(dir: string, body: Readable): Promise<{ di
     ex.on("entry", (h, stream, next) => {
       const rel = posix.normalize(h.name).replace(/\/$/, "");
       if (rel.startsWith("/") || rel === ".." || rel.startsWith("../")) return next(new BurrowError("ARCHIVE_CORRUPT", `the backup holds a path outside its directory: ${h.name}`));
-      const target = join(stage, rel);
       const done = (err?: unknown) => (err ? next(err as Error) : next());
       const mode = (h.mode ?? 0o644) & 0o7777;
+      if (rel === "" || rel === ".") {
+        stream.resume();
+        return next();
+      }
       if (h.type === "directory") {
         stream.resume();
-        mkdir(target, { recursive: true })
-          .then(() => dirTimes.push([target, h.mtime ?? new Date(), mode]))
+        placeEntry(stage, rel, true)
+          .then((target) => (target ? mkdir(target).then(() => target) : join(stage, rel)))
+          .then((target) => dirTimes.push([target, h.mtime ?? new Date(), mode]))
           .then(() => done(), done);
       } else if (h.type === "symlink") {
         stream.resume();
-        symlink(h.linkname ?? "", target)
-          .then(() => lutimes(target, h.mtime ?? new Date(), h.mtime ?? new Date()).catch(() => {}))
+        placeEntry(stage, rel, false)
+          .then(async (target) => {
+            await symlink(h.linkname ?? "", target!);
+            await lutimes(target!, h.mtime ?? new Date(), h.mtime ?? new Date()).catch(() => {});
+          })
           .then(() => done(), done);
       } else if (h.type === "file") {
         files++;
-        pipeline(stream, createWriteStream(target, { mode }))
-          .then(() => chmod(target, mode))
-          .then(() => utimes(target, h.mtime ?? new Date(), h.mtime ?? new Date()))
+        placeEntry(stage, rel, false)
+          // "wx": O_EXCL never opens through a link, even one that appeared since the check.
+          .then((target) => pipeline(stream, createWriteStream(target!, { mode, flags: "wx" })).then(() => target!))
+          .then(async (target) => {
+            await chmod(target, mode);
+            await utimes(target, h.mtime ?? new Date(), h.mtime ?? new Date());
+          })
           .then(() => done(), done);
       } else {
         stream.resume();

@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { chmod, cp, lstat, mkdir, readdir, readlink, rename, rm, stat, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, posix } from "node:path";
 import { randomBytes } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
@@ -18,6 +18,15 @@ import { toBurrowError } from "../lib/http-json.js";
 function normalize(path: string): string {
   if (!path.startsWith("/")) throw new BurrowError("INVALID_PATH", `${path} is not absolute: paths start with /`, { path });
   if (path.includes("\0")) throw new BurrowError("INVALID_PATH", "paths cannot contain NUL bytes", { path });
+  return path;
+}
+
+/** Burrow's own files inside the sandbox (the runtime, its sockets) are not the files API's to change. */
+function changeable(path: string): string {
+  normalize(path);
+  const p = posix.normalize(path);
+  if (p === "/.burrow" || p.startsWith("/.burrow/"))
+    throw new BurrowError("PERMISSION_DENIED", `${path} is Burrow's own (the runtime and its sockets live under /.burrow); it cannot be changed`, { path });
   return path;
 }
 
@@ -68,6 +77,8 @@ export async function openForRead(path: string): Promise<{ stream: Readable; siz
   return wrap(path, async () => {
     const st = await stat(path);
     if (st.isDirectory()) throw new BurrowError("IS_A_DIRECTORY", `${path} is a directory: list it instead`, { path });
+    // A FIFO, socket or device would block or never end: only regular files are read.
+    if (!st.isFile()) throw new BurrowError("NOT_A_FILE", `${path} is not a regular file (a FIFO, socket or device); only regular files can be read`, { path });
     const stream = createReadStream(path, { highWaterMark: 1024 * 1024 });
     await new Promise<void>((res, rej) => stream.once("open", () => res()).once("error", rej));
     return { stream, size: st.size, mimeType: mimeType(path) };
@@ -80,7 +91,7 @@ export async function openForRead(path: string): Promise<{ stream: Readable; siz
  * The mode given wins; otherwise an existing file keeps its mode.
  */
 export async function writeFrom(path: string, body: Readable, mode?: number): Promise<{ path: string; size: number }> {
-  normalize(path);
+  changeable(path);
   return wrap(path, async () => {
     const existing = await stat(path).catch(() => undefined);
     if (existing?.isDirectory()) throw new BurrowError("IS_A_DIRECTORY", `${path} is a directory`, { path });
@@ -99,7 +110,7 @@ export async function writeFrom(path: string, body: Readable, mode?: number): Pr
 }
 
 export async function remove(path: string, recursive: boolean): Promise<void> {
-  normalize(path);
+  changeable(path);
   if (path === "/") throw new BurrowError("INVALID_PATH", "refusing to delete /", { path });
   return wrap(path, async () => {
     const st = await lstat(path);
@@ -110,14 +121,15 @@ export async function remove(path: string, recursive: boolean): Promise<void> {
 }
 
 export async function makeDir(path: string, recursive: boolean): Promise<void> {
-  normalize(path);
+  changeable(path);
   return wrap(path, async () => {
     await mkdir(path, { recursive });
   });
 }
 
 export async function move(from: string, to: string, overwrite: boolean): Promise<void> {
-  normalize(from);
+  changeable(from);
+  changeable(to);
   normalize(to);
   return wrap(from, async () => {
     await lstat(from);

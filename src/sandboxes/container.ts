@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { join } from "node:path";
 import { BurrowError } from "../contract/index.js";
@@ -81,6 +81,9 @@ export class Container {
     const p = this.paths;
     const lowers = [...this.record.layers.map((l) => this.deps.layerDir(l)), this.deps.imageRootfs(this.record.image)];
     for (const d of [p.dir, p.upper, p.work, p.rootfs]) mkdirSync(d, { recursive: true, mode: 0o711 });
+    // Only root and the sandbox's own user namespace (runc's init must reach rootfs) may enter it.
+    chownSync(p.dir, 0, ID_OFFSET);
+    chmodSync(p.dir, 0o710);
     // The overlay's root directory takes its owner from the upper layer: root inside must own it.
     chownSync(p.upper, ID_OFFSET, ID_OFFSET);
     rmSync(p.run, { recursive: true, force: true });
@@ -108,6 +111,10 @@ export class Container {
       writeFileSync(p.log, "");
       await this.deps.runc.run(this.containerId, p.dir, p.log);
       await this.waitReady();
+      // The runtime has made its socket: from now on the run directory is the host's alone, so
+      // nothing in the sandbox can put another socket (or a link to one) where the server connects.
+      chownSync(p.run, 0, 0);
+      chmodSync(p.run, 0o755);
     } catch (err) {
       await this.stop().catch(() => {});
       if (err instanceof BurrowError) throw err;

@@ -6,5 +6,6 @@ export { SandboxManager, type DiskView, type SnapshotHooks } from "./manager.js"
 export { RESERVED_PORTS, SandboxPorts } from "./ports.js";
 export { Registry, type ExposedPort } from "./registry.js";
 export { Runc } from "./runc.js";
+export { mountNosuid } from "./nosuid.js";
 export { RuntimeClient } from "./runtime-client.js";
 export type { ContainerDeps } from "./container.js";

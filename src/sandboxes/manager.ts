@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
+import { removeTree } from "../confine/index.js";
 import { BurrowError, durationSeconds, type EgressSettings, type EnsureSandboxBody, type SandboxInfo } from "../contract/index.js";
 import { Container, type ContainerDeps, sandboxPaths } from "./container.js";
 import { DEFAULT_LIMITS, DEFAULT_SLEEP_AFTER_S } from "./defaults.js";
@@ -34,7 +35,7 @@ export interface DiskView {
   readonly upper: string;
   readonly running: boolean;
   /** Stand the sandbox on other layers with a fresh, empty upper layer (only while it is not running). */
-  rebase(layers: string[], replaceUpper: (upper: string) => void): void;
+  rebase(layers: string[], replaceUpper: (upper: string) => Promise<void>): Promise<void>;
 }
 
 /** What the snapshot domain plugs in: where a snapshot's layers are, and what to do as a sandbox sleeps or goes. */
@@ -93,7 +94,10 @@ export class SandboxManager {
     // A directory without a registry row is a create or destroy that did not finish.
     if (existsSync(this.deps.sandboxesDir))
       for (const name of readdirSync(this.deps.sandboxesDir))
-        if (!known.has(name)) rmSync(sandboxPaths(this.deps.sandboxesDir, name).dir, { recursive: true, force: true });
+        if (!known.has(name))
+          await removeTree(sandboxPaths(this.deps.sandboxesDir, name).dir).catch((err: Error) =>
+            console.error(`burrow: could not remove ${name}, left by an unfinished create or destroy: ${err.message}`),
+          );
     this.sweeper = setInterval(() => void this.sweep(), this.options.sweepIntervalMs);
     this.sweeper.unref();
     this.pool.start();
@@ -150,7 +154,7 @@ export class SandboxManager {
       try {
         await this.startLocked(entry, true);
       } catch (err) {
-        rmSync(sandboxPaths(this.deps.sandboxesDir, id).dir, { recursive: true, force: true });
+        await removeTree(sandboxPaths(this.deps.sandboxesDir, id).dir).catch(() => {});
         throw err;
       }
       // Only a sandbox that really started is recorded.
@@ -257,9 +261,12 @@ export class SandboxManager {
       const e = this.live.get(id);
       if (!e) throw notFound(id);
       await this.stopLocked(e);
+      // The disk goes first: if it cannot be removed, the sandbox stays listed and the destroy can be retried.
+      await removeTree(sandboxPaths(this.deps.sandboxesDir, id).dir).catch((err: Error) => {
+        throw new BurrowError("INTERNAL", `could not remove the disk of sandbox ${id}: ${err.message}`);
+      });
       this.registry.delete(id);
       this.live.delete(id);
-      rmSync(sandboxPaths(this.deps.sandboxesDir, id).dir, { recursive: true, force: true });
     });
     for (const l of this.destroyListeners) l(id);
   }
@@ -313,10 +320,10 @@ export class SandboxManager {
       layers: [...e.record.layers],
       upper: paths.upper,
       running: !!e.container,
-      rebase: (layers, replaceUpper) => {
+      rebase: async (layers, replaceUpper) => {
         if (e.container) throw new Error("rebase needs a stopped sandbox");
-        replaceUpper(paths.upper);
-        rmSync(paths.work, { recursive: true, force: true });
+        await replaceUpper(paths.upper);
+        await removeTree(paths.work);
         e.record.layers = layers;
         this.registry.put(e.record);
       },

@@ -1,8 +1,9 @@
 import { seccompProfile } from "./seccomp.js";
 
+import { SANDBOX_ID_OFFSET as ID_OFFSET, SANDBOX_ID_RANGE as ID_RANGE } from "../confine/index.js";
+
 /** Host uid/gid that root inside every sandbox maps to, and the size of the range. */
-export const ID_OFFSET = 100000;
-export const ID_RANGE = 65536;
+export { ID_OFFSET, ID_RANGE };
 
 /** Where Burrow's own files appear inside a sandbox (read-only except run/). */
 export const IN_SANDBOX = {

@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:http";
-import { mkdirSync, chmodSync } from "node:fs";
+import { mkdirSync, chmodSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
@@ -8,7 +8,7 @@ import { sendError, sendJson } from "../lib/http-json.js";
 import { AuditLog, EgressCA, type EgressConfig, EgressProxy, EgressRules } from "../egress/index.js";
 import { egressRoutes } from "./routes/egress.js";
 import { ImageStore, ensureNodeKit, ensureRuntimeDir } from "../images/index.js";
-import { Registry, Runc, SandboxManager } from "../sandboxes/index.js";
+import { mountNosuid, Registry, Runc, SandboxManager } from "../sandboxes/index.js";
 import { isAuthorized, loadToken } from "./auth.js";
 import type { ServerConfig } from "./config.js";
 import { Router } from "./router.js";
@@ -38,6 +38,14 @@ export interface RunningServer {
   token: string;
   sandboxes: SandboxManager;
   close(): Promise<void>;
+}
+
+/** The blob signing key: a file of at least 32 bytes, refused at start otherwise. */
+function readSigningKey(file: string | undefined): Buffer | undefined {
+  if (!file) return undefined;
+  const key = readFileSync(file);
+  if (key.length < 32) throw new Error(`--blob-signing-key ${file} holds ${key.length} bytes; use at least 32 random bytes (openssl rand -out ${file} 32)`);
+  return key;
 }
 
 /** Where the built runtime bundle and init binary are (dist/runtime next to this bundle). */
@@ -122,10 +130,15 @@ export async function startServer(
   const snapshots = new SnapshotService(snapshotCatalog, layers, sandboxes, { maxDepth: config.snapshotMaxDepth });
   const blobs = openBlobStore(config.blobs);
   const scratch = join(config.dataDir, "tmp");
-  const transfers = new SnapshotTransfer(snapshotCatalog, layers, blobs, scratch);
+  const transfers = new SnapshotTransfer(snapshotCatalog, layers, blobs, scratch, {
+    signingKey: readSigningKey(config.blobSigningKeyFile),
+    allowSetuid: config.pullAllowSetuid,
+  });
   const backupCatalog = new BackupCatalog(join(config.dataDir, "burrow.db"));
   const backups = new BackupService(backupCatalog, blobs, sandboxes, scratch);
   await sandboxes.init();
+  // The whole data directory, so a snapshot can still take a sandbox's upper layer by rename.
+  const releaseNosuid = await mountNosuid(config.dataDir);
 
   const agents = agentClasses.length ? new AgentHost({ dataDir: config.dataDir, classes: agentClasses, idleMs: config.agentIdleMs }) : undefined;
   const preview = new PreviewProxy(sandboxes, config.previewHost);
@@ -188,6 +201,7 @@ export async function startServer(
       backups.close();
       backupCatalog.close();
       audit.close();
+      await releaseNosuid();
     },
   };
 }

@@ -30,6 +30,10 @@ export interface ServerConfig {
   pool: Record<string, number>;
   /** A JS/TS module whose default export holds code: egress handlers. */
   configModule?: string;
+  /** A file whose bytes are the HMAC key that signs pushed snapshot manifests and authenticates pulled ones. */
+  blobSigningKeyFile?: string;
+  /** Keep setuid/setgid bits and file capabilities in pulled snapshot archives. */
+  pullAllowSetuid: boolean;
 }
 
 /** `--pool 2` (the default image) or `--pool default=2,python=1`. */
@@ -76,6 +80,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
       agents: { type: "string" },
       config: { type: "string" },
       pool: { type: "string" },
+      "blob-signing-key": { type: "string" },
     },
     allowPositionals: true,
     strict: false,
@@ -103,6 +108,8 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     snapshotMaxDepth: Math.max(1, Number(env.BURROW_SNAPSHOT_MAX_DEPTH ?? 8)),
     blobs: blobConfig(env, dataDir),
     configModule: str(values.config) ?? env.BURROW_CONFIG,
+    blobSigningKeyFile: str(values["blob-signing-key"]) ?? (env.BURROW_BLOB_SIGNING_KEY_FILE || undefined),
+    pullAllowSetuid: env.BURROW_PULL_ALLOW_SETUID === "1",
     pool: poolSizes(str(values.pool) ?? env.BURROW_POOL ?? "2", env.BURROW_DEFAULT_IMAGE ?? "default"),
   };
 }

@@ -4,7 +4,6 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { BurrowError } from "../contract/index.js";
 import { progressCounter, type OnProgress } from "../blobs/index.js";
 
 /**
@@ -12,7 +11,8 @@ import { progressCounter, type OnProgress } from "../blobs/index.js";
  * whiteouts kept) into `file`; returns its sha256 and size.
  */
 export async function archiveLayer(layerDir: string, file: string, onProgress?: OnProgress): Promise<{ digest: string; sizeBytes: number }> {
-  const tar = spawn("tar", ["--zstd", "--xattrs", "--xattrs-include=*", "--numeric-owner", "-C", layerDir, "-cf", "-", "."], { stdio: ["ignore", "pipe", "pipe"] });
+  // --sparse: a file full of holes costs its data, not its apparent size. tar never follows links here.
+  const tar = spawn("tar", ["--zstd", "--sparse", "--xattrs", "--xattrs-include=*", "--numeric-owner", "-C", layerDir, "-cf", "-", "."], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   tar.stderr.on("data", (d) => (stderr += d));
   const exited = new Promise<number>((resolve) => tar.on("close", (code) => resolve(code ?? 1)));
@@ -29,17 +29,6 @@ export async function fileDigest(file: string): Promise<string> {
   const hash = createHash("sha256");
   await pipeline(createReadStream(file), hash);
   return hash.digest("hex");
-}
-
-/** Unpack an archive into an empty directory; a truncated or corrupt archive is refused. */
-export async function extractLayer(file: string, into: string): Promise<void> {
-  const tar = spawn("tar", ["--zstd", "--xattrs", "--xattrs-include=*", "--numeric-owner", "--same-owner", "--same-permissions", "-C", into, "-xf", file], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  tar.stderr.on("data", (d) => (stderr += d));
-  const code = await new Promise<number>((resolve) => tar.on("close", (c) => resolve(c ?? 1)));
-  if (code !== 0) throw new BurrowError("ARCHIVE_CORRUPT", `the snapshot archive could not be unpacked: ${stderr.trim().split("\n")[0]}`);
 }
 
 /** A scratch file path that is removed by `dispose`. */

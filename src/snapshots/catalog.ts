@@ -66,7 +66,11 @@ export class SnapshotCatalog {
       created_at TEXT NOT NULL,
       archive TEXT
     )`);
+    // Digests of the manifests this server pushed: a pulled manifest is trusted when it is one of these.
+    this.db.exec(`CREATE TABLE IF NOT EXISTS pushed_manifests (id TEXT PRIMARY KEY, digest TEXT NOT NULL)`);
     this.stmts = {
+      pushedGet: this.db.prepare<[string], { digest: string }>("SELECT digest FROM pushed_manifests WHERE id = ?"),
+      pushedPut: this.db.prepare<[string, string]>("INSERT OR REPLACE INTO pushed_manifests (id, digest) VALUES (?, ?)"),
       get: this.db.prepare<[string], Row>("SELECT * FROM snapshots WHERE id = ?"),
       all: this.db.prepare<[], Row>("SELECT * FROM snapshots ORDER BY created_at, id"),
       put: this.db.prepare(`INSERT OR REPLACE INTO snapshots (id, sandbox_id, image, kind, parents, size_bytes, created_at, archive)
@@ -95,6 +99,15 @@ export class SnapshotCatalog {
       created_at: s.createdAt,
       archive: s.archive ? JSON.stringify(s.archive) : null,
     });
+  }
+
+  /** Remember the digest of a manifest this server wrote to the blob store. */
+  rememberPushed(id: string, digest: string): void {
+    this.stmts.pushedPut.run(id, digest);
+  }
+
+  pushedDigest(id: string): string | undefined {
+    return this.stmts.pushedGet.get(id)?.digest;
   }
 
   delete(id: string): void {

@@ -1,15 +1,12 @@
-import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { extract } from "tar-stream";
-
-const pexec = promisify(execFile);
+import { removeTree } from "../confine/index.js";
 
 /**
  * Snapshot layers on disk: `<dir>/<id>` is an overlay lower layer, never
  * written after it is complete. New layers are built under `.tmp-*` and
  * renamed into place, so a crash never leaves a half layer under a real id.
+ * Layer contents are sandbox-made: they are only removed whole (see src/confine).
  */
 export class LayerStore {
   constructor(readonly dir: string) {
@@ -17,6 +14,7 @@ export class LayerStore {
   }
 
   path(id: string): string {
+    if (!/^snap-[a-f0-9]{12}$/.test(id)) throw new Error(`not a snapshot id: ${JSON.stringify(id)}`);
     return join(this.dir, id);
   }
 
@@ -25,19 +23,19 @@ export class LayerStore {
   }
 
   /** Remove layers that a crash left half-built. */
-  cleanTemporary(): void {
-    for (const name of readdirSync(this.dir)) if (name.startsWith(".tmp-")) rmSync(join(this.dir, name), { recursive: true, force: true });
+  async cleanTemporary(): Promise<void> {
+    for (const name of readdirSync(this.dir)) if (name.startsWith(".tmp-")) await removeTree(join(this.dir, name));
   }
 
   /** A fresh directory to build a layer in; `commit` moves it under its id. */
-  staging(id: string): { dir: string; commit(): void; abort(): void } {
-    const dir = join(this.dir, `.tmp-${id}-${process.pid}`);
-    rmSync(dir, { recursive: true, force: true });
+  staging(id: string): { dir: string; commit(): void; abort(): Promise<void> } {
+    const dir = join(this.dir, `.tmp-${id}-${process.pid}-${Date.now().toString(36)}`);
+    this.path(id);
     mkdirSync(dir, { mode: 0o755 });
     return {
       dir,
       commit: () => renameSync(dir, this.path(id)),
-      abort: () => rmSync(dir, { recursive: true, force: true }),
+      abort: () => removeTree(dir),
     };
   }
 
@@ -46,51 +44,7 @@ export class LayerStore {
     renameSync(from, this.path(id));
   }
 
-  remove(id: string): void {
-    rmSync(this.path(id), { recursive: true, force: true });
+  remove(id: string): Promise<void> {
+    return removeTree(this.path(id));
   }
-}
-
-/** Copy a tree with owners, modes, times, xattrs, devices (whiteouts) and hard links kept. */
-export async function copyTree(from: string, to: string): Promise<void> {
-  await pexec("cp", ["-a", "--reflink=auto", "--remove-destination", `${from}/.`, to], { maxBuffer: 16 * 1024 * 1024 });
-}
-
-/**
- * Merge overlay layers (bottom first) into one directory, as overlayfs would
- * see them stacked, but keeping the whiteouts and opaque markers that hide
- * files of the image below.
- */
-export async function mergeLayers(bottomFirst: string[], into: string): Promise<void> {
-  for (const [i, layer] of bottomFirst.entries()) {
-    if (i > 0) {
-      // What this layer hides must go before its own entries land on top.
-      const { whiteouts, opaque } = await overlayMarkers(layer);
-      for (const rel of [...opaque, ...whiteouts]) if (rel !== "") rmSync(join(into, rel), { recursive: true, force: true });
-    }
-    await copyTree(layer, into);
-  }
-}
-
-/** Whiteouts (0/0 character devices) and opaque directories in one upper layer, as relative paths. */
-export function overlayMarkers(layer: string): Promise<{ whiteouts: string[]; opaque: string[] }> {
-  return new Promise((resolve, reject) => {
-    const whiteouts: string[] = [];
-    const opaque: string[] = [];
-    const tar = spawn("tar", ["--xattrs", "--xattrs-include=trusted.overlay.*", "-C", layer, "-cf", "-", "."], { stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    tar.stderr.on("data", (d) => (stderr += d));
-    const ex = extract();
-    ex.on("entry", (header, stream, next) => {
-      const rel = header.name.replace(/^\.\/?/, "").replace(/\/$/, "");
-      if (header.type === "character-device" && header.devmajor === 0 && header.devminor === 0) whiteouts.push(rel);
-      if (header.type === "directory" && (header.pax as Record<string, string> | undefined)?.["SCHILY.xattr.trusted.overlay.opaque"] === "y") opaque.push(rel);
-      stream.on("end", next);
-      stream.resume();
-    });
-    ex.on("finish", () => resolve({ whiteouts, opaque }));
-    ex.on("error", reject);
-    tar.on("exit", (code) => code !== 0 && reject(new Error(`tar could not read ${layer}: ${stderr.trim()}`)));
-    tar.stdout.pipe(ex);
-  });
 }

@@ -1,13 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
-import { chownSync, mkdirSync, rmSync } from "node:fs";
+import { chownSync, mkdirSync } from "node:fs";
+import { copyTree, mergeLayers, removeTree, SANDBOX_ID_OFFSET } from "../confine/index.js";
 import { BurrowError, type SnapshotInfo } from "../contract/index.js";
 import type { DiskView, SandboxManager } from "../sandboxes/index.js";
 import { type SnapshotCatalog, type SnapshotRecord, toInfo } from "./catalog.js";
-import { copyTree, type LayerStore, mergeLayers } from "./layer-store.js";
+import type { LayerStore } from "./layer-store.js";
 
-/** Root inside a sandbox is this uid outside; a fresh upper layer's root must be theirs. */
-const SANDBOX_ROOT_UID = 100000;
 
 export interface SnapshotServiceOptions {
   /** Chains longer than this are flattened into one layer when the next snapshot is taken. */
@@ -28,7 +27,7 @@ export class SnapshotService {
     private readonly sandboxes: SandboxManager,
     private readonly options: SnapshotServiceOptions,
   ) {
-    layers.cleanTemporary();
+    void layers.cleanTemporary().catch((err: Error) => console.error(`burrow: could not remove half-built layers: ${err.message}`));
     // A crash between recording a snapshot and moving its layer in leaves a row with no files.
     for (const s of catalog.all()) if (!layers.has(s.id)) catalog.delete(s.id);
     sandboxes.useSnapshots({
@@ -37,7 +36,7 @@ export class SnapshotService {
         return { layers: [s.id, ...s.parents], image: s.image };
       },
       onSleep: (disk) => this.freezeSleeping(disk, "sleep").then(() => {}),
-      onDestroyed: () => this.collect(),
+      onDestroyed: () => void this.collect().catch((err: Error) => console.error(`burrow: could not remove unused snapshot layers: ${err.message}`)),
     });
   }
 
@@ -88,7 +87,7 @@ export class SnapshotService {
   }
 
   /** Delete a snapshot nobody stands on (no sandbox, no later snapshot). */
-  delete(sid: string): void {
+  async delete(sid: string): Promise<void> {
     this.record(sid);
     const users = this.users(sid);
     if (users.sandboxes.length || users.snapshots.length)
@@ -98,8 +97,8 @@ export class SnapshotService {
         { id: sid, ...users },
       );
     this.catalog.delete(sid);
-    this.layers.remove(sid);
-    this.collect();
+    await this.layers.remove(sid);
+    await this.collect();
   }
 
   /** Record that an archive of this snapshot is in the blob store. */
@@ -114,7 +113,7 @@ export class SnapshotService {
   }
 
   /** Snapshots taken as sandboxes slept go away once nothing stands on them. */
-  private collect(): void {
+  private async collect(): Promise<void> {
     for (let changed = true; changed; ) {
       changed = false;
       for (const s of this.catalog.all()) {
@@ -122,7 +121,7 @@ export class SnapshotService {
         const u = this.users(s.id);
         if (u.sandboxes.length || u.snapshots.length) continue;
         this.catalog.delete(s.id);
-        this.layers.remove(s.id);
+        await this.layers.remove(s.id);
         changed = true;
       }
     }
@@ -135,13 +134,14 @@ export class SnapshotService {
     const parents = flatten ? [] : disk.layers;
     if (flatten) await this.build(sid, (dir) => mergeLayers([...disk.layers.map((l) => this.layers.path(l)).reverse(), disk.upper], dir));
     const record = await this.saveRecord(sid, disk, kind, parents, flatten ? undefined : disk.upper);
-    disk.rebase([sid, ...parents], (upper) => {
-      if (flatten) rmSync(upper, { recursive: true, force: true });
+    await disk.rebase([sid, ...parents], async (upper) => {
+      if (flatten) await removeTree(upper);
       else this.layers.adopt(sid, upper);
       mkdirSync(upper, { mode: 0o755 });
-      chownSync(upper, SANDBOX_ROOT_UID, SANDBOX_ROOT_UID);
+      // Root inside the sandbox owns the root of its upper layer.
+      chownSync(upper, SANDBOX_ID_OFFSET, SANDBOX_ID_OFFSET);
     });
-    this.collect();
+    await this.collect();
     return record;
   }
 
@@ -152,7 +152,7 @@ export class SnapshotService {
       await fill(stage.dir);
       stage.commit();
     } catch (err) {
-      stage.abort();
+      await stage.abort();
       throw err;
     }
   }

@@ -108,6 +108,10 @@ export async function startTestServer(opts: { env?: Record<string, string>; args
         const mp = line.split(" ")[4];
         if (mp?.startsWith(dataDir + "/")) execFileSync("umount", ["-l", mp]);
       }
+      // The server binds its data directory onto itself (nosuid); a killed one leaves that mount too.
+      for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+        if (line.split(" ")[4] === dataDir) execFileSync("umount", ["-l", dataDir]);
+      }
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

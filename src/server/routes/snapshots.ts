@@ -33,9 +33,9 @@ export function snapshotRoutes(r: Router, snapshots: SnapshotService, transfers:
   });
   r.on("GET", "/v1/snapshots", (ctx) => sendJson(ctx.res, 200, { snapshots: snapshots.list() }));
   r.on("GET", "/v1/snapshots/:sid", (ctx) => sendJson(ctx.res, 200, snapshots.get(snapshotIdOf(ctx))));
-  r.on("DELETE", "/v1/snapshots/:sid", (ctx) => {
+  r.on("DELETE", "/v1/snapshots/:sid", async (ctx) => {
     const sid = snapshotIdOf(ctx);
-    snapshots.delete(sid);
+    await snapshots.delete(sid);
     sendJson(ctx.res, 200, { id: sid, deleted: true });
   });
   r.on("POST", "/v1/snapshots/:sid/fork", async (ctx) => {
