@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, rmSync, truncateSync, statSync, writeFileSync } from "node:fs";
@@ -32,13 +33,21 @@ async function roundTrip(a: TestServer, b: TestServer): Promise<void> {
   assert.equal((await b.burrow.getSnapshot(top.id)).parent, base.id);
 }
 
+function signingKeyFile(): string {
+  const file = join(mkdtempSync(join(tmpdir(), "burrow-key-")), "blob.key");
+  writeFileSync(file, randomBytes(32), { mode: 0o600 });
+  return file;
+}
+
 describe("blob store: local directory", () => {
   let a: TestServer;
   let b: TestServer;
   const blobs = mkdtempSync(join(tmpdir(), "burrow-blobs-"));
+  // Servers that share a store share a signing key: a manifest one pushed is trusted by the other.
+  const key = signingKeyFile();
   before(async () => {
-    a = await startTestServer({ env: { BURROW_BLOBS: blobs } });
-    b = await startTestServer({ env: { BURROW_BLOBS: blobs } });
+    a = await startTestServer({ env: { BURROW_BLOBS: blobs, BURROW_BLOB_SIGNING_KEY_FILE: key } });
+    b = await startTestServer({ env: { BURROW_BLOBS: blobs, BURROW_BLOB_SIGNING_KEY_FILE: key } });
   });
   after(async () => {
     await a.cleanup();
@@ -107,6 +116,7 @@ describe("blob store: S3-compatible server", () => {
       BURROW_S3_PREFIX: "test/",
       BURROW_S3_ACCESS_KEY_ID: "S3RVER",
       BURROW_S3_SECRET_ACCESS_KEY: "S3RVER",
+      BURROW_BLOB_SIGNING_KEY_FILE: signingKeyFile(),
     };
     a = await startTestServer({ env });
     b = await startTestServer({ env });
