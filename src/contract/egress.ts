@@ -1,11 +1,22 @@
 import { z } from "zod";
 
+/** A rule with a "/" is a CIDR block; its prefix must fit its address family (no Node's net here: the SDK shares this file). */
+function cidrIsValid(rule: string): boolean {
+  if (!rule.includes("/")) return true;
+  const m = /^([0-9A-Fa-f.:]+)\/(\d{1,3})$/.exec(rule);
+  if (!m) return false;
+  const v6 = m[1]!.includes(":");
+  if (!v6 && !/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(m[1]!)) return false;
+  return Number(m[2]) <= (v6 ? 128 : 32);
+}
+
 /** `host`, `host:port`, `*.domain`, an IP address or a CIDR block. */
 const HostRule = z
   .string()
   .min(1)
   .max(260)
-  .regex(/^(\*\.)?[A-Za-z0-9._:\-\[\]/]+$/, { message: "a host rule is a name, host:port, *.domain, an IP or a CIDR" });
+  .regex(/^(\*\.)?[A-Za-z0-9._:\-\[\]/]+$/, { message: "a host rule is a name, host:port, *.domain, an IP or a CIDR" })
+  .refine(cidrIsValid, { message: "a CIDR is an IPv4 address with /0-/32 or an IPv6 address with /0-/128" });
 
 const HandlerName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: "a handler name is letters, digits, - and _" });
 
@@ -58,3 +69,13 @@ export const EgressAuditEvent = z.object({
   status: z.number().nullable(),
 });
 export type EgressAuditEvent = z.infer<typeof EgressAuditEvent>;
+
+/** `GET .../egress/audit?limit=N`: the newest N events, 1 to 5000 (what the audit keeps per sandbox). */
+export const AuditQuery = z.object({
+  limit: z
+    .string()
+    .regex(/^[1-9]\d{0,3}$/, { message: "limit is a whole number from 1 to 5000" })
+    .transform(Number)
+    .refine((n) => n <= 5000, { message: "limit is a whole number from 1 to 5000" })
+    .optional(),
+});
