@@ -35,6 +35,13 @@ if (!existsSync(initOut) || statSync(initOut).mtimeMs < statSync(initSrc).mtimeM
   execFileSync("gcc", ["-O2", "-static", "-s", "-o", initOut, initSrc], { stdio: "inherit" });
 }
 
+// The fd-based tree copier for snapshots (src/confine/copytree/).
+const copySrc = "src/confine/copytree/copytree.c";
+const copyOut = "dist/burrow-copytree";
+if (!existsSync(copyOut) || statSync(copyOut).mtimeMs < statSync(copySrc).mtimeMs) {
+  execFileSync("gcc", ["-O2", "-static", "-s", "-Wall", "-o", copyOut, copySrc], { stdio: "inherit" });
+}
+
 // node-pty is bundled into runtime.js; its native addon sits beside it, where node-pty looks ("./build/Release").
 mkdirSync("dist/runtime/build/Release", { recursive: true });
 copyFileSync("node_modules/node-pty/build/Release/pty.node", "dist/runtime/build/Release/pty.node");

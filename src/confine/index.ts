@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { type Bind, JailError, runJailed } from "./jail.js";
+import { type Bind, builtFile, JailError, runJailed } from "./jail.js";
 
 export { JailError } from "./jail.js";
 
@@ -22,11 +22,13 @@ export async function removeTree(path: string): Promise<void> {
 
 /**
  * Copy a tree into a fresh directory (owners, modes, times, xattrs, whiteout
- * devices, hard links and holes kept). `cp -a` never follows links in the
- * source, and in a fresh target every parent is a directory it made itself.
+ * devices, hard links and holes kept) with burrow-copytree (copytree/), which
+ * works only through directory descriptors: no link is followed, names are
+ * bytes, and depth is unlimited.
  */
 export async function copyTree(from: string, to: string): Promise<void> {
-  await pexec("cp", ["-a", "--reflink=auto", "--sparse=always", `${from}/.`, to], { maxBuffer: 1 << 24 });
+  // Not cp -a: it resolves whole paths, so it stops at PATH_MAX (4 KiB), which a sandbox can exceed.
+  await pexec(builtFile("burrow-copytree"), [from, to], { maxBuffer: 1 << 24 });
 }
 
 /**

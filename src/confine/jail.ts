@@ -10,14 +10,14 @@ export interface Bind {
   writable?: boolean;
 }
 
-/** Where the bundled helper is: next to the server bundle in dist/, or in dist/ from a source checkout. */
-export function helperPath(): string {
-  if (process.env.BURROW_CONFINE_HELPER) return process.env.BURROW_CONFINE_HELPER;
+/** Where a built helper is: next to the server bundle in dist/, or in dist/ from a source checkout. */
+export function builtFile(file: "confine-helper.cjs" | "burrow-copytree"): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  for (const c of [join(here, "confine-helper.cjs"), join(here, "..", "confine-helper.cjs"), join(here, "..", "..", "dist", "confine-helper.cjs")])
-    if (existsSync(c)) return c;
-  throw new Error("dist/confine-helper.cjs is missing: run npm run build");
+  for (const c of [join(here, file), join(here, "..", file), join(here, "..", "..", "dist", file)]) if (existsSync(c)) return c;
+  throw new Error(`dist/${file} is missing: run npm run build`);
 }
+
+const helperPath = () => builtFile("confine-helper.cjs");
 
 const JAIL_ROOT = "/run/burrow-jail";
 
