@@ -129,6 +129,73 @@ describe("egress credential injection over real TLS", () => {
     assert.ok((await sbx.exec("cat /etc/ssl/certs/ca-certificates.crt")).stdout.includes(ca));
   });
 
+  it("deny beats an earlier handler binding: no credential is added, and PUT replaces the whole policy", async () => {
+    const sbx = srv.burrow.sandbox(name("denywins"));
+    await sbx.setEgress({ allowedHosts: [apiHost()], byHost: { [apiHost()]: "api" } });
+    const url = `https://${apiHost()}/v1/deny`;
+    assert.equal((await sbx.exec(`curl -sS ${url}`)).stdout, `{"authorized":true,"path":"/v1/deny"}`);
+    const before = seen.length;
+    // The issue's body, sent raw: it names no byHost, so the binding above must be gone as well as overruled.
+    const put = await srv.api("PUT", `/v1/sandboxes/${sbx.id}/egress`, { internet: false, allowedHosts: [], deniedHosts: ["127.0.0.1"] });
+    assert.equal(put.status, 200);
+    assert.deepEqual((await put.json()).byHost, {});
+    const r = await sbx.exec(`curl -s -o /dev/null -w '%{http_connect}' ${url}`);
+    assert.equal(r.stdout, "403");
+    assert.equal(seen.length, before, "the upstream saw a request that deny should have stopped");
+    // Bound again by PATCH (which merges) while the deny stays: still refused, by address, before the handler runs.
+    const patched = await sbx.updateEgress({ allowedHosts: [apiHost()], byHost: { [apiHost()]: "api" } });
+    assert.deepEqual(patched.deniedHosts, ["127.0.0.1"]);
+    assert.equal(patched.internet, false);
+    assert.equal((await sbx.exec(`curl -s -o /dev/null -w '%{http_connect}' ${url}`)).stdout, "403");
+    assert.equal((await sbx.exec(`curl -sS -o /dev/null -w '%{http_code}' http://${apiHost()}/plain`)).stdout, "403");
+    assert.equal(seen.length, before);
+    const denied = (await sbx.egressAudit()).filter((e) => e.decision === "denied");
+    assert.deepEqual(
+      denied.map((e) => [e.handler, /internet access is off/.test(e.reason ?? "") ? "internet off" : /which is in deniedHosts/.test(e.reason ?? "") ? "denied" : e.reason]),
+      [[null, "internet off"], [null, "denied"], [null, "denied"]],
+    );
+    // PATCH removes one binding with null and leaves the rest.
+    const removed = await sbx.updateEgress({ byHost: { [apiHost()]: null } });
+    assert.deepEqual(removed.byHost, {});
+    assert.deepEqual(removed.allowedHosts, [apiHost()]);
+  });
+
+  it("a deny set while an intercepted TLS connection is open stops its next request", async () => {
+    const sbx = srv.burrow.sandbox(name("denylive"));
+    await sbx.setEgress({ allowedHosts: [apiHost()], byHost: { [apiHost()]: "api" } });
+    // Two requests on one kept-alive connection, with the policy changed in between (the test says when, through a file).
+    const get = (path: string) => `"GET ${path} HTTP/1.1\\r\\nHost: ${apiHost()}\\r\\n\\r\\n"`;
+    await sbx.writeFile(
+      "/tmp/two.js",
+      `const http = require("http"), tls = require("tls"), fs = require("fs");
+const req = http.request({ host: "127.0.0.1", port: 3128, method: "CONNECT", path: "${apiHost()}" });
+req.on("connect", (res, socket) => {
+  const s = tls.connect({ socket, servername: "host.burrow.internal" });
+  let d = "";
+  s.on("data", (c) => { d += c; if (d.includes("authorized")) fs.writeFileSync("/tmp/first-done", "1"); });
+  s.on("error", (e) => console.log("error " + e.code));
+  s.write(${get("/first")});
+  const wait = setInterval(() => {
+    if (!fs.existsSync("/tmp/go")) return;
+    clearInterval(wait);
+    s.write(${get("/second")});
+    setTimeout(() => { console.log((d.match(/^HTTP\\/1\\.1 \\d+/gm) || []).join(" | ")); process.exit(0); }, 2000);
+  }, 20);
+});
+req.end();
+`,
+    );
+    const script = "/.burrow/node/lib/ld-linux-x86-64.so.2 --library-path /.burrow/node/lib /.burrow/node/bin/node /tmp/two.js";
+    const run = sbx.exec(script, { timeoutMs: 30_000 });
+    for (let i = 0; i < 200 && (await sbx.exec("test -f /tmp/first-done && echo y")).stdout !== "y\n"; i++) await new Promise((r) => setTimeout(r, 50));
+    const before = seen.length;
+    await sbx.updateEgress({ deniedHosts: ["127.0.0.0/8"] });
+    await sbx.writeFile("/tmp/go", "1");
+    const r = await run;
+    assert.equal(r.stdout.trim(), "HTTP/1.1 200 | HTTP/1.1 403", r.stderr);
+    assert.equal(seen.length, before);
+  });
+
   it("refuses a byHost that names no handler", async () => {
     const r = await srv.api("PUT", `/v1/sandboxes/${name("nohandler")}/egress`, { byHost: { "x.example": "nope" } });
     assert.equal(r.status, 400);

@@ -1,12 +1,12 @@
 import type {
   EnsureSandboxBody, ExecEvent, ExecResult, FileEntry, FileStat, SandboxInfo,
 } from "../contract/index.js";
-import { BurrowApiError } from "./errors.js";
+import { BurrowApiError, checkSandboxId } from "./errors.js";
 import { Process, streamProcessLogs, waitForPort, type WaitForPortOptions } from "./process.js";
 import { openTerminal, type TerminalConnection, type TerminalOptions } from "./terminal.js";
 import type { Transport } from "./transport.js";
 import type { CodeEvent, CodeLanguage, Command, ExecOptions, ExposedPortInfo, ReadFileResult } from "./types.js";
-import type { BackupInfo, CodeContextInfo, CreateBackupBody, EgressAuditEvent, EgressPolicyBody, EgressPolicyInfo, Execution, ProcessInfo, ProcessLogEvent, RestoreBackupBody, SnapshotInfo, WatchEvent } from "../contract/index.js";
+import type { BackupInfo, CodeContextInfo, CreateBackupBody, EgressAuditEvent, EgressPatchBody, EgressPolicyBody, EgressPolicyInfo, Execution, ProcessInfo, ProcessLogEvent, RestoreBackupBody, SnapshotInfo, WatchEvent } from "../contract/index.js";
 
 const enc = encodeURIComponent;
 
@@ -22,7 +22,18 @@ export class Sandbox {
     readonly id: string,
     private readonly options?: EnsureSandboxBody,
     protected readonly session?: string,
-  ) {}
+  ) {
+    checkSandboxId(id);
+  }
+
+  /** What logging a handle shows: its name, never the credentials or creation options (env may hold secrets). */
+  toJSON(): { id: string } {
+    return { id: this.id };
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return `${this.constructor.name} { id: ${JSON.stringify(this.id)} }`;
+  }
 
   private get base(): string {
     return `/v1/sandboxes/${enc(this.id)}`;
@@ -314,18 +325,19 @@ export class Sandbox {
     return this.t.json("POST", `${this.base}/sleep`, opts);
   }
 
-  /** Change this sandbox's egress rules; the fields given replace the ones it had. Answers the combined rules. */
+  /** Replace this sandbox's egress policy with `policy` (what it leaves out is dropped). Answers the combined rules. */
   async setEgress(policy: EgressPolicyBody): Promise<EgressPolicyInfo> {
     return this.t.json("PUT", `${this.base}/egress`, policy);
   }
 
+  /** Change only the fields given; `byHost` entries merge (null removes one). Answers the combined rules. */
+  async updateEgress(patch: EgressPatchBody): Promise<EgressPolicyInfo> {
+    return this.t.json("PATCH", `${this.base}/egress`, patch);
+  }
+
   /** Send requests for `host[:port]` through the server's handler `handler` (null stops that). */
   async setOutboundByHost(host: string, handler: string | null): Promise<EgressPolicyInfo> {
-    const current = await this.getEgress().catch(() => undefined);
-    const byHost = { ...(current?.byHost ?? {}) };
-    if (handler === null) delete byHost[host];
-    else byHost[host] = handler;
-    return this.setEgress({ byHost });
+    return this.updateEgress({ byHost: { [host]: handler } });
   }
 
   getEgress(): Promise<EgressPolicyInfo> {

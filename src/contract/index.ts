@@ -12,3 +12,4 @@ export * from "./code.js";
 export * from "./snapshots.js";
 export * from "./backups.js";
 export * from "./egress.js";
+export * from "./egress-patch.js";

@@ -8,5 +8,6 @@ export { EgressProxy, type EffectivePolicy } from "./proxy.js";
 export { EgressRules } from "./rules.js";
 export { EgressCA } from "./ca.js";
 export { AuditLog } from "./audit.js";
-export { decide, HostRules, isInternal, HOST_ALIAS } from "./policy.js";
+export { decide, decideHandled, HostRules, isInternal, HOST_ALIAS, type Resolver } from "./policy.js";
+export { merging, replacing } from "./settings.js";
 export type { EgressConfig, EgressContext, EgressHandler } from "./handlers.js";

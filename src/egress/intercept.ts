@@ -6,7 +6,7 @@ import { TLSSocket } from "node:tls";
 import type { EgressCA } from "./ca.js";
 import type { EgressHandler } from "./handlers.js";
 import type { Bandwidth } from "./limits.js";
-import type { Policy } from "./policy.js";
+import { decideHandled, type Policy } from "./policy.js";
 import { policyFetch } from "./upstream.js";
 import type { EgressAuditEvent } from "../contract/index.js";
 
@@ -22,6 +22,8 @@ export interface InterceptTarget {
   handlerName: string;
   handler: EgressHandler;
   policy: Policy;
+  /** The sandbox's rules as they are now: a kept-alive TLS connection outlives the decision made at CONNECT. */
+  currentPolicy: () => Policy;
   bandwidth: Bandwidth;
   audit: (e: EgressAuditEvent) => void;
 }
@@ -81,6 +83,8 @@ export class Interceptor {
     let bytesOut = 0;
     let bytesIn = 0;
     let status: number | null = null;
+    let decision: EgressAuditEvent["decision"] = "allowed";
+    let reason: string | null = null;
     const path = (() => {
       try {
         return new URL(url).pathname;
@@ -90,10 +94,24 @@ export class Interceptor {
     })();
     res.on("close", () =>
       t.audit({
-        at: new Date().toISOString(), host: t.host, port: t.port, method: req.method ?? null, path, decision: "allowed", reason: null,
-        handler: t.handlerName, mode, bytesOut, bytesIn, durationMs: Math.round((performance.now() - started) * 10) / 10, status,
+        at: new Date().toISOString(), host: t.host, port: t.port, method: req.method ?? null, path, decision, reason,
+        handler: decision === "allowed" ? t.handlerName : null, mode, bytesOut, bytesIn, durationMs: Math.round((performance.now() - started) * 10) / 10, status,
       }),
     );
+    let policy = t.policy;
+    if (mode === "intercept") {
+      // Each request on an intercepted connection is checked against the rules in force now, so a deny
+      // (or a removed binding) set after the CONNECT stops the handler, and its credential, at once.
+      policy = t.currentPolicy();
+      const d = await decideHandled(t.host, t.port, policy);
+      const refusal = !d.allowed ? d.reason : policy.handlerFor(t.host, t.port) !== t.handlerName ? `${t.host} is no longer bound to the handler ${t.handlerName}; reconnect` : null;
+      if (refusal) {
+        decision = "denied";
+        reason = refusal;
+        status = 403;
+        return refuse(res, 403, refusal);
+      }
+    }
     try {
       const headers = new Headers();
       for (let i = 0; i < req.rawHeaders.length; i += 2) if (!HOP.has(req.rawHeaders[i]!.toLowerCase())) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
@@ -102,7 +120,7 @@ export class Interceptor {
       const request = new Request(url, { method: req.method, headers, body, ...(body ? { duplex: "half" } : {}) } as RequestInit);
       let response: Response;
       try {
-        response = await t.handler(request, { sandboxId: t.sandboxId, host: t.host, port: t.port, fetch: policyFetch(t.policy) });
+        response = await t.handler(request, { sandboxId: t.sandboxId, host: t.host, port: t.port, fetch: policyFetch(policy) });
       } catch (err) {
         // The handler's own message may hold what it was protecting: only the server's log sees it.
         console.error(`burrow egress: handler ${t.handlerName} failed for ${t.sandboxId} -> ${t.host}:`, err);

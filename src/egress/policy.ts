@@ -63,16 +63,21 @@ export class HostRules {
 export const HOST_ALIAS = "host.burrow.internal";
 
 export type Decision = { allowed: true; address: string; family: number } | { allowed: false; reason: string };
+export type HandledDecision = { allowed: true } | { allowed: false; reason: string };
 
 /** One sandbox's rules, server defaults included. */
 export interface Policy {
   allow: HostRules;
   deny: HostRules;
-  /** false: only hosts that `allow` names (or that have a handler) are reachable. */
+  /** false: only hosts that `allow` names (or that a byHost entry binds) are reachable. */
   internet: boolean;
-  /** The handler for host:port, if one is configured. */
+  /** The handler for host:port: its byHost binding, else the server's catch-all `outbound` handler. */
   handlerFor(host: string, port: number): string | undefined;
+  /** Whether a byHost entry names host:port. The catch-all handler names nothing, so it never opens a host when internet is off. */
+  bound(host: string, port: number): boolean;
 }
+
+export type Resolver = (bare: string) => Promise<{ address: string; family: number }[]>;
 
 /** The name (or IP literal) resolved to addresses; Burrow's host alias is the host's loopback. */
 async function resolveHost(bare: string): Promise<{ address: string; family: number }[]> {
@@ -81,21 +86,36 @@ async function resolveHost(bare: string): Promise<{ address: string; family: num
   return lookup(bare, { all: true });
 }
 
+const unbracket = (host: string) => host.replace(/^\[|\]$/g, "");
+
+/**
+ * The checks made on the name alone, before any lookup: deny first (by name,
+ * and by address for an IP literal), then internet off. Returns whether an
+ * allow rule or a handler binding names the host.
+ */
+function byName(bare: string, port: number, policy: Policy): { refused: string } | { named: boolean } {
+  if (policy.deny.matchesHost(bare, port) || (isIP(bare) && policy.deny.matchesAddress(bare))) return { refused: `${bare} is in deniedHosts` };
+  const named = policy.allow.matchesHost(bare, port) || policy.bound(bare, port);
+  if (!policy.internet && !named && !(isIP(bare) && policy.allow.matchesAddress(bare)))
+    return { refused: `internet access is off for this sandbox and ${bare}:${port} is not in allowedHosts` };
+  return { named };
+}
+
 /**
  * Decide whether a sandbox may open a connection to host:port. Deny rules
- * win over everything. The decision is made on the resolved address, and the
- * caller connects to exactly that address, so a name that resolves to an
- * internal address is caught, and a second lookup cannot swap the answer.
+ * win over everything (allow rules, handler bindings, server defaults). The
+ * decision is made on the resolved address, and the caller connects to
+ * exactly that address, so a name that resolves to an internal address is
+ * caught, and a second lookup cannot swap the answer.
  */
-export async function decide(host: string, port: number, policy: Policy): Promise<Decision> {
-  const bare = host.replace(/^\[|\]$/g, "");
-  if (policy.deny.matchesHost(bare, port)) return { allowed: false, reason: `${bare} is in deniedHosts` };
-  const named = policy.allow.matchesHost(bare, port) || policy.handlerFor(bare, port) !== undefined;
-  if (!policy.internet && !named && !(isIP(bare) && policy.allow.matchesAddress(bare)))
-    return { allowed: false, reason: `internet access is off for this sandbox and ${bare}:${port} is not in allowedHosts` };
+export async function decide(host: string, port: number, policy: Policy, resolve: Resolver = resolveHost): Promise<Decision> {
+  const bare = unbracket(host);
+  const first = byName(bare, port, policy);
+  if ("refused" in first) return { allowed: false, reason: first.refused };
+  const { named } = first;
   let addresses: { address: string; family: number }[];
   try {
-    addresses = await resolveHost(bare);
+    addresses = await resolve(bare);
   } catch {
     return { allowed: false, reason: `cannot resolve ${bare}` };
   }
@@ -117,4 +137,22 @@ export async function decide(host: string, port: number, policy: Policy): Promis
     return { allowed: true, ...a };
   }
   return { allowed: false, reason: reason || `${bare} has no address` };
+}
+
+/**
+ * For a host a handler answers: the proxy does not dial it (the handler's
+ * `ctx.fetch` is checked when it connects), but deny still wins before the
+ * handler sees the request, so no credential is added for a denied
+ * destination. Deny rules on addresses apply to every address the name has;
+ * a name that does not resolve is the handler's to answer.
+ */
+export async function decideHandled(host: string, port: number, policy: Policy, resolve: Resolver = resolveHost): Promise<HandledDecision> {
+  const bare = unbracket(host);
+  const first = byName(bare, port, policy);
+  if ("refused" in first) return { allowed: false, reason: first.refused };
+  if (isIP(bare)) return { allowed: true };
+  const addresses = await resolve(bare).catch(() => []);
+  const hit = addresses.find((a) => policy.deny.matchesAddress(a.address));
+  if (hit) return { allowed: false, reason: `${bare} resolves to ${hit.address}, which is in deniedHosts` };
+  return { allowed: true };
 }

@@ -7,7 +7,7 @@ import type { EgressCA } from "./ca.js";
 import type { EgressHandler } from "./handlers.js";
 import { type InterceptTarget, Interceptor, refuse } from "./intercept.js";
 import { Bandwidth, ConnectionGate } from "./limits.js";
-import { decide, type Policy } from "./policy.js";
+import { decide, decideHandled, type Policy } from "./policy.js";
 
 const MAX_HEADER = 16 * 1024;
 /** How long a connection over a sandbox's limit waits for a free slot before it is refused. */
@@ -97,7 +97,11 @@ export class EgressProxy {
   }
 
   private target(sandboxId: string, host: string, port: number, handlerName: string, handler: EgressHandler, policy: EffectivePolicy, bandwidth: Bandwidth): InterceptTarget {
-    return { sandboxId, host, port, handlerName, handler, policy, bandwidth, audit: (e) => this.deps.audit.record(sandboxId, e) };
+    return {
+      sandboxId, host, port, handlerName, handler, policy, bandwidth,
+      currentPolicy: () => this.deps.policyFor(sandboxId),
+      audit: (e) => this.deps.audit.record(sandboxId, e),
+    };
   }
 
   private audit(sandboxId: string, e: Partial<EgressAuditEvent> & Pick<EgressAuditEvent, "host" | "port" | "decision" | "mode">): void {
@@ -116,7 +120,7 @@ export class EgressProxy {
     const handlerName = policy.handlerFor(host, port);
     const handler = handlerName ? this.deps.handlers[handlerName] : undefined;
     // A handled host is never dialled by the proxy (the handler's fetch decides where to go), so it needs no address.
-    const d = handler ? checkName(host, port, policy) : await decide(host, port, policy);
+    const d = handler ? await decideHandled(host, port, policy) : await decide(host, port, policy);
     if (!d.allowed) {
       this.audit(sandboxId, { host, port, method: "CONNECT", decision: "denied", reason: d.reason, mode: "tunnel" });
       return refuseRaw(client, 403, d.reason);
@@ -168,7 +172,7 @@ export class EgressProxy {
     const policy = this.deps.policyFor(sandboxId);
     const handlerName = policy.handlerFor(host, port);
     const handler = handlerName ? this.deps.handlers[handlerName] : undefined;
-    const d = handler ? checkName(host, port, policy) : await decide(host, port, policy);
+    const d = handler ? await decideHandled(host, port, policy) : await decide(host, port, policy);
     if (!d.allowed) {
       this.audit(sandboxId, { host, port, method: req.method ?? null, path: url.pathname, decision: "denied", reason: d.reason, mode: "http", status: 403 });
       return refuse(res, 403, d.reason);
@@ -206,11 +210,6 @@ export class EgressProxy {
     up.on("error", (err) => (res.headersSent ? res.destroy() : refuse(res, 502, `upstream ${url.host}: ${err.message}`)));
     req.pipe(bandwidth.meter((n) => (bytesOut += n))).pipe(up);
   }
-}
-
-/** For hosts a handler answers: only the deny list applies here (the handler's own fetch is checked when it connects). */
-function checkName(host: string, port: number, policy: EffectivePolicy): { allowed: true } | { allowed: false; reason: string } {
-  return policy.deny.matchesHost(host, port) ? { allowed: false, reason: `${host} is in deniedHosts` } : { allowed: true };
 }
 
 function refuseRaw(socket: Socket, status: number, reason: string): void {

@@ -56,6 +56,7 @@ export class EgressRules {
         deny: new HostRules(i.deniedHosts),
         internet: i.internet,
         handlerFor: (host, port) => lookupHandler(i.byHost, host, port) ?? outbound,
+        bound: (host, port) => lookupHandler(i.byHost, host, port) !== undefined,
         maxConnections: i.maxConnections,
         bandwidthBytesPerSecond: i.bandwidthKBps ? i.bandwidthKBps * 1024 : null,
       };
