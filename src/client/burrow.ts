@@ -1,5 +1,5 @@
 import { type BackupInfo, type EnsureSandboxBody, type ErrorBody, type SandboxInfo, type SnapshotInfo, statusFor, type TransferProgress } from "../contract/index.js";
-import { BurrowApiError } from "./errors.js";
+import { BurrowApiError, checkSandboxId } from "./errors.js";
 import { Sandbox } from "./sandbox.js";
 import { Transport, type ConnectionConfig } from "./transport.js";
 
@@ -11,16 +11,25 @@ export class Burrow {
     this.t = new Transport(config);
   }
 
+  toJSON(): { url: string } {
+    return { url: this.t.url };
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return `Burrow { url: ${JSON.stringify(this.t.url)} }`;
+  }
+
   /** A handle on the sandbox with this name (like getSandbox); created or woken on first use. */
   sandbox(id: string, options?: EnsureSandboxBody): Sandbox {
-    return new Sandbox(this.t, id, options);
+    return new Sandbox(this.t, id, options); // refuses an invalid name at once
   }
 
   async list(): Promise<SandboxInfo[]> {
     return (await this.t.json<{ sandboxes: SandboxInfo[] }>("GET", "/v1/sandboxes")).sandboxes;
   }
 
-  get(id: string): Promise<SandboxInfo> {
+  async get(id: string): Promise<SandboxInfo> {
+    checkSandboxId(id);
     return this.t.json("GET", `/v1/sandboxes/${encodeURIComponent(id)}`);
   }
 

@@ -1,4 +1,4 @@
-import type { ErrorBody } from "../contract/index.js";
+import { type ErrorBody, SandboxId } from "../contract/index.js";
 
 /** An error answer from the Burrow API, with its stable code. */
 export class BurrowApiError extends Error {
@@ -14,4 +14,10 @@ export class BurrowApiError extends Error {
     this.status = status;
     this.details = details;
   }
+}
+
+/** Refuse a sandbox name the server would refuse, before anything is sent (fetch would resolve "." or ".." to another route). */
+export function checkSandboxId(id: string): void {
+  const r = SandboxId.safeParse(id);
+  if (!r.success) throw new BurrowApiError(400, { code: "INVALID_SANDBOX_ID", message: `${JSON.stringify(id)}: ${r.error.issues[0]!.message}` });
 }

@@ -19,17 +19,34 @@ const env = (k: string): string | undefined => (typeof process !== "undefined" ?
 /** HTTP to the Burrow API: auth, JSON, errors, raw bodies and SSE. */
 export class Transport {
   readonly url: string;
-  readonly token: string;
+  // A private field: handles hold a Transport, and logging one (JSON.stringify, console.log) must not print the credential.
+  readonly #token: string;
   private readonly fetchImpl: typeof fetch;
 
   constructor(config: ConnectionConfig = {}) {
     this.url = (config.url ?? env("BURROW_URL") ?? "http://127.0.0.1:7070").replace(/\/$/, "");
-    this.token = config.token ?? env("BURROW_TOKEN") ?? "";
+    this.#token = config.token ?? env("BURROW_TOKEN") ?? "";
     this.fetchImpl = config.fetch ?? fetch;
   }
 
+  /** The bearer token, for the few callers that must send it themselves (the terminal's WebSocket). */
+  get token(): string {
+    return this.#token;
+  }
+
+  toJSON(): { url: string } {
+    return { url: this.url };
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return `Transport { url: ${JSON.stringify(this.url)} }`;
+  }
+
   async request(method: string, path: string, init: { json?: unknown; body?: BodyInit | null; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, ...(init.headers ?? {}) };
+    // fetch resolves "." and ".." segments (also %2e): `/v1/sandboxes/./files` would reach another route, so such paths are never sent.
+    if (path.split("?")[0]!.split("/").some((seg) => /^(\.|%2e){1,2}$/i.test(seg)))
+      throw new BurrowApiError(400, { code: "BAD_REQUEST", message: `the path ${path} has a "." or ".." segment, which fetch would resolve to another route; ids and names are never "." or ".."` });
+    const headers: Record<string, string> = { authorization: `Bearer ${this.#token}`, ...(init.headers ?? {}) };
     let body = init.body;
     if (init.json !== undefined) {
       headers["content-type"] = "application/json";
