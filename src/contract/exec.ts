@@ -1,15 +1,16 @@
 import { z } from "zod";
-import { EnvMap } from "./sandbox.js";
+import { EnvMap, EnvName } from "./sandbox.js";
+import { CString } from "./text.js";
 
-const AbsolutePath = z.string().min(1).max(4096).startsWith("/", { message: "paths inside a sandbox are absolute: start with /" });
+const AbsolutePath = CString.min(1).max(4096).startsWith("/", { message: "paths inside a sandbox are absolute: start with /" });
 
 /** A command as a shell string (run by `bash -c`) or as argv (run directly, no quoting). */
 export const ExecBody = z
   .object({
-    command: z.string().min(1).max(1024 * 1024).optional(),
-    argv: z.array(z.string().max(128 * 1024)).min(1).max(4096).optional(),
+    command: CString.min(1).max(1024 * 1024).optional(),
+    argv: z.array(CString.max(128 * 1024)).min(1).max(4096).optional(),
     cwd: AbsolutePath.optional(),
-    env: z.record(z.string(), z.string().nullable()).optional(),
+    env: z.record(EnvName, CString.max(128 * 1024).nullable()).optional(),
     stdin: z.string().max(64 * 1024 * 1024).optional(),
     timeoutMs: z.number().int().positive().max(24 * 3600 * 1000).optional(),
     sessionId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { message: "a session id is 1-64 letters, digits, dots, dashes or underscores" }).optional(),
@@ -54,7 +55,7 @@ export const CreateSessionBody = z
 export type CreateSessionBody = z.infer<typeof CreateSessionBody>;
 
 /** Set (string) or unset (null) variables for a session's later commands. */
-export const SetEnvBody = z.object({ env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().nullable()) }).strict();
+export const SetEnvBody = z.object({ env: z.record(EnvName, CString.max(128 * 1024).nullable()) }).strict();
 export type SetEnvBody = z.infer<typeof SetEnvBody>;
 
 export { AbsolutePath };

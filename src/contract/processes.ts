@@ -1,13 +1,15 @@
 import { z } from "zod";
 import { AbsolutePath, SessionId } from "./exec.js";
+import { EnvName } from "./sandbox.js";
+import { CString } from "./text.js";
 
 export const ProcessId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { message: "a process id is 1-64 letters, digits, dots, dashes or underscores" });
 
 export const StartProcessBody = z
   .object({
-    command: z.string().min(1).max(1024 * 1024),
+    command: CString.min(1).max(1024 * 1024),
     cwd: AbsolutePath.optional(),
-    env: z.record(z.string(), z.string().nullable()).optional(),
+    env: z.record(EnvName, CString.max(128 * 1024).nullable()).optional(),
     processId: ProcessId.optional(),
     sessionId: SessionId.optional(),
   })
@@ -45,7 +47,12 @@ export const LogsQuery = z.object({
   since: z.string().regex(/^\d+$/).optional(),
 });
 
-export const PortNumber = z.coerce.number().int().min(1).max(65535);
+/** A port in a URL path: plain decimal digits only (no "1e3", "0x50" or "+80"). */
+export const PortNumber = z
+  .string()
+  .regex(/^[1-9]\d{0,4}$/, { message: "a port is a decimal number 1-65535" })
+  .transform(Number)
+  .refine((n) => n <= 65535, { message: "a port is a decimal number 1-65535" });
 
 export const ReadyQuery = z.object({
   mode: z.enum(["tcp", "http"]).optional(),

@@ -1,19 +1,29 @@
 import { z } from "zod";
+import { CString } from "./text.js";
 
-/** Sandbox names double as DNS labels in preview URLs, so they follow the same rules. */
+/**
+ * Sandbox names double as DNS labels in preview URLs, so they follow the same
+ * rules: 1-63 of a-z, 0-9 and "-", not starting or ending with "-". So no id is
+ * ".", "..", empty, or holds a slash, dot or NUL.
+ */
 export const SandboxId = z
   .string()
   .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, {
     message: "a sandbox id is 1-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit",
   });
 
-/** `30`, `"30s"`, `"10m"`, `"2h"`: seconds as a number or a duration string. */
+const MAX_DURATION_S = 30 * 24 * 3600;
+
+/** `30`, `"30s"`, `"10m"`, `"2h"`: seconds as a number or a duration string; at most 30 days either way. */
 export const Duration = z.union([
-  z.number().int().positive().max(30 * 24 * 3600),
-  z.string().regex(/^\d+(ms|s|m|h)?$/, { message: "a duration is a number of seconds or a string like 30s, 10m, 2h" }),
+  z.number().int().positive().max(MAX_DURATION_S, { message: "a duration is at most 30 days (2592000 seconds)" }),
+  z
+    .string()
+    .regex(/^\d{1,12}(ms|s|m|h)?$/, { message: "a duration is a number of seconds or a string like 30s, 10m, 2h" })
+    .refine((d) => durationSeconds(d) >= 1 && durationSeconds(d) <= MAX_DURATION_S, { message: "a duration is 1 second to 30 days (720h)" }),
 ]);
 
-export function durationSeconds(d: z.infer<typeof Duration>): number {
+export function durationSeconds(d: number | string): number {
   if (typeof d === "number") return d;
   const m = /^(\d+)(ms|s|m|h)?$/.exec(d)!;
   const n = Number(m[1]);
@@ -28,17 +38,17 @@ export function durationSeconds(d: z.infer<typeof Duration>): number {
 export const Limits = z
   .object({
     memoryMB: z.number().int().min(32).max(65536).optional(),
-    cpus: z.number().positive().max(64).optional(),
+    // The kernel's smallest CFS quota is 1 ms per 100 ms period: less is refused by runc at start.
+    cpus: z.number().min(0.01, { message: "limits.cpus is at least 0.01 (1% of one CPU)" }).max(64).optional(),
     pids: z.number().int().min(16).max(65536).optional(),
     diskMB: z.number().int().positive().optional(),
   })
   .strict();
 export type Limits = z.infer<typeof Limits>;
 
-export const EnvMap = z.record(
-  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "environment variable names are letters, digits and underscores" }),
-  z.string().max(128 * 1024),
-);
+export const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "environment variable names are letters, digits and underscores" });
+
+export const EnvMap = z.record(EnvName, CString.max(128 * 1024));
 
 export const Labels = z.record(z.string().max(63), z.string().max(256));
 

@@ -22,6 +22,9 @@ export const SnapshotInfo = z.object({
 });
 export type SnapshotInfo = z.infer<typeof SnapshotInfo>;
 
+/** `POST /v1/sandboxes/:id/snapshots` takes no options yet: an empty body or `{}`. */
+export const CreateSnapshotBody = z.object({}).strict();
+
 export const ForkBody = z
   .object({
     names: z.array(SandboxId).min(1).max(64).optional(),

@@ -60,6 +60,13 @@ export function toBurrowError(err: unknown, path?: string): BurrowError {
     case "EACCES":
     case "EPERM":
     case "EROFS": return new BurrowError("PERMISSION_DENIED", `permission denied: ${p}`, { path: p });
+    // The caller's path or target, not Burrow, is at fault for these: 4xx with a sentence to act on.
+    case "ENAMETOOLONG": return new BurrowError("INVALID_PATH", `${p.slice(0, 200)}: the path or one of its names is too long (names up to 255 bytes, paths up to 4096)`, { path: p });
+    case "ELOOP": return new BurrowError("INVALID_PATH", `${p}: too many levels of symbolic links (a link loop?)`, { path: p });
+    case "ENXIO":
+    case "ENODEV": return new BurrowError("NOT_A_FILE", `${p} is a device, socket or FIFO with nothing behind it; only regular files can be read or written`, { path: p });
+    case "EBUSY":
+    case "ETXTBSY": return new BurrowError("FILE_BUSY", `${p} is busy (a mount point, or a file in use); try another path or later`, { path: p });
     default: return new BurrowError("INTERNAL", e?.message ?? String(err));
   }
 }

@@ -15,8 +15,8 @@ export class RuntimeClient {
     this.agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 16 });
   }
 
-  /** Send a request; the body is a JSON value, a stream, or nothing. */
-  send(method: string, path: string, body?: unknown, headers: OutgoingHttpHeaders = {}): Promise<IncomingMessage> {
+  /** Send a request; the body is a JSON value, a stream, or nothing. An abort (the caller left) destroys the request, which the runtime sees as its caller leaving. */
+  send(method: string, path: string, body?: unknown, headers: OutgoingHttpHeaders = {}, signal?: AbortSignal): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const isStream = body !== undefined && typeof (body as Readable).pipe === "function";
       const payload = body === undefined || isStream ? undefined : Buffer.from(JSON.stringify(body));
@@ -26,6 +26,7 @@ export class RuntimeClient {
           agent: this.agent,
           method,
           path,
+          signal,
           headers: {
             ...headers,
             ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}),

@@ -30,6 +30,7 @@ import { snapshotRoutes } from "./routes/snapshots.js";
 import { LayerStore, SnapshotCatalog, SnapshotService, SnapshotTransfer } from "../snapshots/index.js";
 import { BackupCatalog, BackupService } from "../backups/index.js";
 import { backupRoutes } from "./routes/backups.js";
+import { answerClientError } from "./client-error.js";
 import { openBlobStore } from "../blobs/index.js";
 
 export interface RunningServer {
@@ -151,23 +152,29 @@ export async function startServer(
     if (target) return void preview.handleRequest(req, res, target);
     // Agents are the application's public surface: their own hooks decide who gets in.
     if (agents?.handleRequest(req, res)) return;
-    const url = new URL(req.url ?? "/", "http://burrow");
-    if (url.pathname === "/healthz") return sendJson(res, 200, { ok: true });
+    // The path as sent: a normalised one would turn `/v1/sandboxes/%2e/files` into another sandbox's route.
+    const rawUrl = req.url ?? "/";
+    const rawPath = rawUrl.split("?")[0]!;
+    if (rawPath === "/healthz") return sendJson(res, 200, { ok: true });
     if (!isAuthorized(req, token))
       return sendError(res, new BurrowError("UNAUTHORIZED", "send Authorization: Bearer <token>; the token is printed at start and kept in <data>/token"));
     let match;
+    let query: Record<string, string>;
     try {
-      match = router.match(req.method ?? "GET", url.pathname);
+      if (!rawPath.startsWith("/")) throw new BurrowError("BAD_REQUEST", "the request target must be a path starting with /");
+      match = router.match(req.method ?? "GET", rawPath);
+      query = Object.fromEntries(new URL(rawUrl, "http://burrow").searchParams);
     } catch (err) {
       return sendError(res, err);
     }
-    const query = Object.fromEntries(url.searchParams);
     const handler = match.handler;
     (async () => handler({ req, res, params: match.params, query }))().catch((err) => {
       if (!(err instanceof BurrowError)) console.error("burrow: request failed:", err);
       sendError(res, err);
     });
   });
+  // Requests Node's parser refuses (huge headers, bad methods, garbage) get a JSON error too, where the socket still takes one.
+  server.on("clientError", (err, socket) => answerClientError(err, socket));
   const terminals = new TerminalGateway(sandboxes, token);
   server.on("upgrade", (req, socket: Socket, head: Buffer) => {
     const target = preview.match(req.headers.host);

@@ -13,33 +13,51 @@ export interface PreviewTarget {
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
 
+/** A DNS label holds at most 63 bytes; resolvers and browsers refuse longer ones. */
+const MAX_LABEL = 63;
+
 /**
- * Preview URLs: `http://<port>-<sandbox>-<token>.<previewHost>:<serverPort>/`.
+ * Preview URLs: `http://<port>-<sandbox>-<token>.<previewHost>:<serverPort>/`,
+ * or, when that first label would pass 63 bytes (long ids),
+ * `http://<port>-<token>.<sandbox>.<previewHost>:<serverPort>/`: every label
+ * stays valid for every valid id (ids are at most 63, tokens at most 57).
  * Requests are routed by their Host header, before any token check of the
  * admin API: the preview token in the name is the credential. HTTP (streamed
  * both ways, redirects passed through) and WebSocket upgrades go over the
  * runtime's tunnel to 127.0.0.1:<port> inside the sandbox.
  */
 export class PreviewProxy {
-  private readonly hostPattern: RegExp;
+  private readonly oneLabel: RegExp;
+  private readonly twoLabels: RegExp;
 
   constructor(
     private readonly sandboxes: SandboxManager,
     readonly previewHost: string,
   ) {
     const escaped = previewHost.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-    this.hostPattern = new RegExp(`^(\\d{1,5})-(.+)-([a-z0-9]{4,64})\\.${escaped}(?::\\d+)?$`);
+    // Neither form's leading part holds a dot where the other has one, so a host matches at most one.
+    this.oneLabel = new RegExp(`^(\\d{1,5})-([a-z0-9-]+)-([a-z0-9]{4,64})\\.${escaped}(?::\\d+)?$`);
+    this.twoLabels = new RegExp(`^(\\d{1,5})-([a-z0-9]{4,64})\\.([a-z0-9-]{1,63})\\.${escaped}(?::\\d+)?$`);
+  }
+
+  /** The preview host name of a port (no scheme, no server port). */
+  host(sandboxId: string, port: number, token: string): string {
+    const single = `${port}-${sandboxId}-${token}`;
+    return single.length <= MAX_LABEL ? `${single}.${this.previewHost}` : `${port}-${token}.${sandboxId}.${this.previewHost}`;
   }
 
   url(sandboxId: string, port: number, token: string, serverPort: number): string {
-    return `http://${port}-${sandboxId}-${token}.${this.previewHost}:${serverPort}/`;
+    return `http://${this.host(sandboxId, port, token)}:${serverPort}/`;
   }
 
   /** The preview a Host header names, or undefined for the admin API. */
   match(host: string | undefined): PreviewTarget | undefined {
-    const m = this.hostPattern.exec((host ?? "").toLowerCase());
-    if (!m || !SandboxId.safeParse(m[2]).success) return undefined;
-    return { port: Number(m[1]), sandboxId: m[2]!, token: m[3]! };
+    const h = (host ?? "").toLowerCase();
+    const one = this.oneLabel.exec(h);
+    const two = one ? undefined : this.twoLabels.exec(h);
+    const t = one ? { port: Number(one[1]), sandboxId: one[2]!, token: one[3]! } : two ? { port: Number(two[1]), sandboxId: two[3]!, token: two[2]! } : undefined;
+    if (!t || !SandboxId.safeParse(t.sandboxId).success) return undefined;
+    return t;
   }
 
   /** Check the token without waking anything, then wake the sandbox and open the tunnel. */

@@ -16,6 +16,31 @@ interface Route {
   handler: Handler;
 }
 
+/**
+ * The segments of a raw request path (`req.url` before `?`), refusing what a
+ * normaliser would rewrite into another route: `.`/`..` (also as `%2e`),
+ * empty segments (`//`) and encoded `/` or `\`. Matching the path as sent,
+ * never a normalised one, is what keeps `/v1/sandboxes/%2e/files` from
+ * reaching the sandbox named `files`. One trailing slash is tolerated.
+ */
+export function pathSegments(rawPath: string): string[] {
+  const segs = rawPath.split("/").slice(1);
+  if (segs.length > 1 && segs[segs.length - 1] === "") segs.pop();
+  for (const s of segs) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(s);
+    } catch {
+      throw new BurrowError("BAD_REQUEST", `the URL path segment ${JSON.stringify(s.slice(0, 100))} is not valid percent-encoding`);
+    }
+    if (decoded === "" || decoded === "." || decoded === "..")
+      throw new BurrowError("BAD_REQUEST", `the URL path has an empty, "." or ".." segment; send the path without them (ids are never "." or "..")`);
+    if (/[/\\\0]/.test(decoded))
+      throw new BurrowError("BAD_REQUEST", `the URL path segment ${JSON.stringify(s.slice(0, 100))} holds an encoded "/", "\\" or NUL, which no id or name may contain`);
+  }
+  return segs;
+}
+
 /** Method + path-pattern routing (`/v1/sandboxes/:id/exec`), nothing more. */
 export class Router {
   private readonly routes: Route[] = [];
@@ -30,8 +55,10 @@ export class Router {
     return this.routes.map((r) => `${r.method} /${r.parts.join("/")}`);
   }
 
-  match(method: string, pathname: string): { handler: Handler; params: Record<string, string> } {
-    const segs = pathname.split("/").filter(Boolean);
+  /** Route a raw path (as sent, not normalised; see pathSegments). */
+  match(method: string, rawPath: string): { handler: Handler; params: Record<string, string> } {
+    const segs = pathSegments(rawPath);
+    const shown = rawPath.length > 200 ? `${rawPath.slice(0, 200)}...` : rawPath;
     let pathMatched = false;
     for (const r of this.routes) {
       if (r.parts.length !== segs.length) continue;
@@ -39,19 +66,14 @@ export class Router {
       let ok = true;
       for (let i = 0; i < segs.length && ok; i++) {
         const p = r.parts[i]!;
-        if (p.startsWith(":")) {
-          try {
-            params[p.slice(1)] = decodeURIComponent(segs[i]!);
-          } catch {
-            ok = false;
-          }
-        } else ok = p === segs[i];
+        if (p.startsWith(":")) params[p.slice(1)] = decodeURIComponent(segs[i]!);
+        else ok = p === segs[i];
       }
       if (!ok) continue;
       pathMatched = true;
       if (r.method === method) return { handler: r.handler, params };
     }
-    if (pathMatched) throw new BurrowError("METHOD_NOT_ALLOWED", `${method} is not allowed on ${pathname}`);
-    throw new BurrowError("NOT_FOUND", `no route ${method} ${pathname}; see docs/openapi.yaml`);
+    if (pathMatched) throw new BurrowError("METHOD_NOT_ALLOWED", `${method} is not allowed on ${shown}`);
+    throw new BurrowError("NOT_FOUND", `no route ${method} ${shown}; see docs/openapi.yaml`);
   }
 }

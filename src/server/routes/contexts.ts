@@ -30,11 +30,20 @@ export function contextRoutes(r: Router, sandboxes: SandboxManager): void {
       return sseFromRuntime(ctx, sandboxes, id, (rt) => rt.send("POST", `/contexts/${cid}/run?stream=1`, body), ["complete"]);
     const rt = await sandboxes.runtime(id);
     const release = sandboxes.hold(id);
+    // Listen for the caller leaving before the runtime answers: the answer only comes once the cell is done,
+    // and dropping the runtime request is what interrupts the cell.
+    const left = new AbortController();
+    const onClose = () => !ctx.res.writableFinished && left.abort();
+    ctx.res.on("close", onClose);
     try {
-      const res = await rt.send("POST", `/contexts/${cid}/run`, body);
+      if (ctx.res.destroyed) return;
+      const res = await rt.send("POST", `/contexts/${cid}/run`, body, {}, left.signal);
       ctx.res.on("close", () => res.destroy());
       await relay(res, ctx.res);
+    } catch (err) {
+      if (!left.signal.aborted) throw err; // nobody is left to answer
     } finally {
+      ctx.res.off("close", onClose);
       release();
     }
   });

@@ -1,11 +1,11 @@
-import { EgressPolicyBody } from "../../contract/index.js";
+import { AuditQuery, EgressPolicyBody } from "../../contract/index.js";
 import { EgressPatchBody, type EgressSettings } from "../../contract/index.js";
 import { readJson, sendJson } from "../../lib/http-json.js";
 import { merging, replacing } from "../../egress/index.js";
 import type { AuditLog, EgressProxy, EgressRules } from "../../egress/index.js";
 import type { SandboxManager } from "../../sandboxes/index.js";
 import type { Router } from "../router.js";
-import { sandboxIdOf } from "./common.js";
+import { parseQuery, sandboxIdOf } from "./common.js";
 
 /** A sandbox's egress rules (combined with the server's) and the audit of its outbound connections. */
 export function egressRoutes(r: Router, sandboxes: SandboxManager, egress: { rules: EgressRules; proxy: EgressProxy; audit: AuditLog }): void {
@@ -36,7 +36,7 @@ export function egressRoutes(r: Router, sandboxes: SandboxManager, egress: { rul
   r.on("GET", "/v1/sandboxes/:id/egress/audit", (ctx) => {
     const id = sandboxIdOf(ctx);
     sandboxes.get(id);
-    const limit = Number(ctx.query.limit ?? 200);
-    sendJson(ctx.res, 200, { events: egress.audit.recent(id, Number.isFinite(limit) ? limit : 200) });
+    const { limit } = parseQuery(ctx, AuditQuery);
+    sendJson(ctx.res, 200, { events: egress.audit.recent(id, limit ?? 200) });
   });
 }

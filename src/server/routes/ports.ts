@@ -9,7 +9,8 @@ import { portOf } from "./processes.js";
 const ExposeBody = z
   .object({
     name: z.string().min(1).max(64).optional(),
-    token: z.string().regex(/^[a-z0-9]{4,64}$/, { message: "a preview token is 4-64 lowercase letters or digits (it becomes part of a host name)" }).optional(),
+    // 57 = 63 (a DNS label) - "65535-": the token and the port share a label in long-id preview hosts.
+    token: z.string().regex(/^[a-z0-9]{4,57}$/, { message: "a preview token is 4-57 lowercase letters or digits (it becomes part of a host name)" }).optional(),
   })
   .strict();
 

@@ -1,6 +1,6 @@
 import { KillQuery, LogsQuery, PortNumber, ProcessId, ReadyQuery, StartProcessBody, BurrowError } from "../../contract/index.js";
 import { readJson } from "../../lib/http-json.js";
-import type { SandboxManager } from "../../sandboxes/index.js";
+import { RESERVED_PORTS, type SandboxManager } from "../../sandboxes/index.js";
 import type { Ctx, Router } from "../router.js";
 import { parseQuery, qs, relay, sandboxIdOf, sseFromRuntime } from "./common.js";
 
@@ -39,6 +39,8 @@ export function processRoutes(r: Router, sandboxes: SandboxManager): void {
   });
   r.on("GET", "/v1/sandboxes/:id/ports/:port/ready", async (ctx) => {
     const port = portOf(ctx);
+    // The egress bridge always listens there: "ready" would say nothing about the caller's own service.
+    if (RESERVED_PORTS.has(port)) throw new BurrowError("PORT_RESERVED", `port ${port} is used by Burrow's runtime inside the sandbox; wait for your own service's port`, { port });
     const q = parseQuery(ctx, ReadyQuery);
     const id = sandboxIdOf(ctx);
     const release = sandboxes.hold(id);

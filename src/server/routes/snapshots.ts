@@ -1,4 +1,4 @@
-import { BurrowError, ForkBody, SnapshotId } from "../../contract/index.js";
+import { BurrowError, CreateSnapshotBody, ForkBody, SnapshotId } from "../../contract/index.js";
 import { readJson, sendJson, startNdjson } from "../../lib/http-json.js";
 import type { SnapshotService, SnapshotTransfer } from "../../snapshots/index.js";
 import type { SnapshotInfo, TransferProgress } from "../../contract/index.js";
@@ -27,6 +27,7 @@ export function snapshotRoutes(r: Router, snapshots: SnapshotService, transfers:
   r.on("POST", "/v1/snapshots/:sid/pull", (ctx) => transfer(ctx, (p) => transfers.pull(snapshotIdOf(ctx), p)));
   r.on("POST", "/v1/sandboxes/:id/snapshots", async (ctx) => {
     const id = sandboxIdOf(ctx);
+    await readJson(ctx.req, CreateSnapshotBody); // a malformed body is refused before anything is frozen
     // Like any operation, this creates an absent sandbox; a sleeping one is snapshotted without waking it.
     if (!sandboxes.has(id)) await sandboxes.ensure(id);
     sendJson(ctx.res, 201, await snapshots.create(id));
