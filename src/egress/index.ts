@@ -7,6 +7,7 @@
 export { EgressProxy, type EffectivePolicy } from "./proxy.js";
 export { EgressRules } from "./rules.js";
 export { EgressCA } from "./ca.js";
+export { TrustSources, parsePemBundle, type CertInfo } from "./trust.js";
 export { AuditLog } from "./audit.js";
 export { decide, decideHandled, HostRules, isInternal, HOST_ALIAS, type Resolver } from "./policy.js";
 export { merging, replacing } from "./settings.js";

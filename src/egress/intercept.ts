@@ -4,6 +4,7 @@ import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { TLSSocket } from "node:tls";
 import type { EgressCA } from "./ca.js";
+import type { TrustSources } from "./trust.js";
 import type { EgressHandler } from "./handlers.js";
 import type { Bandwidth } from "./limits.js";
 import { decideHandled, type Policy } from "./policy.js";
@@ -38,7 +39,10 @@ export class Interceptor {
   private readonly server: Server;
   private readonly targets = new WeakMap<Socket, { target: InterceptTarget; scheme: "https" | "http" }>();
 
-  constructor(private readonly ca: EgressCA) {
+  constructor(
+    private readonly ca: EgressCA,
+    private readonly trust: TrustSources,
+  ) {
     this.server = createServer({ maxHeaderSize: MAX_HEADER, headersTimeout: 15_000, requestTimeout: 0, keepAliveTimeout: 30_000 }, (req, res) => {
       const t = this.targets.get(req.socket);
       if (!t) return void res.destroy();
@@ -120,7 +124,7 @@ export class Interceptor {
       const request = new Request(url, { method: req.method, headers, body, ...(body ? { duplex: "half" } : {}) } as RequestInit);
       let response: Response;
       try {
-        response = await t.handler(request, { sandboxId: t.sandboxId, host: t.host, port: t.port, fetch: policyFetch(policy) });
+        response = await t.handler(request, { sandboxId: t.sandboxId, host: t.host, port: t.port, fetch: policyFetch(policy, this.trust) });
       } catch (err) {
         // The handler's own message may hold what it was protecting: only the server's log sees it.
         console.error(`burrow egress: handler ${t.handlerName} failed for ${t.sandboxId} -> ${t.host}:`, err);

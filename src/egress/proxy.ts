@@ -4,6 +4,7 @@ import { chmodSync, rmSync } from "node:fs";
 import type { EgressAuditEvent } from "../contract/index.js";
 import type { AuditLog } from "./audit.js";
 import type { EgressCA } from "./ca.js";
+import type { TrustSources } from "./trust.js";
 import type { EgressHandler } from "./handlers.js";
 import { type InterceptTarget, Interceptor, refuse } from "./intercept.js";
 import { Bandwidth, ConnectionGate } from "./limits.js";
@@ -23,6 +24,8 @@ export interface EgressDeps {
   policyFor(sandboxId: string): EffectivePolicy;
   handlers: Record<string, EgressHandler>;
   ca: EgressCA;
+  /** The CAs upstreams are verified against (the same sources as the sandboxes' bundle). */
+  trust: TrustSources;
   audit: AuditLog;
   /** An open outbound connection is activity: the sandbox stays awake until the returned release is called. */
   hold(sandboxId: string): () => void;
@@ -40,7 +43,7 @@ export class EgressProxy {
   private readonly limits = new Map<string, { gate: ConnectionGate; bandwidth: Bandwidth }>();
 
   constructor(private readonly deps: EgressDeps) {
-    this.interceptor = new Interceptor(deps.ca);
+    this.interceptor = new Interceptor(deps.ca, deps.trust);
   }
 
   /** Listen for one sandbox; `owner` names it at the time of each connection (a pooled sandbox takes its name later). */

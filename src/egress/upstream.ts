@@ -4,6 +4,7 @@ import { isIP } from "node:net";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { decide, type Policy } from "./policy.js";
+import type { TrustSources } from "./trust.js";
 
 /** Hop-by-hop headers never travel past a proxy. */
 const HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade", "host"]);
@@ -11,16 +12,27 @@ const HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-auth
 export class UpstreamRefused extends Error {}
 
 /** Upstream connections are reused across requests (pooled by address, port and TLS name). */
-const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+const httpAgent = new HttpAgent({ keepAlive: true });
+let httpsAgent: { key: string; agent: HttpsAgent } | undefined;
+
+/** One HTTPS agent per set of trusted CAs: a changed --extra-ca-certs file gets a fresh pool. */
+function httpsAgentFor(trust: TrustSources): HttpsAgent {
+  const { key, ca } = trust.upstream();
+  if (httpsAgent?.key !== key) {
+    httpsAgent?.agent.destroy();
+    httpsAgent = { key, agent: new HttpsAgent({ keepAlive: true, ...(ca ? { ca } : {}) }) };
+  }
+  return httpsAgent.agent;
+}
 
 /**
  * `fetch` for egress handlers: the same policy as the sandbox's own traffic
  * decides where it may connect (checked on the resolved address, which is
  * then used), Burrow's host alias reaches the host, and the upstream's
- * certificate is verified against the server's trust store under its real
- * name. Bodies stream both ways.
+ * certificate is verified against the server's trust store (plus the
+ * operator's extra CAs) under its real name. Bodies stream both ways.
  */
-export function policyFetch(policy: Policy): (input: Request | string | URL, init?: RequestInit) => Promise<Response> {
+export function policyFetch(policy: Policy, trust: TrustSources): (input: Request | string | URL, init?: RequestInit) => Promise<Response> {
   return async (input, init) => {
     const req = input instanceof Request && !init ? input : new Request(input as string, init);
     const url = new URL(req.url);
@@ -50,7 +62,7 @@ export function policyFetch(policy: Policy): (input: Request | string | URL, ini
           setHost: false,
           // Verify the certificate for the name asked for, not the address connected to.
           ...(secure && !isIP(host) ? { servername: host } : {}),
-          agent: secure ? agents.https : agents.http,
+          agent: secure ? httpsAgentFor(trust) : httpAgent,
         },
         (res: IncomingMessage) => {
           const out = new Headers();

@@ -20,8 +20,8 @@ export interface ContainerDeps {
   imageRootfs: (image: string) => string;
   /** Where a snapshot layer's files are. */
   layerDir: (snapshotId: string) => string;
-  /** The egress CA certificate every sandbox trusts (PEM). */
-  egressCaPem?: string;
+  /** What every sandbox trusts beyond its image (PEM: the egress CA and the operator's extra CAs); read at each start. */
+  egressCaPem?: string | (() => string);
   /** Open the egress proxy's socket at `socketPath` for the sandbox `owner()` names now; returns a closer. */
   openEgress: (owner: () => string, socketPath: string) => Promise<() => void>;
 }
@@ -105,7 +105,8 @@ export class Container {
       });
       // The runtime reads its settings from a file it deletes at once, so they do not sit in PID 1's environ.
       writeFileSync(join(p.run, "config.json"), JSON.stringify({ env: this.record.env }), { mode: 0o600 });
-      if (this.deps.egressCaPem) writeFileSync(join(p.run, "egress-ca.pem"), this.deps.egressCaPem, { mode: 0o644 });
+      const trustPem = typeof this.deps.egressCaPem === "function" ? this.deps.egressCaPem() : this.deps.egressCaPem;
+      if (trustPem) writeFileSync(join(p.run, "egress-ca.pem"), trustPem, { mode: 0o644 });
       chownSync(join(p.run, "config.json"), ID_OFFSET, ID_OFFSET);
       writeFileSync(join(p.dir, "config.json"), JSON.stringify(spec));
       writeFileSync(p.log, "");

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { BurrowError } from "../contract/index.js";
 import { sendError, sendJson } from "../lib/http-json.js";
-import { AuditLog, EgressCA, type EgressConfig, EgressProxy, EgressRules } from "../egress/index.js";
+import { AuditLog, EgressCA, type EgressConfig, EgressProxy, EgressRules, TrustSources } from "../egress/index.js";
 import { egressRoutes } from "./routes/egress.js";
 import { ImageStore, ensureNodeKit, ensureRuntimeDir } from "../images/index.js";
 import { mountNosuid, Registry, Runc, SandboxManager } from "../sandboxes/index.js";
@@ -56,7 +56,7 @@ function distRuntimeDir(): string {
 
 export interface Services {
   sandboxes: SandboxManager;
-  egress: { rules: EgressRules; proxy: EgressProxy; audit: AuditLog };
+  egress: { rules: EgressRules; proxy: EgressProxy; audit: AuditLog; trust: TrustSources };
   snapshots: SnapshotService;
   transfers: SnapshotTransfer;
   backups: BackupService;
@@ -68,7 +68,7 @@ export interface Services {
 export function buildRouter({ sandboxes, egress, snapshots, transfers, backups, preview, serverPort }: Services): Router {
   const router = new Router();
   egressRoutes(router, sandboxes, egress);
-  sandboxRoutes(router, sandboxes, (sid) => transfers.pull(sid));
+  sandboxRoutes(router, sandboxes, (sid) => transfers.pull(sid), () => egress.trust.status());
   snapshotRoutes(router, snapshots, transfers, sandboxes);
   backupRoutes(router, backups);
   execRoutes(router, sandboxes);
@@ -99,10 +99,11 @@ export async function startServer(
 
   const images = new ImageStore(config.cacheDir);
   const ca = new EgressCA(join(config.dataDir, "egress-ca"));
+  const trust = new TrustSources(ca.certPem, config.extraCaCerts);
   const audit = new AuditLog(join(config.dataDir, "burrow.db"));
   // Rules read each sandbox's own settings from the manager, created just below.
   const rules: EgressRules = new EgressRules({ ...modules.egress, extraAllow: config.egressAllow }, (id) => sandboxes.egressSettings(id));
-  const egress = new EgressProxy({ policyFor: (id) => rules.policyFor(id), handlers: modules.egress.handlers ?? {}, ca, audit, hold: (id) => sandboxes.hold(id) });
+  const egress = new EgressProxy({ policyFor: (id) => rules.policyFor(id), handlers: modules.egress.handlers ?? {}, ca, trust, audit, hold: (id) => sandboxes.hold(id) });
   const registry = new Registry(join(config.dataDir, "burrow.db"));
   const layers = new LayerStore(join(config.dataDir, "layers"));
   const dataHash = createHash("sha256").update(config.dataDir).digest("hex").slice(0, 8);
@@ -117,7 +118,7 @@ export async function startServer(
       imageRootfs: (name) => images.rootfs(name),
       layerDir: (sid) => layers.path(sid),
       openEgress: (owner, socket) => egress.open(owner, socket),
-      egressCaPem: ca.certPem,
+      egressCaPem: () => trust.sandboxPem(),
     },
     { defaultImage: config.defaultImage, sweepIntervalMs: config.sweepIntervalMs, pool: config.pool },
   );
@@ -144,7 +145,7 @@ export async function startServer(
   const agents = agentClasses.length ? new AgentHost({ dataDir: config.dataDir, classes: agentClasses, idleMs: config.agentIdleMs }) : undefined;
   const preview = new PreviewProxy(sandboxes, config.previewHost);
   let boundPort = config.port;
-  const router = buildRouter({ sandboxes, egress: { rules, proxy: egress, audit }, snapshots, transfers, backups, preview, serverPort: () => boundPort });
+  const router = buildRouter({ sandboxes, egress: { rules, proxy: egress, audit, trust }, snapshots, transfers, backups, preview, serverPort: () => boundPort });
 
   const server: Server = createServer({ keepAliveTimeout: 65_000, highWaterMark: 1024 * 1024 }, (req, res) => {
     // Preview URLs are routed by host name; their token is in the name, not the Authorization header.

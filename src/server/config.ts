@@ -34,6 +34,8 @@ export interface ServerConfig {
   blobSigningKeyFile?: string;
   /** Keep setuid/setgid bits and file capabilities in pulled snapshot archives. */
   pullAllowSetuid: boolean;
+  /** A PEM bundle of CAs every sandbox trusts, and the egress proxy too when it verifies upstreams. */
+  extraCaCerts?: string;
 }
 
 /** `--pool 2` (the default image) or `--pool default=2,python=1`. */
@@ -81,6 +83,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
       config: { type: "string" },
       pool: { type: "string" },
       "blob-signing-key": { type: "string" },
+      "extra-ca-certs": { type: "string" },
     },
     allowPositionals: true,
     strict: false,
@@ -110,6 +113,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     configModule: str(values.config) ?? env.BURROW_CONFIG,
     blobSigningKeyFile: str(values["blob-signing-key"]) ?? (env.BURROW_BLOB_SIGNING_KEY_FILE || undefined),
     pullAllowSetuid: env.BURROW_PULL_ALLOW_SETUID === "1",
+    extraCaCerts: (str(values["extra-ca-certs"]) ?? env.BURROW_EXTRA_CA_CERTS) || undefined,
     pool: poolSizes(str(values.pool) ?? env.BURROW_POOL ?? "2", env.BURROW_DEFAULT_IMAGE ?? "default"),
   };
 }

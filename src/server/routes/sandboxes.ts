@@ -5,7 +5,7 @@ import type { Router } from "../router.js";
 import { sandboxIdOf } from "./common.js";
 
 /** The registry: ensure, list, inspect, sleep, destroy, and sandbox-wide env. */
-export function sandboxRoutes(r: Router, sandboxes: SandboxManager, fetchSnapshot: (sid: string) => Promise<unknown>): void {
+export function sandboxRoutes(r: Router, sandboxes: SandboxManager, fetchSnapshot: (sid: string) => Promise<unknown>, trustStatus: () => object = () => ({})): void {
   r.on("PUT", "/v1/sandboxes/:id", async (ctx) => {
     const id = sandboxIdOf(ctx);
     const body = await readJson(ctx.req, EnsureSandboxBody);
@@ -17,7 +17,8 @@ export function sandboxRoutes(r: Router, sandboxes: SandboxManager, fetchSnapsho
   r.on("GET", "/v1/sandboxes", (ctx) => sendJson(ctx.res, 200, { sandboxes: sandboxes.list() }));
   r.on("GET", "/v1/status", (ctx) => {
     const all = sandboxes.list();
-    sendJson(ctx.res, 200, { sandboxes: all.length, running: all.filter((s) => s.state === "running").length, pooled: sandboxes.pooled() });
+    // trustStatus: the extra CAs in force (subject, SHA-256 fingerprint, expiry), so an operator can see what sandboxes trust.
+    sendJson(ctx.res, 200, { sandboxes: all.length, running: all.filter((s) => s.state === "running").length, pooled: sandboxes.pooled(), ...trustStatus() });
   });
   r.on("GET", "/v1/sandboxes/:id", (ctx) => sendJson(ctx.res, 200, sandboxes.get(sandboxIdOf(ctx))));
   r.on("POST", "/v1/sandboxes/:id/sleep", async (ctx) => {
