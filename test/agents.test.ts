@@ -153,7 +153,9 @@ describe("agents, driven by the real AgentClient from the agents package", () =>
     const r = await fetch(`${srv.url}/agents/guarded/${name}/deep/path?x=1`, { method: "POST", body: "payload", headers: { "x-key": "open-sesame" } });
     assert.deepEqual(await r.json(), { path: `/agents/guarded/${name}/deep/path`, query: "?x=1", method: "POST", body: "payload" });
     assert.equal((await fetch(`${srv.url}/agents/guarded/${name}`)).status, 401);
-    assert.equal((await fetch(`${srv.url}/agents/no-such-class/x`)).status, 400);
+    const unknown = await fetch(`${srv.url}/agents/no-such-class/x`);
+    assert.equal(unknown.status, 404);
+    assert.equal((await unknown.json()).code, "AGENT_NOT_FOUND");
     const denied = new WebSocket(`ws://127.0.0.1:${srv.port}/agents/guarded/${name}?deny=1`);
     assert.equal(await new Promise((r) => denied.once("unexpected-response", (_q, res) => r(res.statusCode))), 403);
     // CamelCase, UPPERCASE and underscored names resolve through kebab-case.
@@ -204,6 +206,29 @@ describe("agents, driven by the real AgentClient from the agents package", () =>
     assert.deepEqual(notes.filter((n) => n.startsWith("flaky")), ["flaky-0", "flaky-1"], "retried after failing once");
     const left = (await c.call("schedules")) as { type: string }[];
     assert.deepEqual(left.map((s) => s.type).sort(), ["cron", "interval"], "one-shot rows are gone after running");
+  });
+
+  it("serves a class that names itself in its body under its own name", async () => {
+    const { c } = await connect("Ticker", `self-${uid()}`);
+    assert.equal(await c.call("selfName"), 0);
+    const wrong = await fetch(`${srv.url}/agents/-ticker/x`);
+    assert.equal(wrong.status, 404);
+    assert.equal((await wrong.json()).code, "AGENT_NOT_FOUND");
+  });
+
+  it("runs schedules armed by a readonly connection as the agent, and every later one too", async () => {
+    const name = `ro-sched-${uid()}`;
+    const ro = await connect("Ticker", name, { query: { mode: "readonly" } });
+    await ro.c.call("tickIn", [0]);
+    const rw = await connect("Ticker", name);
+    const waitTicks = async (n: number) => {
+      for (const t = Date.now(); Date.now() - t < 8000; await sleep(100)) if ((await rw.c.call("ticks")) === n) return;
+      assert.fail(`ticks did not reach ${n}: ${await rw.c.call("ticks")}`);
+    };
+    await waitTicks(1);
+    // A schedule armed later, by anyone, still runs outside the readonly caller's context.
+    await rw.c.call("tickIn", [1]);
+    await waitTicks(2);
   });
 
   it("runs a schedule that fell due while the server was down", async () => {

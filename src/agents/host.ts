@@ -9,6 +9,7 @@ import { WebSocketServer } from "ws";
 import { Agent } from "./agent.js";
 import { Instance, type AgentClass } from "./instance.js";
 import { kebab } from "./kebab.js";
+import { callerContext } from "./rpc.js";
 import type { Sandbox } from "../client/index.js";
 
 export interface AgentHostOptions {
@@ -87,7 +88,8 @@ export class AgentHost {
     if (inst && !inst.destroyed) return inst;
     const c = this.classes.get(cls);
     if (!c) throw new Error(`no agent class ${cls}`);
-    inst = new Instance(c, name, {
+    // Woken on behalf of some caller, but its onStart and queue belong to no connection.
+    inst = callerContext.exit(() => new Instance(c, name, {
       file: this.file(cls, name),
       kebab: cls,
       env: this.options.env,
@@ -97,7 +99,7 @@ export class AgentHost {
         if (!this.options.sandbox) throw new Error("this server runs agents without sandboxes");
         return this.options.sandbox(id);
       },
-    });
+    }));
     this.instances.set(key, inst);
     return inst;
   }
@@ -108,7 +110,7 @@ export class AgentHost {
     if (!route) return false;
     void (async () => {
       try {
-        if ("error" in route) return send(res, new Response(route.error, { status: route.status }));
+        if ("error" in route) return send(res, Response.json({ code: route.code, message: route.error }, { status: route.status }));
         let request = toRequest(req);
         const hooked = await route.cls.onBeforeRequest?.(request);
         if (hooked instanceof Response) return send(res, hooked);
@@ -131,7 +133,10 @@ export class AgentHost {
     if (!route) return false;
     void (async () => {
       try {
-        if ("error" in route) return void socket.end(`HTTP/1.1 ${route.status} Bad Request\r\ncontent-length: ${route.error.length}\r\nconnection: close\r\n\r\n${route.error}`);
+        if ("error" in route) {
+          const body = JSON.stringify({ code: route.code, message: route.error });
+          return void socket.end(`HTTP/1.1 ${route.status} Not Found\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+        }
         const request = toRequest(req, false);
         const refused = await route.cls.onBeforeConnect?.(request);
         if (refused instanceof Response) {
@@ -149,15 +154,22 @@ export class AgentHost {
     return true;
   }
 
-  private route(req: IncomingMessage): { cls: AgentClass; kebab: string; name: string } | { error: string; status: number } | undefined {
-    const url = new URL(req.url ?? "/", "http://agents");
-    const parts = url.pathname.split("/").filter(Boolean);
+  private route(req: IncomingMessage): { cls: AgentClass; kebab: string; name: string } | { error: string; status: number; code: string } | undefined {
+    // The raw path, as the admin API reads it: `/v1/../agents/...` is not an agents path.
+    const parts = (req.url ?? "/").split("?")[0]!.split("/").slice(1);
     // Too few segments fall through to the server's 404.
-    if (parts[0] !== "agents" || parts.length < 3) return undefined;
-    const k = decodeURIComponent(parts[1]!).toLowerCase();
+    if (parts[0] !== "agents" || parts.length < 3 || !parts[1] || !parts[2]) return undefined;
+    let k: string;
+    let name: string;
+    try {
+      k = decodeURIComponent(parts[1]).toLowerCase();
+      name = decodeURIComponent(parts[2]);
+    } catch {
+      return { error: "the agent class or name in the URL is not valid percent-encoding", status: 400, code: "BAD_REQUEST" };
+    }
     const cls = this.classes.get(k);
-    if (!cls) return { error: `no agent class "${k}"; this server has: ${this.classNames.join(", ") || "none"}`, status: 400 };
-    return { cls, kebab: k, name: decodeURIComponent(parts[2]!) };
+    if (!cls) return { error: `no agent class "${k}"; this server has: ${this.classNames.join(", ") || "none"}`, status: 404, code: "AGENT_NOT_FOUND" };
+    return { cls, kebab: k, name };
   }
 
   // --- schedules -----------------------------------------------------------
@@ -169,6 +181,11 @@ export class AgentHost {
   }
 
   private armAlarm(): void {
+    // Called from inside agent methods: the timer must not inherit the caller's context (a readonly connection would then own every schedule).
+    callerContext.exit(() => this.armAlarmDetached());
+  }
+
+  private armAlarmDetached(): void {
     clearTimeout(this.alarmTimer);
     const next = this.index.prepare("SELECT MIN(time) AS t FROM alarms").get() as { t: number | null };
     if (next.t === null) return;

@@ -173,13 +173,16 @@ export class Instance {
     });
   }
 
+  /** Due schedules run as the agent itself, never in the context of whichever connection last armed the timer. */
   runSchedules(): Promise<void> {
-    return this.enqueue(() =>
-      this.scheduler.runDue(async (callback, payload, schedule) => {
-        const fn = (this.agent as unknown as Record<string, unknown>)[callback];
-        if (typeof fn !== "function") throw new Error(`schedule callback ${callback} does not exist`);
-        await fn.call(this.agent, payload, schedule);
-      }),
+    return callerContext.exit(() =>
+      this.enqueue(() =>
+        this.scheduler.runDue(async (callback, payload, schedule) => {
+          const fn = (this.agent as unknown as Record<string, unknown>)[callback];
+          if (typeof fn !== "function") throw new Error(`schedule callback ${callback} does not exist`);
+          await fn.call(this.agent, payload, schedule);
+        }),
+      ),
     );
   }
 

@@ -28,6 +28,8 @@ export async function importUserModule(modulePath: string): Promise<Record<strin
       format: "esm",
       target: "node20",
       write: false,
+      // Class names are API (agents are served under them): without this, a class that names itself in its body becomes `_Name`.
+      keepNames: true,
       plugins: [
         {
           name: "burrow-own",
