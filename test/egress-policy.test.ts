@@ -62,7 +62,7 @@ describe("egress policy, audit and limits", () => {
     assert.match(r.stdout, /x-burrow-reason: host.burrow.internal is in deniedHosts/);
     assert.equal((await sbx.exec(raw("CONNECT api.blocked.example:443 HTTP/1.1\\r\\n\\r\\n"))).stdout, "HTTP/1.1 403 Forbidden\n");
     assert.equal((await sbx.exec(raw("CONNECT 203.0.113.9:443 HTTP/1.1\\r\\n\\r\\n"))).stdout, "HTTP/1.1 403 Forbidden\n");
-    await sbx.setEgress({ deniedHosts: [] });
+    await sbx.updateEgress({ deniedHosts: [] }); // PATCH: the allow rule stays
     assert.equal((await sbx.exec(`curl -s http://${webHost()}/ok`)).stdout, "hello /ok");
   });
 
