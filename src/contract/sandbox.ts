@@ -20,7 +20,8 @@ export const Duration = z.union([
   z
     .string()
     .regex(/^\d{1,12}(ms|s|m|h)?$/, { message: "a duration is a number of seconds or a string like 30s, 10m, 2h" })
-    .refine((d) => durationSeconds(d) >= 1 && durationSeconds(d) <= MAX_DURATION_S, { message: "a duration is 1 second to 30 days (720h)" }),
+    // zod runs this check even when the pattern failed, so it tests the pattern itself first.
+    .refine((d) => !/^\d{1,12}(ms|s|m|h)?$/.test(d) || (durationSeconds(d) >= 1 && durationSeconds(d) <= MAX_DURATION_S), { message: "a duration is 1 second to 30 days (720h)" }),
 ]);
 
 export function durationSeconds(d: number | string): number {
