@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { pack } from "tar-stream";
 import { ImageStore } from "../src/images/index.js";
+import { defaultCacheDir } from "../src/server/index.js";
 import { hostCanary } from "./helpers/canary.js";
 import { name, startTestServer, type TestServer } from "./helpers/server.js";
 
@@ -88,7 +89,9 @@ describe("the server never reaches the host through a sandbox's files", () => {
     assert.equal(del.status, 403);
     assert.equal((await del.json()).code, "PERMISSION_DENIED");
     assert.equal((await a.exec("echo alive")).stdout, "alive\n");
-    assert.ok(mountinfo.length > 0);
+    // What a sandbox can read about its mounts names no host path: not the data directory, not the cache.
+    assert.match(mountinfo, /lowerdir=0,upperdir=u,workdir=w/);
+    for (const hostPath of [srv.dataDir, defaultCacheDir(), "/tmp/", "/var/"]) assert.ok(!mountinfo.includes(hostPath), `mountinfo shows ${hostPath}:\n${mountinfo}`);
   });
 
   it("the data directory is nosuid,nodev and a sandbox's tree is closed to other host users", async () => {

@@ -1,7 +1,8 @@
 import { execFile } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { promisify } from "node:util";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { removeTree } from "../confine/index.js";
 import { BurrowError } from "../contract/index.js";
 import { ID_OFFSET, ociSpec } from "./oci-spec.js";
 import { mountOverlay, unmount } from "./overlay.js";
@@ -26,19 +27,31 @@ export interface ContainerDeps {
   openEgress: (owner: () => string, socketPath: string) => Promise<() => void>;
 }
 
+/**
+ * Where a sandbox's files are on the host: its disk under the sandboxes
+ * directory, its run directory (sockets) on the server's run tmpfs beside it.
+ */
 export const sandboxPaths = (sandboxesDir: string, id: string) => {
   const dir = join(sandboxesDir, id);
+  const run = join(dirname(sandboxesDir), "run", id);
   return {
     dir,
     upper: join(dir, "upper"),
     work: join(dir, "work"),
     rootfs: join(dir, "rootfs"),
-    run: join(dir, "run"),
+    run,
     log: join(dir, "runtime.log"),
-    socket: join(dir, "run", "runtime.sock"),
-    egressSocket: join(dir, "run", "egress.sock"),
+    socket: join(run, "runtime.sock"),
+    egressSocket: join(run, "egress.sock"),
   };
 };
+
+/** Remove everything a sandbox has on the host: its disk and its run directory. */
+export async function removeSandboxFiles(sandboxesDir: string, id: string): Promise<void> {
+  const p = sandboxPaths(sandboxesDir, id);
+  await removeTree(p.run);
+  await removeTree(p.dir);
+}
 
 /**
  * One running sandbox: its overlay root mounted, its runc container started
@@ -69,6 +82,7 @@ export class Container {
     const from = this.paths;
     this.paths = sandboxPaths(this.deps.sandboxesDir, record.id);
     renameSync(from.dir, this.paths.dir);
+    renameSync(from.run, this.paths.run);
     this.record = record;
     this.client.close();
     this.client = new RuntimeClient(this.paths.socket);
@@ -140,6 +154,8 @@ export class Container {
     this.closeEgress?.();
     this.closeEgress = undefined;
     await unmount(this.paths.rootfs);
+    // The run directory lives in memory and means nothing once the runtime is gone.
+    await removeTree(this.paths.run);
   }
 
   private async waitReady(): Promise<void> {

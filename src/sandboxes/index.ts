@@ -7,5 +7,6 @@ export { RESERVED_PORTS, SandboxPorts } from "./ports.js";
 export { Registry, type ExposedPort } from "./registry.js";
 export { Runc } from "./runc.js";
 export { mountNosuid } from "./nosuid.js";
+export { mountViews } from "./views.js";
 export { RuntimeClient } from "./runtime-client.js";
 export type { ContainerDeps } from "./container.js";

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { removeTree } from "../confine/index.js";
 import { BurrowError, durationSeconds, type EgressSettings, type EnsureSandboxBody, type SandboxInfo } from "../contract/index.js";
-import { Container, type ContainerDeps, sandboxPaths } from "./container.js";
+import { Container, type ContainerDeps, removeSandboxFiles, sandboxPaths } from "./container.js";
 import { DEFAULT_LIMITS, DEFAULT_SLEEP_AFTER_S } from "./defaults.js";
 import { KeyedLock } from "./locks.js";
 import { WarmPool } from "./pool.js";
@@ -95,7 +95,7 @@ export class SandboxManager {
     if (existsSync(this.deps.sandboxesDir))
       for (const name of readdirSync(this.deps.sandboxesDir))
         if (!known.has(name))
-          await removeTree(sandboxPaths(this.deps.sandboxesDir, name).dir).catch((err: Error) =>
+          await removeSandboxFiles(this.deps.sandboxesDir, name).catch((err: Error) =>
             console.error(`burrow: could not remove ${name}, left by an unfinished create or destroy: ${err.message}`),
           );
     this.sweeper = setInterval(() => void this.sweep(), this.options.sweepIntervalMs);
@@ -154,7 +154,7 @@ export class SandboxManager {
       try {
         await this.startLocked(entry, true);
       } catch (err) {
-        await removeTree(sandboxPaths(this.deps.sandboxesDir, id).dir).catch(() => {});
+        await removeSandboxFiles(this.deps.sandboxesDir, id).catch(() => {});
         throw err;
       }
       // Only a sandbox that really started is recorded.
@@ -262,7 +262,7 @@ export class SandboxManager {
       if (!e) throw notFound(id);
       await this.stopLocked(e);
       // The disk goes first: if it cannot be removed, the sandbox stays listed and the destroy can be retried.
-      await removeTree(sandboxPaths(this.deps.sandboxesDir, id).dir).catch((err: Error) => {
+      await removeSandboxFiles(this.deps.sandboxesDir, id).catch((err: Error) => {
         throw new BurrowError("INTERNAL", `could not remove the disk of sandbox ${id}: ${err.message}`);
       });
       this.registry.delete(id);

@@ -1,12 +1,29 @@
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 
 const pexec = promisify(execFile);
 
-/** Mount the sandbox's root: image layers read-only below, its own upper layer on top. */
+/**
+ * Mount the sandbox's root: image layers read-only below, its own upper layer
+ * on top. The layers are named through links in a small directory beside the
+ * mount point, and the mount is made from there with relative names, so the
+ * options the sandbox can read in its mountinfo (`lowerdir=1:0,upperdir=u`)
+ * say nothing about host paths, and stay short however deep the stack.
+ */
 export async function mountOverlay(lowers: string[], upper: string, work: string, target: string): Promise<void> {
-  await pexec("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${lowers.join(":")},upperdir=${upper},workdir=${work}`, target]);
+  const view = join(dirname(target), "layers-view");
+  rmSync(view, { recursive: true, force: true });
+  mkdirSync(view, { mode: 0o700 });
+  const names = lowers.map((l, i) => {
+    const n = String(lowers.length - 1 - i);
+    symlinkSync(l, join(view, n));
+    return n;
+  });
+  symlinkSync(upper, join(view, "u"));
+  symlinkSync(work, join(view, "w"));
+  await pexec("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${names.join(":")},upperdir=u,workdir=w`, target], { cwd: view });
 }
 
 export async function unmount(target: string): Promise<void> {

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
-import { Container, type ContainerDeps, sandboxPaths } from "./container.js";
+import { Container, type ContainerDeps, removeSandboxFiles } from "./container.js";
 import { DEFAULT_LIMITS } from "./defaults.js";
 import type { SandboxRecord } from "./registry.js";
 
@@ -49,7 +48,7 @@ export class WarmPool {
     } catch (err) {
       console.error("burrow: a pooled sandbox could not be claimed, starting a fresh one:", (err as Error).message);
       await c.stop().catch(() => {});
-      rmSync(sandboxPaths(this.deps.sandboxesDir, record.id).dir, { recursive: true, force: true });
+      await removeSandboxFiles(this.deps.sandboxesDir, record.id).catch(() => {});
       return undefined;
     }
   }
@@ -76,7 +75,7 @@ export class WarmPool {
           try {
             await c.start();
           } catch (err) {
-            rmSync(sandboxPaths(this.deps.sandboxesDir, id).dir, { recursive: true, force: true });
+            await removeSandboxFiles(this.deps.sandboxesDir, id).catch(() => {});
             console.error(`burrow: could not pre-start a ${image} sandbox for the pool:`, (err as Error).message);
             break;
           }
@@ -94,7 +93,7 @@ export class WarmPool {
 
   private async discard(c: Container, id: string): Promise<void> {
     await c.stop().catch(() => {});
-    rmSync(sandboxPaths(this.deps.sandboxesDir, id).dir, { recursive: true, force: true });
+    await removeSandboxFiles(this.deps.sandboxesDir, id).catch(() => {});
   }
 
   /** Stop and remove every ready container. */

@@ -8,7 +8,7 @@ import { sendError, sendJson } from "../lib/http-json.js";
 import { AuditLog, EgressCA, type EgressConfig, EgressProxy, EgressRules, TrustSources } from "../egress/index.js";
 import { egressRoutes } from "./routes/egress.js";
 import { ImageStore, ensureNodeKit, ensureRuntimeDir } from "../images/index.js";
-import { mountNosuid, Registry, Runc, SandboxManager } from "../sandboxes/index.js";
+import { mountNosuid, mountViews, Registry, Runc, SandboxManager } from "../sandboxes/index.js";
 import { isAuthorized, loadToken } from "./auth.js";
 import type { ServerConfig } from "./config.js";
 import { Router } from "./router.js";
@@ -104,6 +104,10 @@ export async function startServer(
   // Rules read each sandbox's own settings from the manager, created just below.
   const rules: EgressRules = new EgressRules({ ...modules.egress, extraAllow: config.egressAllow }, (id) => sandboxes.egressSettings(id));
   const egress = new EgressProxy({ policyFor: (id) => rules.policyFor(id), handlers: modules.egress.handlers ?? {}, ca, trust, audit, hold: (id) => sandboxes.hold(id) });
+  // nosuid,nodev over the whole data directory (so a snapshot can still take an upper layer by rename),
+  // then the views sandboxes are bound from; both before any container starts.
+  const releaseNosuid = await mountNosuid(config.dataDir);
+  const views = await mountViews(config.dataDir, ensureNodeKit(config.cacheDir), ensureRuntimeDir(config.cacheDir, distRuntimeDir()));
   const registry = new Registry(join(config.dataDir, "burrow.db"));
   const layers = new LayerStore(join(config.dataDir, "layers"));
   const dataHash = createHash("sha256").update(config.dataDir).digest("hex").slice(0, 8);
@@ -113,8 +117,8 @@ export async function startServer(
       runc: new Runc(config.runcBinary, join(config.dataDir, "runc")),
       sandboxesDir,
       cgroupParent: `/burrow-${dataHash}`,
-      nodeKitDir: ensureNodeKit(config.cacheDir),
-      runtimeDir: ensureRuntimeDir(config.cacheDir, distRuntimeDir()),
+      nodeKitDir: views.nodeKitDir,
+      runtimeDir: views.runtimeDir,
       imageRootfs: (name) => images.rootfs(name),
       layerDir: (sid) => layers.path(sid),
       openEgress: (owner, socket) => egress.open(owner, socket),
@@ -139,8 +143,6 @@ export async function startServer(
   const backupCatalog = new BackupCatalog(join(config.dataDir, "burrow.db"));
   const backups = new BackupService(backupCatalog, blobs, sandboxes, scratch);
   await sandboxes.init();
-  // The whole data directory, so a snapshot can still take a sandbox's upper layer by rename.
-  const releaseNosuid = await mountNosuid(config.dataDir);
 
   const agents = agentClasses.length ? new AgentHost({ dataDir: config.dataDir, classes: agentClasses, idleMs: config.agentIdleMs }) : undefined;
   const preview = new PreviewProxy(sandboxes, config.previewHost);
@@ -209,6 +211,7 @@ export async function startServer(
       backups.close();
       backupCatalog.close();
       audit.close();
+      await views.release();
       await releaseNosuid();
     },
   };
