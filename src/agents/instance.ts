@@ -1,4 +1,5 @@
 import { rmSync } from "node:fs";
+import { channels, publish } from "../observability/channels.js";
 import type { WebSocket } from "ws";
 import { Agent, internals, type ConnectionContext } from "./agent.js";
 import { callableByName } from "./callable.js";
@@ -93,6 +94,7 @@ export class Instance {
     const conn = new Connection(connectionId, ws, request.url);
     const ctx: ConnectionContext = { request };
     this.connections.set(conn.id, conn);
+    publish(channels.agentConnection, () => ({ agent: this.deps.kebab, delta: 1 }));
     this.enqueue(async () => {
       conn.readonly = this.agent.shouldConnectionBeReadonly(conn, ctx);
       const state = this.agent.state;
@@ -105,6 +107,7 @@ export class Instance {
     });
     ws.on("close", (code, reason) => {
       this.connections.delete(conn.id);
+      publish(channels.agentConnection, () => ({ agent: this.deps.kebab, delta: -1 }));
       this.enqueue(() => this.agent.onClose(conn, code, reason.toString())).catch((err) => this.agent.onError(conn, err));
     });
     ws.on("error", () => ws.terminate());
@@ -155,12 +158,16 @@ export class Instance {
         }
         return;
       }
+      const t0 = performance.now();
+      let ok = false;
       try {
         const result = await fn.apply(this.agent, list);
         conn.send({ type: "rpc", id, success: true, done: true, result });
+        ok = true;
       } catch (err) {
         fail(errorMessage(err));
       }
+      publish(channels.agentRpc, () => ({ agent: this.deps.kebab, method, durationMs: performance.now() - t0, ok }));
     });
   }
 

@@ -6,9 +6,14 @@ import { BurrowApiError } from "../client/index.js";
 import * as commands from "./commands.js";
 import * as snapshots from "./snapshot-commands.js";
 import { logs } from "./logs-command.js";
+import { top, usage } from "./usage-commands.js";
 
 const USAGE = `usage: burrow <command>
   serve [--port N] [--data DIR] [--egress-allow HOST[:PORT]] [--agents MODULE] [--examples] [--config MODULE] [--pool N]   run the server
+        [--extra-ca-certs FILE]        a PEM bundle of CAs every sandbox (and the egress proxy's upstream checks) trusts
+        [--metrics-port N] [--metrics-per-sandbox true|false] [--log-format json|pretty] [--log-level info|debug|...]
+        [--blob-signing-key FILE]      HMAC key that signs pushed snapshot manifests and authenticates pulled ones
+        [--upstream-proxy URL|none]    dial the internet through http://[user:password@]host:port (default: HTTPS_PROXY/HTTP_PROXY, NO_PROXY)
   ls                                   list sandboxes
   exec <id> [--cwd DIR] -- cmd [args]  run a command, stream its output, exit with its code
   sh <id> [--terminal TID]             an interactive terminal in the sandbox (reattach with --terminal)
@@ -19,6 +24,8 @@ const USAGE = `usage: burrow <command>
   snapshot <id> | ls | rm <sid> | push <sid> | pull <sid>   freeze a disk; move snapshots to and from the blob store
   fork <sid> <name>... | --count N     new sandboxes standing on a snapshot
   logs --egress <id> [--limit N]       a sandbox's outbound connections (the egress audit)
+  top [--once]                         running sandboxes live: CPU %, memory, egress rate
+  usage [--since 24h|7d]               what each sandbox used in a period (CPU s, running s, peak memory, egress)
 Client commands use BURROW_URL (default http://127.0.0.1:7070) and BURROW_TOKEN
 (default: the token file in BURROW_DATA, /var/lib/burrow).`;
 
@@ -36,6 +43,8 @@ async function main(argv: string[]): Promise<number> {
     case "snapshot": await snapshots.snapshot(args); return 0;
     case "fork": await snapshots.fork(args); return 0;
     case "logs": await logs(args); return 0;
+    case "top": await top(args); return 0;
+    case "usage": await usage(args); return 0;
     case undefined: case "help": case "--help": case "-h": console.log(USAGE); return 0;
     default: console.error(`burrow: unknown command ${cmd}\n${USAGE}`); return 2;
   }

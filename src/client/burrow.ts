@@ -1,4 +1,5 @@
 import { type BackupInfo, type EnsureSandboxBody, type ErrorBody, type SandboxInfo, type SnapshotInfo, statusFor, type TransferProgress } from "../contract/index.js";
+import type { PeriodUsage } from "../contract/usage.js";
 import { BurrowApiError, checkSandboxId } from "./errors.js";
 import { Sandbox } from "./sandbox.js";
 import { Transport, type ConnectionConfig } from "./transport.js";
@@ -43,6 +44,13 @@ export class Burrow {
     const body = typeof names === "string" ? { names: [names] } : Array.isArray(names) ? { names } : names;
     const r = await this.t.json<{ sandboxes: { id: string }[] }>("POST", `/v1/snapshots/${encodeURIComponent(sid)}/fork`, body);
     return r.sandboxes.map((s) => this.sandbox(s.id));
+  }
+
+  /** Usage per sandbox for a period (whole hours; default the last 24 hours), for billing. */
+  usage(period: { from?: Date | string; to?: Date | string } = {}): Promise<PeriodUsage> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(period)) if (v !== undefined) q.set(k, v instanceof Date ? v.toISOString() : v);
+    return this.t.json("GET", `/v1/usage${q.size ? `?${q}` : ""}`);
   }
 
   async listSnapshots(): Promise<SnapshotInfo[]> {

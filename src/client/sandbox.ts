@@ -6,6 +6,7 @@ import { Process, streamProcessLogs, waitForPort, type WaitForPortOptions } from
 import { openTerminal, type TerminalConnection, type TerminalOptions } from "./terminal.js";
 import type { Transport } from "./transport.js";
 import type { CodeEvent, CodeLanguage, Command, ExecOptions, ExposedPortInfo, ReadFileResult } from "./types.js";
+import type { SandboxUsage } from "../contract/usage.js";
 import type { BackupInfo, CodeContextInfo, CreateBackupBody, EgressAuditEvent, EgressPatchBody, EgressPolicyBody, EgressPolicyInfo, Execution, ProcessInfo, ProcessLogEvent, RestoreBackupBody, SnapshotInfo, WatchEvent } from "../contract/index.js";
 
 const enc = encodeURIComponent;
@@ -57,6 +58,11 @@ export class Sandbox {
 
   info(): Promise<SandboxInfo> {
     return this.t.json("GET", this.base);
+  }
+
+  /** What this sandbox used: active CPU seconds, memory now and at peak, its own disk, egress bytes, time running and asleep. */
+  usage(): Promise<SandboxUsage> {
+    return this.t.json("GET", `${this.base}/usage`);
   }
 
   async exec(command: Command, opts: ExecOptions = {}): Promise<ExecResult> {

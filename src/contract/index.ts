@@ -13,3 +13,4 @@ export * from "./snapshots.js";
 export * from "./backups.js";
 export * from "./egress.js";
 export * from "./egress-patch.js";
+export * from "./usage.js";

@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import { channels, publish } from "../observability/channels.js";
 import { openDatabase } from "../lib/sqlite.js";
 import type { EgressAuditEvent } from "../contract/index.js";
 
@@ -54,6 +55,8 @@ export class AuditLog {
 
   record(sandboxId: string, e: EgressAuditEvent): void {
     this.stmts.insert.run({ sandboxId, ...e });
+    // Metering and metrics count every connection, not only the ones the audit keeps.
+    publish(channels.egress, () => ({ sandbox: sandboxId, decision: e.decision === "denied" ? "deny" : "allow", bytesIn: e.bytesIn, bytesOut: e.bytesOut }));
     if (++this.inserts % 500 === 0) this.stmts.prune.run(sandboxId, sandboxId, KEEP_PER_SANDBOX);
   }
 

@@ -43,7 +43,9 @@ export function sendError(res: ServerResponse, err: unknown): void {
     res.destroy(e);
     return;
   }
-  sendJson(res, e.status, e.toJSON());
+  // The request id (set by the server for each call) names this answer in the server's log.
+  const requestId = res.getHeader("x-request-id");
+  sendJson(res, e.status, typeof requestId === "string" ? { ...e.toJSON(), requestId } : e.toJSON());
 }
 
 /** Map Node's fs errors to stable codes; anything else is INTERNAL. */

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import { removeTree } from "../confine/index.js";
+import { channels, publish } from "../observability/channels.js";
 import { BurrowError, durationSeconds, type EgressSettings, type EnsureSandboxBody, type SandboxInfo } from "../contract/index.js";
 import { Container, type ContainerDeps, removeSandboxFiles, sandboxPaths } from "./container.js";
 import { DEFAULT_LIMITS, DEFAULT_SLEEP_AFTER_S } from "./defaults.js";
@@ -269,6 +270,7 @@ export class SandboxManager {
       this.live.delete(id);
     });
     for (const l of this.destroyListeners) l(id);
+    publish(channels.sandboxLifecycle, () => ({ id, event: "destroy" }));
   }
 
   /** Change the sandbox-wide environment (null unsets): kept in the registry, applied live to new commands. */
@@ -297,17 +299,22 @@ export class SandboxManager {
   /** Start a sandbox's container; a new sandbox takes a ready one from the pool when it can. */
   private async startLocked(e: Live, fresh = false): Promise<void> {
     if (e.container) return;
+    const t0 = performance.now();
     const pooled = fresh ? await this.pool.claim(e.record) : undefined;
     const c = pooled ?? new Container(e.record, this.deps);
     if (!pooled) await c.start();
     e.container = c;
     e.lastActive = Date.now();
+    const kind = pooled ? "pool" : !fresh ? "wake" : e.record.layers.length ? "restore" : "cold";
+    publish(channels.sandboxStart, () => ({ id: e.record.id, kind, durationMs: performance.now() - t0 }));
+    publish(channels.sandboxLifecycle, () => ({ id: e.record.id, event: fresh ? "create" : "wake", detail: kind }));
   }
 
   /** Stop; then freeze the disk into a snapshot if asked now, or if the sandbox persists that way and ran since. */
   private async sleepLocked(e: Live, persist?: "disk" | "snapshot"): Promise<void> {
     const wasRunning = !!e.container;
     await this.stopLocked(e);
+    if (wasRunning) publish(channels.sandboxLifecycle, () => ({ id: e.record.id, event: "sleep", detail: persist }));
     const freeze = persist ? persist === "snapshot" : wasRunning && e.record.persist === "snapshot";
     if (freeze && this.snapshots) await this.snapshots.onSleep(this.diskView(e));
   }

@@ -32,6 +32,9 @@ import { BackupCatalog, BackupService } from "../backups/index.js";
 import { backupRoutes } from "./routes/backups.js";
 import { answerClientError } from "./client-error.js";
 import { openBlobStore } from "../blobs/index.js";
+import { newRequestId, Observability } from "../observability/index.js";
+import { usageRoutes } from "./routes/usage.js";
+import { startMetricsPort } from "./metrics-port.js";
 
 export interface RunningServer {
   url: string;
@@ -62,11 +65,15 @@ export interface Services {
   backups: BackupService;
   preview: PreviewProxy;
   serverPort: () => number;
+  observability?: Observability;
 }
 
 /** Every API route, bound to the services that answer it. */
-export function buildRouter({ sandboxes, egress, snapshots, transfers, backups, preview, serverPort }: Services): Router {
+export function buildRouter(services: Services): Router {
+  const { sandboxes, egress, snapshots, transfers, backups, preview, serverPort } = services;
   const router = new Router();
+  // Handlers read the observability domain when called, so the router can be built without one (docs checks).
+  usageRoutes(router, sandboxes, services.observability as Observability);
   egressRoutes(router, sandboxes, egress);
   sandboxRoutes(router, sandboxes, (sid) => transfers.pull(sid), () => egress.trust.status());
   snapshotRoutes(router, snapshots, transfers, sandboxes);
@@ -147,7 +154,20 @@ export async function startServer(
   const agents = agentClasses.length ? new AgentHost({ dataDir: config.dataDir, classes: agentClasses, idleMs: config.agentIdleMs }) : undefined;
   const preview = new PreviewProxy(sandboxes, config.previewHost);
   let boundPort = config.port;
-  const router = buildRouter({ sandboxes, egress: { rules, proxy: egress, audit, trust }, snapshots, transfers, backups, preview, serverPort: () => boundPort });
+  const observability = new Observability({
+    dataDir: config.dataDir,
+    log: { format: config.logFormat, level: config.logLevel },
+    perSandbox: config.metricsPerSandbox,
+    sandboxes: {
+      list: () => sandboxes.list(),
+      running: () => sandboxes.list().filter((s) => s.state === "running").map((s) => s.id),
+      dir: (id) => join(sandboxesDir, id),
+      poolReady: () => Object.fromEntries(Object.keys(config.pool).map((image) => [image, sandboxes.pooled(image)])),
+    },
+    agentsLive: () => agents?.liveCount ?? 0,
+  });
+  const log = observability.logger;
+  const router = buildRouter({ sandboxes, egress: { rules, proxy: egress, audit, trust }, snapshots, transfers, backups, preview, serverPort: () => boundPort, observability });
 
   const server: Server = createServer({ keepAliveTimeout: 65_000, highWaterMark: 1024 * 1024 }, (req, res) => {
     // Preview URLs are routed by host name; their token is in the name, not the Authorization header.
@@ -159,6 +179,15 @@ export async function startServer(
     const rawUrl = req.url ?? "/";
     const rawPath = rawUrl.split("?")[0]!;
     if (rawPath === "/healthz") return sendJson(res, 200, { ok: true });
+    const requestId = newRequestId();
+    res.setHeader("x-request-id", requestId);
+    const started = process.hrtime.bigint();
+    let route = "unmatched";
+    res.once("finish", () => {
+      // Route patterns, never raw paths: ids stay out of metric labels.
+      observability.metrics.http.requests.inc({ route, status: String(res.statusCode) });
+      observability.metrics.http.duration.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);
+    });
     if (!isAuthorized(req, token))
       return sendError(res, new BurrowError("UNAUTHORIZED", "send Authorization: Bearer <token>; the token is printed at start and kept in <data>/token"));
     let match;
@@ -166,13 +195,15 @@ export async function startServer(
     try {
       if (!rawPath.startsWith("/")) throw new BurrowError("BAD_REQUEST", "the request target must be a path starting with /");
       match = router.match(req.method ?? "GET", rawPath);
+      route = `${req.method} ${match.pattern}`;
       query = Object.fromEntries(new URL(rawUrl, "http://burrow").searchParams);
     } catch (err) {
       return sendError(res, err);
     }
     const handler = match.handler;
     (async () => handler({ req, res, params: match.params, query }))().catch((err) => {
-      if (!(err instanceof BurrowError)) console.error("burrow: request failed:", err);
+      if (!(err instanceof BurrowError)) log.error({ event: "http.error", requestId, route, err }, "request failed");
+      else if (err.status >= 500) log.warn({ event: "http.error", requestId, route, code: err.code }, err.message);
       sendError(res, err);
     });
   });
@@ -191,6 +222,8 @@ export async function startServer(
   await new Promise<void>((resolve, reject) => server.once("error", reject).listen(config.port, config.host, () => resolve()));
   const port = (server.address() as { port: number }).port;
   boundPort = port;
+  // A metrics listener of its own (no token), on loopback only, for a local Prometheus.
+  const metricsPort = config.metricsPort !== undefined ? await startMetricsPort(config.metricsPort, () => observability.metrics.text()) : undefined;
   if (agents) {
     const own = new Burrow({ url: `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${port}`, token });
     agents.useSandboxes((id) => own.sandbox(id));
@@ -205,7 +238,9 @@ export async function startServer(
       server.close();
       server.closeAllConnections();
       agents?.close();
+      await metricsPort?.close();
       await sandboxes.shutdown();
+      observability.close();
       registry.close();
       snapshotCatalog.close();
       backups.close();

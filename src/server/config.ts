@@ -34,6 +34,12 @@ export interface ServerConfig {
   blobSigningKeyFile?: string;
   /** Keep setuid/setgid bits and file capabilities in pulled snapshot archives. */
   pullAllowSetuid: boolean;
+  /** Serve /metrics without the token on 127.0.0.1:<port> as well. */
+  metricsPort?: number;
+  /** Per-sandbox metric series (cpu, memory, disk, egress); off for large installations. */
+  metricsPerSandbox: boolean;
+  logFormat: "json" | "pretty";
+  logLevel: string;
   /** A PEM bundle of CAs every sandbox trusts, and the egress proxy too when it verifies upstreams. */
   extraCaCerts?: string;
 }
@@ -65,6 +71,22 @@ function blobConfig(env: NodeJS.ProcessEnv, dataDir: string): BlobConfig {
   return { kind: "local", dir: resolve(env.BURROW_BLOBS ?? join(dataDir, "blobs")) };
 }
 
+function observabilityConfig(port: string | undefined, perSandbox: string | undefined, format: string | undefined, level: string | undefined) {
+  const metricsPort = port === undefined ? undefined : Number(port);
+  if (metricsPort !== undefined && (!/^\d+$/.test(port!) || metricsPort > 65535)) throw new Error(`--metrics-port must be a port number, got ${port}`);
+  if (perSandbox !== undefined && perSandbox !== "true" && perSandbox !== "false") throw new Error(`--metrics-per-sandbox takes true or false, got ${perSandbox}`);
+  if (format !== undefined && format !== "json" && format !== "pretty") throw new Error(`--log-format takes json or pretty, got ${format}`);
+  const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+  if (level !== undefined && !levels.includes(level)) throw new Error(`--log-level takes one of ${levels.join(", ")}, got ${level}`);
+  return { metricsPort, metricsPerSandbox: perSandbox !== "false", logFormat: (format ?? "json") as "json" | "pretty", logLevel: level ?? "info" };
+}
+
+/** `--upstream-proxy` given without a value (parseArgs reads it as true) is a mistake, not "use the environment". */
+function upstreamProxyFlag(v: unknown): string | undefined {
+  if (v === true) throw new Error("--upstream-proxy needs a URL (http://[user:password@]host:port) or none");
+  return typeof v === "string" ? v : undefined;
+}
+
 export function defaultCacheDir(): string {
   return process.env.BURROW_CACHE ?? "/var/cache/burrow";
 }
@@ -83,6 +105,10 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
       config: { type: "string" },
       pool: { type: "string" },
       "blob-signing-key": { type: "string" },
+      "metrics-port": { type: "string" },
+      "metrics-per-sandbox": { type: "string" },
+      "log-format": { type: "string" },
+      "log-level": { type: "string" },
       "extra-ca-certs": { type: "string" },
     },
     allowPositionals: true,
@@ -113,6 +139,8 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     configModule: str(values.config) ?? env.BURROW_CONFIG,
     blobSigningKeyFile: str(values["blob-signing-key"]) ?? (env.BURROW_BLOB_SIGNING_KEY_FILE || undefined),
     pullAllowSetuid: env.BURROW_PULL_ALLOW_SETUID === "1",
+    ...observabilityConfig(str(values["metrics-port"]) ?? env.BURROW_METRICS_PORT, str(values["metrics-per-sandbox"]) ?? env.BURROW_METRICS_PER_SANDBOX,
+      str(values["log-format"]) ?? env.BURROW_LOG_FORMAT, str(values["log-level"]) ?? env.BURROW_LOG_LEVEL),
     extraCaCerts: (str(values["extra-ca-certs"]) ?? env.BURROW_EXTRA_CA_CERTS) || undefined,
     pool: poolSizes(str(values.pool) ?? env.BURROW_POOL ?? "2", env.BURROW_DEFAULT_IMAGE ?? "default"),
   };

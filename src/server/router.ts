@@ -56,7 +56,7 @@ export class Router {
   }
 
   /** Route a raw path (as sent, not normalised; see pathSegments). */
-  match(method: string, rawPath: string): { handler: Handler; params: Record<string, string> } {
+  match(method: string, rawPath: string): { handler: Handler; params: Record<string, string>; pattern: string } {
     const segs = pathSegments(rawPath);
     const shown = rawPath.length > 200 ? `${rawPath.slice(0, 200)}...` : rawPath;
     let pathMatched = false;
@@ -71,7 +71,7 @@ export class Router {
       }
       if (!ok) continue;
       pathMatched = true;
-      if (r.method === method) return { handler: r.handler, params };
+      if (r.method === method) return { handler: r.handler, params, pattern: `/${r.parts.join("/")}` };
     }
     if (pathMatched) throw new BurrowError("METHOD_NOT_ALLOWED", `${method} is not allowed on ${shown}`);
     throw new BurrowError("NOT_FOUND", `no route ${method} ${shown}; see docs/openapi.yaml`);

@@ -3,6 +3,7 @@ import { readJson } from "../../lib/http-json.js";
 import type { SandboxManager } from "../../sandboxes/index.js";
 import type { Router } from "../router.js";
 import { relay, sandboxIdOf, sseFromRuntime } from "./common.js";
+import { channels, publish } from "../../observability/channels.js";
 
 /** Commands: buffered JSON, or SSE when the caller accepts text/event-stream. */
 export function execRoutes(r: Router, sandboxes: SandboxManager): void {
@@ -11,6 +12,7 @@ export function execRoutes(r: Router, sandboxes: SandboxManager): void {
     const body = await readJson(ctx.req, ExecBody);
     if ((ctx.req.headers.accept ?? "").includes("text/event-stream"))
       return sseFromRuntime(ctx, sandboxes, id, (rt) => rt.send("POST", "/exec?stream=1", body), ["complete", "error"]);
+    const t0 = performance.now();
     const runtime = await sandboxes.runtime(id);
     const release = sandboxes.hold(id); // a long command keeps the sandbox awake
     try {
@@ -18,6 +20,7 @@ export function execRoutes(r: Router, sandboxes: SandboxManager): void {
       // The caller leaving ends the runtime request, which kills the command.
       ctx.res.on("close", () => res.destroy());
       await relay(res, ctx.res);
+      publish(channels.exec, () => ({ id, durationMs: performance.now() - t0, exitCode: null }));
     } finally {
       release();
     }
