@@ -22,6 +22,8 @@ export interface AgentInternals {
   destroy(): Promise<void>;
   /** This agent's own sandbox, when the server has sandboxes. */
   sandbox(): Sandbox;
+  /** Count the instance as busy (not evicted) until `work` settles: for work that outlives the event that started it. */
+  keepAliveWhile<T>(work: Promise<T>): Promise<T>;
 }
 
 /**

@@ -11,3 +11,5 @@ export { StreamingResponse } from "./rpc.js";
 export { getAgentByName, type AgentStub } from "./stub.js";
 export { AgentHost, isAgentClass, type AgentHostOptions } from "./host.js";
 export type { Schedule, ScheduleWhen } from "./schedules.js";
+export { ChatAgent, type ChatMessageOptions } from "./chat/chat-agent.js";
+export type { ChatResponse } from "./chat/chunks.js";

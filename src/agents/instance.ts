@@ -64,6 +64,14 @@ export class Instance {
       },
       destroy: () => this.destroy(),
       sandbox: () => this.sandbox(),
+      keepAliveWhile: (work) => {
+        this.pending++;
+        work.finally(() => {
+          this.pending--;
+          this.lastActive = Date.now();
+        }).catch(() => {});
+        return work;
+      },
     };
     // A readonly connection may not change state, whether by frame or through a method it calls.
     const apply = this.agent.applyState.bind(this.agent);

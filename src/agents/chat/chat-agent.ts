@@ -1,0 +1,394 @@
+import { randomUUID } from "node:crypto";
+import type { UIMessage, UIMessageChunk } from "ai";
+import { Agent, internals, type ConnectionContext } from "../agent.js";
+import type { Connection } from "../connection.js";
+import { chunksOf, type ChatResponse } from "./chunks.js";
+import { ChatFrame, incoming, isChatFrame, MAX_MESSAGE_BYTES, requestBody, type Incoming } from "./protocol.js";
+import { ChatStore } from "./store.js";
+import { buildMessage } from "./build-message.js";
+
+export interface ChatMessageOptions {
+  /** Aborted when a client cancels the answer or the chat is cleared: stop the model when it fires. */
+  signal: AbortSignal;
+  /** Call `callback` with the stored answer once it has been persisted (undefined if it had no parts). */
+  onFinish(callback: (message: UIMessage | undefined) => void): void;
+  /** The client's request id (echoed on every frame of the answer). */
+  requestId: string;
+  /** Whatever the client sent besides `messages` (useAgentChat's `body` option). */
+  body: Record<string, unknown>;
+  /** True when this answer continues the last assistant message (after a tool approval or a client tool result). */
+  continuation: boolean;
+}
+
+interface Turn {
+  requestId: string;
+  continuation: boolean;
+  body: Record<string, unknown>;
+  /** Connections that already hold the transcript this turn starts from. */
+  exclude: string[];
+}
+
+interface ActiveStream {
+  requestId: string;
+  messageId: string;
+  continuation: boolean;
+  seq: number;
+  /** Connections offered a resume that have not acknowledged it yet: live chunks would reach them twice. */
+  pending: Set<string>;
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * A chat agent that speaks the wire protocol of `@cloudflare/ai-chat`, so the
+ * unmodified `useAgentChat` drives it. Subclass it and implement
+ * `onChatMessage(messages, options)` returning an `ai` UI message stream
+ * (a Response, a ReadableStream or an async iterable of chunks). The class
+ * keeps the conversation in the agent's SQLite, broadcasts it, keeps each
+ * chunk of an answer in progress so a reconnecting client is sent all of it,
+ * applies tool approvals and client tool results, and cancels on request.
+ *
+ * Lifecycle methods (onStart, onConnect, onMessage, onClose, onRequest) may
+ * be overridden as methods; frames of the chat protocol never reach onMessage.
+ */
+export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<Env, State> {
+  /** Keep at most this many messages (the oldest go first). */
+  maxPersistedMessages?: number;
+
+  private chatStoreCache: ChatStore | undefined;
+  private transcript: UIMessage[] | undefined;
+  private active: ActiveStream | undefined;
+  private turns: Promise<void> = Promise.resolve();
+  private readonly aborts = new Map<string, AbortController>();
+  /** Bumped by a clear: a turn that started before it stores nothing. */
+  private generation = 0;
+  /** Turns accepted whose stream has not started yet, and the connections told to wait for them. */
+  private accepted = 0;
+  private readonly awaiting = new Map<string, { conn: Connection; probeId?: string }>();
+
+  abstract onChatMessage(messages: UIMessage[], options: ChatMessageOptions): ChatResponse | void | Promise<ChatResponse | void>;
+
+  constructor(name: string, env: Env) {
+    super(name, env);
+    // Wrap the subclass's own lifecycle methods (already on the prototype chain) so the chat protocol runs first.
+    const onStart = this.onStart;
+    this.onStart = async () => {
+      await this.recoverOpenStreams();
+      return onStart.call(this);
+    };
+    const onConnect = this.onConnect;
+    this.onConnect = (conn: Connection, ctx: ConnectionContext) => {
+      this.offerResume(conn);
+      return onConnect.call(this, conn, ctx);
+    };
+    const onClose = this.onClose;
+    this.onClose = (conn: Connection, code: number, reason: string) => {
+      this.active?.pending.delete(conn.id);
+      this.awaiting.delete(conn.id);
+      return onClose.call(this, conn, code, reason);
+    };
+    const onMessage = this.onMessage;
+    this.onMessage = async (conn: Connection, message: string | Buffer) => {
+      if (await this.onChatFrame(conn, message)) return;
+      return onMessage.call(this, conn, message);
+    };
+    const onRequest = this.onRequest;
+    this.onRequest = (request: Request) => {
+      // useAgentChat loads the transcript from here before it connects.
+      if (request.method === "GET" && new URL(request.url).pathname.endsWith("/get-messages")) return Response.json(this.messages);
+      return onRequest.call(this, request);
+    };
+  }
+
+  /** The stored conversation, oldest first. */
+  get messages(): UIMessage[] {
+    return (this.transcript ??= this.chatStore().messages());
+  }
+
+  /** Replace the conversation (server-side), store it and send it to every client. */
+  saveMessages(messages: UIMessage[]): void {
+    this.setTranscript(messages);
+    this.sendFrame({ type: ChatFrame.MESSAGES, messages: this.messages });
+  }
+
+  /** Forget the conversation, cancel an answer in progress, and tell every client. */
+  clearMessages(except: string[] = []): void {
+    this.generation++;
+    for (const a of this.aborts.values()) a.abort();
+    this.chatStore().clear();
+    this.transcript = [];
+    this.sendFrame({ type: ChatFrame.CLEAR }, except);
+  }
+
+  private chatStore(): ChatStore {
+    return (this.chatStoreCache ??= new ChatStore(this[internals].storage.db));
+  }
+
+  private setTranscript(messages: UIMessage[]): void {
+    const kept = this.maxPersistedMessages && messages.length > this.maxPersistedMessages ? messages.slice(-this.maxPersistedMessages) : messages;
+    this.chatStore().replace(kept);
+    this.transcript = kept;
+  }
+
+  private sendFrame(frame: object, except: Iterable<string> = []): void {
+    this.broadcast(JSON.stringify(frame), [...except]);
+  }
+
+  private refuse(conn: Connection, code: string, message: string, requestId?: string): true {
+    conn.send({ type: ChatFrame.ERROR, code, message });
+    // A refused request still ends, so the client's send settles instead of waiting.
+    if (requestId) conn.send({ type: ChatFrame.RESPONSE, id: requestId, body: message, done: true, error: true });
+    return true;
+  }
+
+  // --- frames ------------------------------------------------------------------
+
+  /** Handle a chat-protocol frame; false when the frame is not one (it goes to onMessage). */
+  private async onChatFrame(conn: Connection, data: string | Buffer): Promise<boolean> {
+    if (typeof data !== "string") return false;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(data);
+    } catch {
+      return false;
+    }
+    if (!isChatFrame(raw)) return false;
+    const parsed = incoming.safeParse(raw);
+    if (!parsed.success) {
+      const rawId = (raw as { id?: unknown }).id;
+      const id = typeof rawId === "string" && rawId && raw.type === ChatFrame.REQUEST ? rawId : undefined;
+      const issue = parsed.error.issues[0];
+      return this.refuse(conn, "CHAT_BAD_FRAME", `malformed ${raw.type} frame: ${issue ? `${issue.path.join(".") || "frame"}: ${issue.message}` : "invalid"}`, id);
+    }
+    const f = parsed.data;
+    switch (f.type) {
+      case ChatFrame.REQUEST:
+        return this.onRequestFrame(conn, f);
+      case ChatFrame.MESSAGES: {
+        const big = f.messages.find((m) => JSON.stringify(m).length > MAX_MESSAGE_BYTES);
+        if (big) return this.refuse(conn, "CHAT_MESSAGE_TOO_LARGE", `message ${big.id} is over ${MAX_MESSAGE_BYTES} bytes; send it in smaller parts`);
+        this.setTranscript(f.messages as UIMessage[]);
+        this.sendFrame({ type: ChatFrame.MESSAGES, messages: this.messages }, [conn.id]);
+        return true;
+      }
+      case ChatFrame.CLEAR:
+        this.clearMessages([conn.id]);
+        return true;
+      case ChatFrame.CANCEL:
+        this.aborts.get(f.id)?.abort();
+        return true;
+      case ChatFrame.RESUME_REQUEST:
+        if (this.active) this.offerResume(conn, f.probeId);
+        else if (this.accepted > 0) {
+          // A turn is coming (a continuation after a tool approval, say): keep the client waiting for it.
+          this.awaiting.set(conn.id, { conn, ...(f.probeId ? { probeId: f.probeId } : {}) });
+          conn.send({ type: ChatFrame.STREAM_PENDING, ...(f.probeId ? { probeId: f.probeId } : {}) });
+        } else conn.send({ type: ChatFrame.RESUME_NONE, reason: "idle", ...(f.probeId ? { probeId: f.probeId } : {}) });
+        return true;
+      case ChatFrame.RESUME_ACK:
+        this.replay(conn, f.id);
+        return true;
+      case ChatFrame.TOOL_APPROVAL:
+      case ChatFrame.TOOL_RESULT:
+        this.onToolFrame(conn, f);
+        return true;
+    }
+  }
+
+  private onRequestFrame(conn: Connection, f: Extract<Incoming, { type: typeof ChatFrame.REQUEST }>): true {
+    if (f.init.method && f.init.method !== "POST") return this.refuse(conn, "CHAT_BAD_FRAME", `chat requests are POST, not ${f.init.method}`, f.id);
+    let body: unknown;
+    try {
+      body = JSON.parse(f.init.body ?? "");
+    } catch {
+      return this.refuse(conn, "CHAT_BAD_FRAME", "the chat request's init.body is not JSON; send {messages: [...]}", f.id);
+    }
+    const parsed = requestBody.safeParse(body);
+    if (!parsed.success) return this.refuse(conn, "CHAT_BAD_FRAME", `the chat request's body needs messages: an array of UI messages (${parsed.error.issues[0]?.message})`, f.id);
+    const big = parsed.data.messages.find((m) => JSON.stringify(m).length > MAX_MESSAGE_BYTES);
+    if (big) return this.refuse(conn, "CHAT_MESSAGE_TOO_LARGE", `message ${big.id} is over ${MAX_MESSAGE_BYTES} bytes; send it in smaller parts`, f.id);
+    const { messages, trigger: _trigger, ...rest } = parsed.data;
+    this.setTranscript(messages as UIMessage[]);
+    this.sendFrame({ type: ChatFrame.MESSAGES, messages: this.messages }, [conn.id]);
+    this.startTurn({ requestId: f.id, continuation: false, body: rest, exclude: [conn.id] });
+    return true;
+  }
+
+  /** Apply a tool approval or a client tool result after any answer in progress, then continue if asked. */
+  private onToolFrame(conn: Connection, f: Extract<Incoming, { type: typeof ChatFrame.TOOL_APPROVAL | typeof ChatFrame.TOOL_RESULT }>): void {
+    this.chain(async () => {
+      const messages = this.messages;
+      const mi = messages.findLastIndex((m) => m.parts.some((p) => (p as { toolCallId?: string }).toolCallId === f.toolCallId));
+      if (mi < 0) return void this.refuse(conn, "CHAT_TOOL_CALL_NOT_FOUND", `no tool call ${f.toolCallId} in this conversation`);
+      const message = messages[mi]!;
+      const parts = message.parts.map((p) => {
+        const part = p as Record<string, unknown> & { toolCallId?: string; approval?: Record<string, unknown> };
+        if (part.toolCallId !== f.toolCallId) return p;
+        if (f.type === ChatFrame.TOOL_APPROVAL) return { ...part, state: "approval-responded", approval: { ...(part.approval ?? { id: f.toolCallId }), approved: f.approved } };
+        if (f.state === "output-error") return { ...part, state: "output-error", errorText: f.errorText ?? "tool failed" };
+        return { ...part, state: "output-available", output: f.output };
+      }) as UIMessage["parts"];
+      const updated = { ...message, parts };
+      this.setTranscript(messages.map((m, i) => (i === mi ? updated : m)));
+      this.sendFrame({ type: ChatFrame.MESSAGE_UPDATED, message: updated });
+      if (f.autoContinue) await this.runTurn({ requestId: randomUUID(), continuation: true, body: {}, exclude: [] });
+    }, !!f.autoContinue);
+  }
+
+  // --- answers -----------------------------------------------------------------
+
+  /** Run `work` after every earlier turn; `isTurn` when it will stream an answer. */
+  private chain(work: () => Promise<void>, isTurn = true): void {
+    if (isTurn) this.accepted++;
+    const next = this.turns
+      .then(work)
+      .catch((err) => console.error(`chat agent ${this.name}:`, err))
+      .finally(() => {
+        if (isTurn) this.accepted--;
+        if (this.accepted === 0 && !this.active) this.releaseAwaiting();
+      });
+    this.turns = next;
+    // The answer outlives the frame that asked for it: keep the instance in memory until it ends.
+    void this[internals].keepAliveWhile(next);
+  }
+
+  private startTurn(turn: Turn): void {
+    // Registered now, so a cancel that arrives before the turn starts still counts.
+    this.aborts.set(turn.requestId, new AbortController());
+    this.chain(() => this.runTurn(turn));
+  }
+
+  /** No answer is coming after all: the waiting clients stop waiting. */
+  private releaseAwaiting(): void {
+    for (const { conn, probeId } of this.awaiting.values()) conn.send({ type: ChatFrame.RESUME_NONE, reason: "idle", ...(probeId ? { probeId } : {}) });
+    this.awaiting.clear();
+  }
+
+  private async runTurn(turn: Turn): Promise<void> {
+    const { requestId, continuation } = turn;
+    const abort = this.aborts.get(requestId) ?? new AbortController();
+    this.aborts.set(requestId, abort);
+    const generation = this.generation;
+    const cont = continuation ? { continuation: true } : {};
+    const finishers: ((m: UIMessage | undefined) => void)[] = [];
+    try {
+      const base = continuation ? this.messages.findLast((m) => m.role === "assistant") : undefined;
+      let response: ChatResponse | void;
+      try {
+        if (abort.signal.aborted) throw new Error("cancelled");
+        response = await this.onChatMessage([...this.messages], { signal: abort.signal, onFinish: (cb) => finishers.push(cb), requestId, body: turn.body, continuation });
+      } catch (err) {
+        if (abort.signal.aborted) return this.sendFrame({ type: ChatFrame.RESPONSE, id: requestId, body: "", done: true, outcome: "aborted", ...cont });
+        return this.sendFrame({ type: ChatFrame.RESPONSE, id: requestId, body: errorText(err), done: true, error: true, ...cont });
+      }
+      if (!response) return this.sendFrame({ type: ChatFrame.RESPONSE, id: requestId, body: "", done: true, outcome: "completed", ...cont });
+
+      const store = this.chatStore();
+      const active: ActiveStream = { requestId, messageId: base?.id ?? randomUUID(), continuation, seq: 0, pending: new Set() };
+      store.startStream(requestId, active.messageId, continuation);
+      this.active = active;
+      for (const { conn, probeId } of this.awaiting.values()) this.offerResume(conn, probeId);
+      this.awaiting.clear();
+      const builder = await buildMessage(base ?? { id: active.messageId, role: "assistant", parts: [] });
+      const emit = (chunk: UIMessageChunk) => {
+        const body = JSON.stringify(chunk);
+        const seq = active.seq++;
+        // Stored and sent in one step: a replay reads the same rows, so a resuming client misses nothing and sees nothing twice.
+        store.addChunk(requestId, seq, body);
+        this.sendFrame({ type: ChatFrame.RESPONSE, id: requestId, body, done: false, seq, ...cont }, active.pending);
+        builder.push(chunk);
+      };
+      let outcome: "completed" | "aborted" | "error" = "completed";
+      let failure = "";
+      try {
+        let first = true;
+        for await (const chunk of chunksOf(response, abort.signal)) {
+          if (first && !continuation) {
+            // The client adopts the server's id for the answer, so later requests name the same message.
+            if (chunk.type === "start") {
+              if (chunk.messageId) active.messageId = chunk.messageId;
+              else (chunk as { messageId?: string }).messageId = active.messageId;
+            } else emit({ type: "start", messageId: active.messageId });
+          }
+          first = false;
+          emit(chunk);
+        }
+        if (abort.signal.aborted) outcome = "aborted";
+      } catch (err) {
+        if (abort.signal.aborted) outcome = "aborted";
+        else {
+          outcome = "error";
+          failure = errorText(err);
+        }
+      }
+      const built = await builder.finish();
+      this.active = undefined;
+      if (generation !== this.generation) {
+        store.endStream(requestId);
+        return this.sendFrame({ type: ChatFrame.RESPONSE, id: requestId, body: "", done: true, outcome: "aborted", ...cont });
+      }
+      const answer = built.parts.length ? { ...built, id: active.messageId } : undefined;
+      let messages = this.messages;
+      if (answer) messages = base ? messages.map((m) => (m.id === base.id ? answer : m)) : [...messages, answer];
+      const kept = this.maxPersistedMessages && messages.length > this.maxPersistedMessages ? messages.slice(-this.maxPersistedMessages) : messages;
+      store.endStream(requestId, kept);
+      this.transcript = kept;
+      if (outcome === "error") this.sendFrame({ type: ChatFrame.RESPONSE, id: requestId, body: failure, done: true, error: true, ...cont });
+      else this.sendFrame({ type: ChatFrame.RESPONSE, id: requestId, body: "", done: true, outcome, ...cont });
+      this.sendFrame({ type: ChatFrame.MESSAGES, messages: this.messages }, turn.exclude);
+      for (const f of finishers) {
+        try {
+          f(answer);
+        } catch (err) {
+          console.error(`chat agent ${this.name}: onFinish callback failed:`, err);
+        }
+      }
+    } finally {
+      this.aborts.delete(requestId);
+    }
+  }
+
+  // --- resuming ----------------------------------------------------------------
+
+  private offerResume(conn: Connection, probeId?: string): void {
+    if (!this.active) return;
+    this.active.pending.add(conn.id);
+    conn.send({ type: ChatFrame.RESUMING, id: this.active.requestId, ...(probeId ? { probeId } : {}) });
+  }
+
+  /** Send a connection every chunk so far of the answer it acknowledged, then let it follow the live ones. */
+  private replay(conn: Connection, requestId: string): void {
+    const active = this.active;
+    if (!active || active.requestId !== requestId) {
+      // That answer has ended: its message reaches the client with the transcript.
+      return conn.send({ type: ChatFrame.RESPONSE, id: requestId, body: "", done: true, replay: true });
+    }
+    active.pending.delete(conn.id);
+    const cont = active.continuation ? { continuation: true } : {};
+    const bodies = this.chatStore().chunks(requestId);
+    bodies.forEach((body, seq) => conn.send({ type: ChatFrame.RESPONSE, id: requestId, body, done: false, replay: true, seq, ...cont }));
+    conn.send({ type: ChatFrame.RESPONSE, id: requestId, body: "", done: false, replay: true, replayComplete: true, ...cont });
+  }
+
+  /** Answers cut off by a stop: store what had streamed as the message, so nothing the client saw is lost. */
+  private async recoverOpenStreams(): Promise<void> {
+    const store = this.chatStore();
+    for (const s of store.openStreams()) {
+      const base = s.continuation ? this.messages.find((m) => m.id === s.message_id) : undefined;
+      const builder = await buildMessage(base ?? { id: s.message_id, role: "assistant", parts: [] });
+      for (const body of store.chunks(s.request_id)) {
+        try {
+          builder.push(JSON.parse(body) as UIMessageChunk);
+        } catch {
+          // a stored chunk that does not parse is skipped
+        }
+      }
+      const built = await builder.finish();
+      const answer = built.parts.length ? { ...built, id: s.message_id } : undefined;
+      let messages = this.messages;
+      if (answer) messages = base ? messages.map((m) => (m.id === base.id ? answer : m)) : [...messages, answer];
+      store.endStream(s.request_id, messages);
+      this.transcript = messages;
+    }
+  }
+}
