@@ -167,9 +167,11 @@ describe("agents, driven by the real AgentClient from the agents package", () =>
     const name = `evict-${uid()}`;
     const a = await connect("Recorder", name);
     assert.equal(await a.c.call("addNote", ["first"]), 1);
+    const first = await a.c.call("incarnation");
     a.c.close();
-    await sleep(1500); // idle timeout is 500 ms in this server
+    await sleep(1500); // idle timeout is 500 ms in this server; the sweeper runs as often
     const b = await connect("Recorder", name);
+    assert.notEqual(await b.c.call("incarnation"), first, "the idle instance left memory and a new one woke");
     assert.deepEqual(await b.c.call("notes"), ["first"]);
     assert.deepEqual((b.states.at(-1) as { events: string[] }).events.slice(0, 2), ["connect", "connect"]);
   });
@@ -248,10 +250,18 @@ describe("agents, driven by the real AgentClient from the agents package", () =>
     const name = `doomed-${uid()}`;
     const { c } = await connect("Recorder", name);
     await c.call("addNote", ["gone soon"]);
-    await c.call("destroyMe").catch(() => {});
-    await sleep(200);
+    await c.call("scheduleIn", [3600, "never"]);
+    const before = await c.call("incarnation");
+    assert.equal(((await c.call("schedules")) as { callback: string }[]).filter((s) => s.callback === "fired").length, 1);
+    // destroy ends the instance and its connections, so the call's answer may never come: wait for the close instead.
+    const closed = new Promise<void>((resolve) => c.addEventListener("close", () => resolve()));
+    void c.call("destroyMe").catch(() => {});
+    await Promise.race([closed, sleep(5000).then(() => assert.fail("the connection stayed open after destroy"))]);
     const again = await connect("Recorder", name);
+    assert.notEqual(await again.c.call("incarnation"), before);
     assert.deepEqual(await again.c.call("notes"), []);
+    const left = (await again.c.call("schedules")) as { callback: string }[];
+    assert.deepEqual(left.map((s) => s.callback), ["hourly"], "only the new instance's own schedule is there");
   });
 
   it("owns a sandbox named after it, created on first use", async () => {

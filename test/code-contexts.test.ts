@@ -113,7 +113,7 @@ describe("code contexts (Python)", () => {
     assert.equal(r.logs.stdout, "logged\n");
     assert.equal(r.results[0]!.text, "42");
     assert.equal(r.results[0]!.json, 42);
-    assert.equal((await sbx.runCode("Promise.resolve({ ok: true })", { context: ctx })).results[0]!.json?.toString(), { ok: true }.toString());
+    assert.deepEqual((await sbx.runCode("Promise.resolve({ ok: true, n: [1, 2] })", { context: ctx })).results[0]!.json, { ok: true, n: [1, 2] });
     assert.equal((await sbx.runCode("require('node:path').join('a', 'b')", { context: ctx })).results[0]!.text, "'a/b'");
     // Packages installed in the sandbox load with require and import().
     await sbx.writeFile("/workspace/node_modules/greet/package.json", JSON.stringify({ name: "greet", main: "index.js" }));

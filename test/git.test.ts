@@ -56,12 +56,14 @@ describe("git checkout", () => {
     const r = await sbx.gitCheckout(url, { targetDir: "/workspace/private" });
     assert.equal(r.url.includes(creds.token), false);
     assert.equal((await sbx.exec("cat file1.txt", { cwd: "/workspace/private" })).stdout, "commit 1\n");
-    const found = await sbx.exec(["sh", "-c", 'grep -rl "$T" /workspace /root /tmp 2>/dev/null; git -C /workspace/private config --list'], { env: { T: creds.token } });
-    assert.doesNotMatch(found.stdout, new RegExp(creds.token));
+    // grep -c prints, per file, how many lines hold the token (.git/logs/HEAD included): every count must be 0.
+    const found = await sbx.exec(["sh", "-c", 'grep -rc -- "$T" /workspace /root /tmp 2>/dev/null | grep -v ":0$"; git -C /workspace/private config --list'], { env: { T: creds.token } });
+    assert.doesNotMatch(found.stdout, /:\d+$/m, `files holding the token: ${found.stdout}`);
+    assert.ok(found.stdout.includes("remote.origin.url"), "the search ran");
     assert.match(found.stdout, /remote\.origin\.url=http:\/\/host\.burrow\.internal/);
     // A wrong token fails with a message that does not echo it.
     const bad = `http://${creds.user}:wrong-token-123@host.burrow.internal:${git.port}/private.git`;
-    await assert.rejects(sbx.gitCheckout(bad, { targetDir: "/workspace/p2" }), (e: BurrowApiError) => e.code === "GIT_AUTH_FAILED" && !JSON.stringify(e).includes("wrong-token-123"));
+    await assert.rejects(sbx.gitCheckout(bad, { targetDir: "/workspace/p2" }), (e: BurrowApiError) => e.code === "GIT_AUTH_FAILED" && !`${e.message} ${JSON.stringify(e.details)}`.includes("wrong-token-123"));
     const log = readFileSync(`${srv.dataDir}/sandboxes/${sbx.id}/runtime.log`, "utf8");
     assert.doesNotMatch(log, /s3cr3t|wrong-token/);
   });

@@ -85,7 +85,11 @@ describe("terminals", () => {
     assert.equal(r.status, 426);
     assert.equal((await r.json()).code, "UPGRADE_REQUIRED");
     const ws = new WebSocket(`${srv.url.replace("http", "ws")}/v1/sandboxes/${sbx.id}/terminal`);
-    const status = await new Promise<number>((resolve) => ws.once("unexpected-response", (_q, res) => resolve(res.statusCode!)));
+    const status = await new Promise<number>((resolve, reject) => {
+      ws.once("unexpected-response", (_q, res) => resolve(res.statusCode!));
+      ws.once("open", () => reject(new Error("the terminal opened without a token")));
+      setTimeout(() => reject(new Error("no answer to the terminal upgrade within 10 s")), 10_000).unref();
+    });
     assert.equal(status, 401);
     await assert.rejects(sbx.terminal({ cols: 0 }), (e: BurrowApiError) => e.code === "VALIDATION_FAILED");
   });

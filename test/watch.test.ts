@@ -21,12 +21,21 @@ async function watching(sbx: Sandbox, path: string, opts: Parameters<Sandbox["wa
       if (!ctl.signal.aborted) throw err;
     }
   })();
-  await isReady;
+  // A watch that never says "watching" fails the test in 10 s instead of hanging it.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    isReady,
+    done.then(() => {
+      throw new Error(`the watch of ${path} ended before it was watching`);
+    }),
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`the watch of ${path} did not start within 10 s`)), 10_000))),
+  ]).finally(() => clearTimeout(timer));
   return {
     events,
     async until(pred: (e: WatchEvent[]) => boolean, ms = 3000) {
       const t = Date.now();
       while (!pred(events) && Date.now() - t < ms) await new Promise((r) => setTimeout(r, 10));
+      if (!pred(events)) throw new Error(`the expected event did not arrive within ${ms} ms; got ${JSON.stringify(events.map((e) => `${e.type}:${e.path}`))}`);
       return events;
     },
     async stop() {
