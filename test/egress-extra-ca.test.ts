@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -98,5 +98,18 @@ describe("extra CA certificates (--extra-ca-certs)", () => {
     });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr + r.stdout, new RegExp(`--extra-ca-certs ${bad}: certificate 1 of 1 does not parse`));
+  });
+});
+
+describe("test servers for sandboxes that reach the internet", () => {
+  it("startTestServer({ internet: true }) gives the server the host's CA bundle as extra CAs", { skip: !existsSync("/etc/ssl/certs/ca-certificates.crt") }, async () => {
+    const srv = await startTestServer({ internet: true });
+    try {
+      const status = (await (await srv.api("GET", "/v1/status")).json()).extraCaCerts as { file: string; certificates: unknown[] };
+      assert.equal(status.file, "/etc/ssl/certs/ca-certificates.crt");
+      assert.ok(status.certificates.length > 0);
+    } finally {
+      await srv.cleanup();
+    }
   });
 });

@@ -1,15 +1,14 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { ImageStore } from "../images/index.js";
-import { defaultCacheDir, loadConfig, startServer } from "../server/index.js";
+import { loadConfig, startServer } from "../server/index.js";
+import { ensureDefaultImage } from "./image-commands.js";
 import { connect } from "./connect.js";
 import { loadAgentClasses } from "./load-agents.js";
 import { loadServerConfigModule } from "./load-config.js";
 import { isAgentClass } from "../agents/index.js";
 import type { AgentClass } from "../agents/instance.js";
 import { kebab } from "../agents/kebab.js";
-import { progressLine } from "./progress.js";
 
 const ago = (iso: string) => {
   const s = Math.round((Date.now() - Date.parse(iso)) / 1000);
@@ -18,8 +17,8 @@ const ago = (iso: string) => {
 
 export async function serve(argv: string[]): Promise<void> {
   const config = loadConfig(argv);
-  const images = new ImageStore(config.cacheDir);
-  if (!images.has(config.defaultImage) && config.defaultImage === "default") await ensureDefaultImage();
+  // The default image follows Burrow's package list: a new list builds a new version beside the old ones.
+  if (config.defaultImage === "default") await ensureDefaultImage();
   const agentClasses = [
     ...(config.examples ? Object.values(await import(new URL("./examples.js", import.meta.url).href)).filter(isAgentClass) : []),
     ...(config.agentsModule ? await loadAgentClasses(config.agentsModule) : []),
@@ -43,31 +42,7 @@ export async function serve(argv: string[]): Promise<void> {
   process.on("SIGTERM", stop);
 }
 
-export async function ensureDefaultImage(): Promise<void> {
-  const images = new ImageStore(defaultCacheDir());
-  if (images.has("default")) return;
-  const p = progressLine("building the default image (Debian bookworm via mmdebstrap, once per machine):");
-  await images.buildDefault((line) => p.update(line));
-  p.done("ready");
-}
-
-export async function image(args: string[]): Promise<void> {
-  const images = new ImageStore(defaultCacheDir());
-  const [sub, ...rest] = args;
-  if (sub === "ensure-default" || sub === "build") return ensureDefaultImage();
-  if (sub === "import") {
-    const [name, dir] = rest;
-    if (!name || !dir) throw new Error("usage: burrow image import <name> <rootfs-dir | docker-save.tar | oci-layout>");
-    const p = progressLine(`importing ${dir} as image ${name}:`);
-    await images.import(name, dir, (l) => p.update(l));
-    return p.done("ready");
-  }
-  if (sub === "ls" || sub === undefined) {
-    for (const i of images.list()) console.log(`${i.name.padEnd(16)} ${i.createdAt}  ${i.source}`);
-    return;
-  }
-  throw new Error(`unknown image command ${sub}: use ensure-default, import, ls`);
-}
+export { ensureDefaultImage, image } from "./image-commands.js";
 
 export async function ls(): Promise<void> {
   const list = await connect().list();

@@ -20,7 +20,8 @@ const USAGE = `usage: burrow <command>
   cp <id>:/path <local> | <local> <id>:/path   copy a file out of or into a sandbox ('-' = stdio)
   sleep <id>                           put a sandbox to sleep now
   rm <id>...                           destroy sandboxes
-  image [ls | ensure-default | import <name> <rootfs-dir|docker-save.tar|oci-layout>]
+  image ls | ensure-default | rebuild default | import <name> <rootfs-dir|docker-save.tar|oci-layout> | prune [name]
+                                       versions of images (sizes, sandboxes on each); prune removes versions nothing stands on
   snapshot <id> | ls | rm <sid> | push <sid> | pull <sid>   freeze a disk; move snapshots to and from the blob store
   fork <sid> <name>... | --count N     new sandboxes standing on a snapshot
   logs --egress <id> [--limit N]       a sandbox's outbound connections (the egress audit)

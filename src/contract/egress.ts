@@ -67,6 +67,8 @@ export const EgressAuditEvent = z.object({
   bytesIn: z.number(),
   durationMs: z.number(),
   status: z.number().nullable(),
+  /** The upstream proxy the connection went through (its URL without credentials), or null when dialled directly. */
+  upstreamProxy: z.string().nullable(),
 });
 export type EgressAuditEvent = z.infer<typeof EgressAuditEvent>;
 

@@ -56,6 +56,8 @@ export const Labels = z.record(z.string().max(63), z.string().max(256));
 export const EnsureSandboxBody = z
   .object({
     image: z.string().min(1).max(128).optional(),
+    /** Which version of the image: "latest" (the default for a new sandbox), or a version id; on a sleeping sandbox, a move onto it. */
+    imageVersion: z.string().regex(/^(?:latest|legacy|[a-f0-9]{12})$/, { message: 'imageVersion is "latest" or a version id (12 hex digits) from burrow image ls' }).optional(),
     env: EnvMap.optional(),
     sleepAfter: Duration.optional(),
     keepAlive: z.boolean().optional(),
@@ -75,6 +77,8 @@ export const SandboxInfo = z.object({
   id: z.string(),
   state: SandboxState,
   image: z.string(),
+  /** The image version it stands on, pinned when it was created or moved. */
+  imageVersion: z.string(),
   createdAt: z.string(),
   lastActiveAt: z.string(),
   sleepAfter: z.number(),

@@ -9,6 +9,8 @@ export const SnapshotInfo = z.object({
   /** The sandbox whose disk it froze. */
   sandboxId: z.string(),
   image: z.string(),
+  /** The image version under its layers; null when it came from a server that did not record one. */
+  imageVersion: z.string().nullable(),
   /** `user`: taken on request; `sleep`: taken as a sandbox slept with persist "snapshot". */
   kind: z.enum(["user", "sleep"]),
   /** The snapshot this one holds changes on top of, or null when it holds everything since the image. */

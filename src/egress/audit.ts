@@ -20,6 +20,7 @@ interface Row {
   bytes_in: number;
   duration_ms: number;
   status: number | null;
+  upstream_proxy: string | null;
 }
 
 /**
@@ -42,9 +43,12 @@ export class AuditLog {
       duration_ms REAL NOT NULL, status INTEGER
     )`);
     this.db.exec("CREATE INDEX IF NOT EXISTS egress_audit_sandbox ON egress_audit (sandbox_id, seq)");
+    // Added with --upstream-proxy: a log written before it gets the column (null: dialled directly).
+    const columns = this.db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('egress_audit')").all().map((c) => c.name);
+    if (!columns.includes("upstream_proxy")) this.db.exec("ALTER TABLE egress_audit ADD COLUMN upstream_proxy TEXT");
     this.stmts = {
-      insert: this.db.prepare(`INSERT INTO egress_audit (sandbox_id, at, host, port, method, path, decision, reason, handler, mode, bytes_out, bytes_in, duration_ms, status)
-        VALUES (@sandboxId, @at, @host, @port, @method, @path, @decision, @reason, @handler, @mode, @bytesOut, @bytesIn, @durationMs, @status)`),
+      insert: this.db.prepare(`INSERT INTO egress_audit (sandbox_id, at, host, port, method, path, decision, reason, handler, mode, bytes_out, bytes_in, duration_ms, status, upstream_proxy)
+        VALUES (@sandboxId, @at, @host, @port, @method, @path, @decision, @reason, @handler, @mode, @bytesOut, @bytesIn, @durationMs, @status, @upstreamProxy)`),
       recent: this.db.prepare<[string, number], Row>("SELECT * FROM (SELECT * FROM egress_audit WHERE sandbox_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq"),
       prune: this.db.prepare<[string, string, number]>(
         "DELETE FROM egress_audit WHERE sandbox_id = ? AND seq <= (SELECT seq FROM egress_audit WHERE sandbox_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
@@ -75,6 +79,7 @@ export class AuditLog {
       bytesIn: r.bytes_in,
       durationMs: r.duration_ms,
       status: r.status,
+      upstreamProxy: r.upstream_proxy,
     }));
   }
 

@@ -9,6 +9,7 @@ export { EgressRules } from "./rules.js";
 export { EgressCA } from "./ca.js";
 export { TrustSources, parsePemBundle, type CertInfo } from "./trust.js";
 export { AuditLog } from "./audit.js";
+export { UpstreamDialer, parseProxyUrl, upstreamProxyConfig, noProxyMatches, type ProxyEndpoint, type UpstreamProxyConfig } from "./upstream-proxy.js";
 export { decide, decideHandled, HostRules, isInternal, HOST_ALIAS, type Resolver } from "./policy.js";
 export { merging, replacing } from "./settings.js";
 export type { EgressConfig, EgressContext, EgressHandler } from "./handlers.js";

@@ -9,6 +9,7 @@ import type { EgressHandler } from "./handlers.js";
 import type { Bandwidth } from "./limits.js";
 import { decideHandled, type Policy } from "./policy.js";
 import { policyFetch } from "./upstream.js";
+import type { UpstreamDialer } from "./upstream-proxy.js";
 import type { EgressAuditEvent } from "../contract/index.js";
 
 // Expect is answered here (Node sends "100 Continue" itself), so it is not passed on either.
@@ -42,6 +43,7 @@ export class Interceptor {
   constructor(
     private readonly ca: EgressCA,
     private readonly trust: TrustSources,
+    private readonly dialer: UpstreamDialer,
   ) {
     this.server = createServer({ maxHeaderSize: MAX_HEADER, headersTimeout: 15_000, requestTimeout: 0, keepAliveTimeout: 30_000 }, (req, res) => {
       const t = this.targets.get(req.socket);
@@ -89,6 +91,7 @@ export class Interceptor {
     let status: number | null = null;
     let decision: EgressAuditEvent["decision"] = "allowed";
     let reason: string | null = null;
+    let upstreamProxy: string | null = null;
     const path = (() => {
       try {
         return new URL(url).pathname;
@@ -100,6 +103,7 @@ export class Interceptor {
       t.audit({
         at: new Date().toISOString(), host: t.host, port: t.port, method: req.method ?? null, path, decision, reason,
         handler: decision === "allowed" ? t.handlerName : null, mode, bytesOut, bytesIn, durationMs: Math.round((performance.now() - started) * 10) / 10, status,
+        upstreamProxy,
       }),
     );
     let policy = t.policy;
@@ -124,7 +128,7 @@ export class Interceptor {
       const request = new Request(url, { method: req.method, headers, body, ...(body ? { duplex: "half" } : {}) } as RequestInit);
       let response: Response;
       try {
-        response = await t.handler(request, { sandboxId: t.sandboxId, host: t.host, port: t.port, fetch: policyFetch(policy, this.trust) });
+        response = await t.handler(request, { sandboxId: t.sandboxId, host: t.host, port: t.port, fetch: policyFetch(policy, this.trust, this.dialer, (via) => (upstreamProxy = via.display)) });
       } catch (err) {
         // The handler's own message may hold what it was protecting: only the server's log sees it.
         console.error(`burrow egress: handler ${t.handlerName} failed for ${t.sandboxId} -> ${t.host}:`, err);

@@ -1,5 +1,5 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { chmodSync, rmSync } from "node:fs";
 import type { EgressAuditEvent } from "../contract/index.js";
 import type { AuditLog } from "./audit.js";
@@ -9,6 +9,7 @@ import type { EgressHandler } from "./handlers.js";
 import { type InterceptTarget, Interceptor, refuse } from "./intercept.js";
 import { Bandwidth, ConnectionGate } from "./limits.js";
 import { decide, decideHandled, type Policy } from "./policy.js";
+import { authority, type UpstreamDialer } from "./upstream-proxy.js";
 
 const MAX_HEADER = 16 * 1024;
 /** How long a connection over a sandbox's limit waits for a free slot before it is refused. */
@@ -27,6 +28,8 @@ export interface EgressDeps {
   /** The CAs upstreams are verified against (the same sources as the sandboxes' bundle). */
   trust: TrustSources;
   audit: AuditLog;
+  /** How allowed destinations are dialled: directly, or through the operator's upstream proxy. */
+  dialer: UpstreamDialer;
   /** An open outbound connection is activity: the sandbox stays awake until the returned release is called. */
   hold(sandboxId: string): () => void;
 }
@@ -43,7 +46,7 @@ export class EgressProxy {
   private readonly limits = new Map<string, { gate: ConnectionGate; bandwidth: Bandwidth }>();
 
   constructor(private readonly deps: EgressDeps) {
-    this.interceptor = new Interceptor(deps.ca, deps.trust);
+    this.interceptor = new Interceptor(deps.ca, deps.trust, deps.dialer);
   }
 
   /** Listen for one sandbox; `owner` names it at the time of each connection (a pooled sandbox takes its name later). */
@@ -109,7 +112,7 @@ export class EgressProxy {
 
   private audit(sandboxId: string, e: Partial<EgressAuditEvent> & Pick<EgressAuditEvent, "host" | "port" | "decision" | "mode">): void {
     this.deps.audit.record(sandboxId, {
-      at: new Date().toISOString(), method: null, path: null, reason: null, handler: null, bytesOut: 0, bytesIn: 0, durationMs: 0, status: null, ...e,
+      at: new Date().toISOString(), method: null, path: null, reason: null, handler: null, bytesOut: 0, bytesIn: 0, durationMs: 0, status: null, upstreamProxy: null, ...e,
     });
   }
 
@@ -140,24 +143,28 @@ export class EgressProxy {
     let bytesOut = 0;
     let bytesIn = 0;
     const { address, family } = d as unknown as { address: string; family: number };
-    const upstream = connect({ host: address, port, family });
-    let connected = false;
-    upstream.once("connect", () => {
-      connected = true;
-      client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-      if (head.length) upstream.write(head);
-      client.pipe(bandwidth.meter((n) => (bytesOut += n))).pipe(upstream);
-      upstream.pipe(bandwidth.meter((n) => (bytesIn += n))).pipe(client);
-    });
-    upstream.once("error", () => {
-      if (!connected) refuseRaw(client, 502, `could not connect to ${host}:${port}`);
-      else client.destroy();
-    });
+    // Dialled only now, after the decision, and at the address that was checked (also through an upstream proxy).
+    const via = this.deps.dialer.proxyFor("tunnel", host, address, port);
+    const upstreamProxy = via?.display ?? null;
+    let upstream: Socket;
+    try {
+      upstream = (await this.deps.dialer.open(host, address, family, port)).socket;
+    } catch (err) {
+      const reason = via ? (err as Error).message : `could not connect to ${host}:${port}`;
+      this.audit(sandboxId, { host, port, method: "CONNECT", decision: "allowed", reason, mode: "tunnel", status: 502, upstreamProxy, durationMs: Math.round(performance.now() - started) });
+      return refuseRaw(client, 502, reason);
+    }
+    if (client.destroyed) return void upstream.destroy();
+    client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+    if (head.length) upstream.write(head);
+    client.pipe(bandwidth.meter((n) => (bytesOut += n))).pipe(upstream);
+    upstream.pipe(bandwidth.meter((n) => (bytesIn += n))).pipe(client);
+    upstream.on("error", () => client.destroy());
     client.once("close", () => upstream.destroy());
     upstream.once("close", () => {
       client.end();
       this.audit(sandboxId, {
-        host, port, method: "CONNECT", decision: "allowed", mode: "tunnel", bytesOut, bytesIn, durationMs: Math.round(performance.now() - started),
+        host, port, method: "CONNECT", decision: "allowed", mode: "tunnel", bytesOut, bytesIn, durationMs: Math.round(performance.now() - started), upstreamProxy,
       });
     });
   }
@@ -192,25 +199,33 @@ export class EgressProxy {
     let bytesOut = 0;
     let bytesIn = 0;
     let status: number | null = null;
+    const { address, family } = d as unknown as { address: string; family: number };
+    const via = this.deps.dialer.proxyFor("http", host, address, port);
     res.once("close", () =>
       this.audit(sandboxId, {
         host, port, method: req.method ?? null, path: url.pathname, decision: "allowed", mode: "http", bytesOut, bytesIn, status,
-        durationMs: Math.round((performance.now() - started) * 10) / 10,
+        durationMs: Math.round((performance.now() - started) * 10) / 10, upstreamProxy: via?.display ?? null,
       }),
     );
     const headers = { ...req.headers };
     delete headers["proxy-connection"];
     delete headers["proxy-authorization"];
-    const { address, family } = d as unknown as { address: string; family: number };
+    if (via?.authorization) headers["proxy-authorization"] = via.authorization;
+    // Through an upstream proxy: absolute form naming the checked address; the Host header keeps the name.
+    const to = via
+      ? { host: via.host, port: via.port, path: `http://${authority(address, port)}${url.pathname}${url.search}` }
+      : { host: address, family, port, path: url.pathname + url.search };
     const up = httpRequest(
-      { host: address, family, port, method: req.method, path: url.pathname + url.search, headers, setHost: false },
+      { ...to, method: req.method, headers, setHost: false },
       (upRes) => {
         status = upRes.statusCode ?? 502;
         res.writeHead(status, upRes.rawHeaders as unknown as Record<string, string>);
         upRes.pipe(bandwidth.meter((n) => (bytesIn += n))).pipe(res);
       },
     );
-    up.on("error", (err) => (res.headersSent ? res.destroy() : refuse(res, 502, `upstream ${url.host}: ${err.message}`)));
+    up.on("error", (err) =>
+      res.headersSent ? res.destroy() : refuse(res, 502, via ? `upstream ${url.host} through the upstream proxy ${via.display}: ${err.message}` : `upstream ${url.host}: ${err.message}`),
+    );
     req.pipe(bandwidth.meter((n) => (bytesOut += n))).pipe(up);
   }
 }

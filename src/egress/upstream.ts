@@ -1,10 +1,12 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { isIP } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { decide, type Policy } from "./policy.js";
 import type { TrustSources } from "./trust.js";
+import { authority, type ProxyEndpoint, type UpstreamDialer } from "./upstream-proxy.js";
 
 /** Hop-by-hop headers never travel past a proxy. */
 const HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade", "host"]);
@@ -31,8 +33,15 @@ function httpsAgentFor(trust: TrustSources): HttpsAgent {
  * then used), Burrow's host alias reaches the host, and the upstream's
  * certificate is verified against the server's trust store (plus the
  * operator's extra CAs) under its real name. Bodies stream both ways.
+ * Through the operator's upstream proxy when one is set (`onProxy` hears of
+ * each use, for the audit), like the sandbox's own traffic.
  */
-export function policyFetch(policy: Policy, trust: TrustSources): (input: Request | string | URL, init?: RequestInit) => Promise<Response> {
+export function policyFetch(
+  policy: Policy,
+  trust: TrustSources,
+  dialer: UpstreamDialer,
+  onProxy?: (via: ProxyEndpoint) => void,
+): (input: Request | string | URL, init?: RequestInit) => Promise<Response> {
   return async (input, init) => {
     const req = input instanceof Request && !init ? input : new Request(input as string, init);
     const url = new URL(req.url);
@@ -49,21 +58,33 @@ export function policyFetch(policy: Policy, trust: TrustSources): (input: Reques
     headers.host = url.host;
     // A length with no body to send would leave the upstream waiting for bytes that never come.
     if (!req.body) delete headers["content-length"];
-    const send = secure ? httpsRequest : httpRequest;
+    const path = url.pathname + url.search;
+    const via = dialer.proxyFor(secure ? "tunnel" : "http", host, d.address, port);
+    if (via) onProxy?.(via);
+    let options: import("node:http").RequestOptions;
+    if (!via)
+      options = {
+        host: d.address, family: d.family, port, path,
+        // Verify the certificate for the name asked for, not the address connected to.
+        ...(secure && !isIP(host) ? { servername: host } : {}),
+        agent: secure ? httpsAgentFor(trust) : httpAgent,
+      };
+    else if (!secure)
+      // Absolute form naming the checked address; the Host header keeps the name.
+      options = { host: via.host, port: via.port, path: `http://${authority(d.address, port)}${path}`, agent: httpAgent };
+    else {
+      // TLS inside the upstream proxy's CONNECT tunnel, verified as for a direct connection; not pooled.
+      const { socket } = await dialer.open(host, d.address, d.family, port);
+      const { ca } = trust.upstream();
+      const tls = tlsConnect({ socket, host, ...(isIP(host) ? {} : { servername: host }), ...(ca ? { ca } : {}), ALPNProtocols: ["http/1.1"] });
+      options = { createConnection: () => tls, path };
+    }
+    if (via?.authorization && !secure) headers["proxy-authorization"] = via.authorization;
+    // A TLS socket made here already speaks TLS: plain http writes the request on it.
+    const send = secure && !via ? httpsRequest : httpRequest;
     return new Promise<Response>((resolve, reject) => {
       const up = send(
-        {
-          host: d.address,
-          family: d.family,
-          port,
-          method: req.method,
-          path: url.pathname + url.search,
-          headers,
-          setHost: false,
-          // Verify the certificate for the name asked for, not the address connected to.
-          ...(secure && !isIP(host) ? { servername: host } : {}),
-          agent: secure ? httpsAgentFor(trust) : httpAgent,
-        },
+        { ...options, method: req.method, headers, setHost: false },
         (res: IncomingMessage) => {
           const out = new Headers();
           for (let i = 0; i < res.rawHeaders.length; i += 2) {

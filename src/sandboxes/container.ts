@@ -18,7 +18,10 @@ export interface ContainerDeps {
   cgroupParent: string;
   nodeKitDir: string;
   runtimeDir: string;
-  imageRootfs: (image: string) => string;
+  /** The root filesystem of an image version (and a pin on it, so prune keeps it). */
+  imageRootfs: (image: string, version: string) => string;
+  /** The version a new sandbox stands on: `wanted` when it is still here, else the image's current one. */
+  imageVersion: (image: string, wanted?: string) => string;
   /** Where a snapshot layer's files are. */
   layerDir: (snapshotId: string) => string;
   /** What every sandbox trusts beyond its image (PEM: the egress CA and the operator's extra CAs); read at each start. */
@@ -93,7 +96,7 @@ export class Container {
 
   async start(): Promise<void> {
     const p = this.paths;
-    const lowers = [...this.record.layers.map((l) => this.deps.layerDir(l)), this.deps.imageRootfs(this.record.image)];
+    const lowers = [...this.record.layers.map((l) => this.deps.layerDir(l)), this.deps.imageRootfs(this.record.image, this.record.imageVersion)];
     for (const d of [p.dir, p.upper, p.work, p.rootfs]) mkdirSync(d, { recursive: true, mode: 0o711 });
     // Only root and the sandbox's own user namespace (runc's init must reach rootfs) may enter it.
     chownSync(p.dir, 0, ID_OFFSET);

@@ -6,6 +6,7 @@ import { Container, type ContainerDeps, removeSandboxFiles, sandboxPaths } from 
 import { DEFAULT_LIMITS, DEFAULT_SLEEP_AFTER_S } from "./defaults.js";
 import { KeyedLock } from "./locks.js";
 import { WarmPool } from "./pool.js";
+import { planImageMove } from "./image-move.js";
 import { mountsUnder, unmount } from "./overlay.js";
 import type { Registry, SandboxRecord } from "./registry.js";
 import { SandboxPorts } from "./ports.js";
@@ -31,6 +32,7 @@ export interface ManagerOptions {
 export interface DiskView {
   readonly id: string;
   readonly image: string;
+  readonly imageVersion: string;
   /** Snapshot layers under the upper layer, top first. */
   readonly layers: string[];
   readonly upper: string;
@@ -42,7 +44,7 @@ export interface DiskView {
 /** What the snapshot domain plugs in: where a snapshot's layers are, and what to do as a sandbox sleeps or goes. */
 export interface SnapshotHooks {
   /** The layers (top first) and image a new sandbox stands on when created from this snapshot. */
-  resolve(snapshotId: string): { layers: string[]; image: string };
+  resolve(snapshotId: string): { layers: string[]; image: string; imageVersion?: string };
   /** Freeze the disk of a sandbox that just went to sleep with persist "snapshot". */
   onSleep(disk: DiskView): Promise<void>;
   onDestroyed(id: string): void;
@@ -110,7 +112,7 @@ export class SandboxManager {
   }
 
   /** PUT: create with options, or wake; returns whether it was created. */
-  async ensure(id: string, body: EnsureSandboxBody = {}): Promise<{ info: SandboxInfo; created: boolean }> {
+  async ensure(id: string, body: EnsureSandboxBody = {}): Promise<{ info: SandboxInfo; created: boolean; warning?: string }> {
     if (body.limits?.diskMB !== undefined)
       throw new BurrowError("LIMIT_NOT_SUPPORTED", "limits.diskMB is not enforced by this server yet (overlay upper layers share the data disk); leave it out");
     return this.lock.run(id, async () => {
@@ -120,8 +122,11 @@ export class SandboxManager {
         if (body.fromSnapshot)
           throw new BurrowError("SANDBOX_EXISTS", `sandbox ${id} already exists; restore snapshot ${body.fromSnapshot} under a new name, or destroy ${id} first`, { id });
         if (body.persist) r.persist = body.persist;
-        if (body.image && body.image !== r.image)
-          throw new BurrowError("BAD_REQUEST", `sandbox ${id} already exists with image ${r.image}; destroy it first to change its image`);
+        const move = planImageMove(r, body, !!existing.container, {
+          current: (image) => this.deps.imageVersion(image),
+          check: (image, version) => void this.deps.imageRootfs(image, version),
+        });
+        if (move) [r.image, r.imageVersion] = [move.image, move.imageVersion];
         if (body.sleepAfter !== undefined) r.sleepAfter = durationSeconds(body.sleepAfter);
         if (body.keepAlive !== undefined) r.keepAlive = body.keepAlive;
         if (body.labels) r.labels = body.labels;
@@ -130,15 +135,18 @@ export class SandboxManager {
         this.registry.put(r);
         await this.startLocked(existing);
         this.touch(id);
-        return { info: this.info(existing), created: false };
+        return { info: this.info(existing), created: false, ...(move ? { warning: move.warning } : {}) };
       }
       const now = new Date().toISOString();
       const base = body.fromSnapshot ? this.resolveSnapshot(body.fromSnapshot) : undefined;
       if (base && body.image && body.image !== base.image)
         throw new BurrowError("BAD_REQUEST", `snapshot ${body.fromSnapshot} was taken on image ${base.image}; leave image out or pass that one`);
+      const image = base?.image ?? body.image ?? this.options.defaultImage;
       const record: SandboxRecord = {
         id,
-        image: base?.image ?? body.image ?? this.options.defaultImage,
+        image,
+        // A fork stands on its snapshot's version; anything new on the image's current one.
+        imageVersion: body.imageVersion && body.imageVersion !== "latest" && !base ? body.imageVersion : this.deps.imageVersion(image, base?.imageVersion),
         env: body.env ?? {},
         sleepAfter: body.sleepAfter !== undefined ? durationSeconds(body.sleepAfter) : DEFAULT_SLEEP_AFTER_S,
         keepAlive: body.keepAlive ?? false,
@@ -150,7 +158,7 @@ export class SandboxManager {
         persist: body.persist ?? "disk",
         egress: {},
       };
-      this.deps.imageRootfs(record.image); // refuse an unknown image before touching the disk
+      this.deps.imageRootfs(record.image, record.imageVersion); // refuse an unknown image before touching the disk
       const entry: Live = { record, holds: 0, lastActive: Date.now(), flushedActive: Date.now() };
       try {
         await this.startLocked(entry, true);
@@ -324,6 +332,7 @@ export class SandboxManager {
     return {
       id: e.record.id,
       image: e.record.image,
+      imageVersion: e.record.imageVersion,
       layers: [...e.record.layers],
       upper: paths.upper,
       running: !!e.container,
@@ -337,7 +346,7 @@ export class SandboxManager {
     };
   }
 
-  private resolveSnapshot(snapshotId: string): { layers: string[]; image: string } {
+  private resolveSnapshot(snapshotId: string): { layers: string[]; image: string; imageVersion?: string } {
     if (!this.snapshots) throw new BurrowError("SNAPSHOT_NOT_FOUND", `no snapshot ${snapshotId}: this server has no snapshot store`);
     return this.snapshots.resolve(snapshotId);
   }
@@ -382,6 +391,7 @@ export class SandboxManager {
       id: r.id,
       state: e.container ? "running" : "sleeping",
       image: r.image,
+      imageVersion: r.imageVersion,
       createdAt: r.createdAt,
       lastActiveAt: new Date(e.lastActive).toISOString(),
       sleepAfter: r.sleepAfter,

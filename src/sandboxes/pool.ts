@@ -14,6 +14,8 @@ const slotId = () => `_pool-${randomBytes(5).toString("hex")}`;
  */
 export class WarmPool {
   private readonly ready = new Map<string, Container[]>();
+  /** The image version each ready container stands on: a claim must match the version the new record pins. */
+  private readonly versions = new WeakMap<Container, string>();
   private refilling = false;
   private closed = false;
 
@@ -32,6 +34,7 @@ export class WarmPool {
     const l = record.limits;
     return (
       (this.ready.get(record.image)?.length ?? 0) > 0 &&
+      this.versions.get(this.ready.get(record.image)![0]!) === record.imageVersion &&
       record.layers.length === 0 &&
       l.memoryMB === DEFAULT_LIMITS.memoryMB && l.cpus === DEFAULT_LIMITS.cpus && l.pids === DEFAULT_LIMITS.pids
     );
@@ -67,8 +70,15 @@ export class WarmPool {
         while (!this.closed && list.length < want) {
           const id = slotId();
           const now = new Date().toISOString();
+          let imageVersion: string;
+          try {
+            imageVersion = this.deps.imageVersion(image);
+          } catch (err) {
+            console.error(`burrow: no ${image} image for the pool:`, (err as Error).message);
+            break;
+          }
           const record: SandboxRecord = {
-            id, image, env: {}, sleepAfter: 0, keepAlive: false, limits: { ...DEFAULT_LIMITS } as SandboxRecord["limits"],
+            id, image, imageVersion, env: {}, sleepAfter: 0, keepAlive: false, limits: { ...DEFAULT_LIMITS } as SandboxRecord["limits"],
             labels: {}, createdAt: now, lastActiveAt: now, layers: [], persist: "disk", egress: {},
           };
           const c = new Container(record, this.deps);
@@ -83,6 +93,7 @@ export class WarmPool {
             await this.discard(c, id);
             break;
           }
+          this.versions.set(c, record.imageVersion);
           list.push(c);
         }
       }

@@ -6,6 +6,8 @@ import type { EgressSettings, Limits } from "../contract/index.js";
 export interface SandboxRecord {
   id: string;
   image: string;
+  /** The version of the image it stands on, pinned at creation (images/image-store.ts). */
+  imageVersion: string;
   env: Record<string, string>;
   sleepAfter: number;
   keepAlive: boolean;
@@ -24,6 +26,7 @@ export interface SandboxRecord {
 interface Row {
   id: string;
   image: string;
+  image_version: string;
   env: string;
   sleep_after: number;
   keep_alive: number;
@@ -39,6 +42,7 @@ interface Row {
 const fromRow = (r: Row): SandboxRecord => ({
   id: r.id,
   image: r.image,
+  imageVersion: r.image_version,
   env: JSON.parse(r.env),
   sleepAfter: r.sleep_after,
   keepAlive: r.keep_alive === 1,
@@ -81,7 +85,11 @@ export class Registry {
   private readonly db: Database.Database;
   private readonly stmts;
 
-  constructor(file: string) {
+  constructor(
+    file: string,
+    /** Called after a sandbox row is written or removed (the image versions in use may have changed). */
+    private readonly onChange: () => void = () => {},
+  ) {
     this.db = new Database(file);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
@@ -103,6 +111,8 @@ export class Registry {
     if (!columns.has("layers")) this.db.exec("ALTER TABLE sandboxes ADD COLUMN layers TEXT NOT NULL DEFAULT '[]'");
     if (!columns.has("persist")) this.db.exec("ALTER TABLE sandboxes ADD COLUMN persist TEXT NOT NULL DEFAULT 'disk'");
     if (!columns.has("egress")) this.db.exec("ALTER TABLE sandboxes ADD COLUMN egress TEXT NOT NULL DEFAULT '{}'");
+    // Sandboxes from before image versions stand on the one unversioned tree their image had.
+    if (!columns.has("image_version")) this.db.exec("ALTER TABLE sandboxes ADD COLUMN image_version TEXT NOT NULL DEFAULT 'legacy'");
     this.db.exec(`CREATE TABLE IF NOT EXISTS ports (
       sandbox_id TEXT NOT NULL,
       port INTEGER NOT NULL,
@@ -114,9 +124,9 @@ export class Registry {
     this.stmts = {
       get: this.db.prepare<[string], Row>("SELECT * FROM sandboxes WHERE id = ?"),
       all: this.db.prepare<[], Row>("SELECT * FROM sandboxes ORDER BY created_at, id"),
-      put: this.db.prepare(`INSERT INTO sandboxes (id, image, env, sleep_after, keep_alive, limits, labels, created_at, last_active_at, layers, persist, egress)
-        VALUES (@id, @image, @env, @sleep_after, @keep_alive, @limits, @labels, @created_at, @last_active_at, @layers, @persist, @egress)
-        ON CONFLICT(id) DO UPDATE SET image=@image, env=@env, sleep_after=@sleep_after, keep_alive=@keep_alive,
+      put: this.db.prepare(`INSERT INTO sandboxes (id, image, image_version, env, sleep_after, keep_alive, limits, labels, created_at, last_active_at, layers, persist, egress)
+        VALUES (@id, @image, @image_version, @env, @sleep_after, @keep_alive, @limits, @labels, @created_at, @last_active_at, @layers, @persist, @egress)
+        ON CONFLICT(id) DO UPDATE SET image=@image, image_version=@image_version, env=@env, sleep_after=@sleep_after, keep_alive=@keep_alive,
           limits=@limits, labels=@labels, last_active_at=@last_active_at, layers=@layers, persist=@persist, egress=@egress`),
       touch: this.db.prepare<[string, string]>("UPDATE sandboxes SET last_active_at = ? WHERE id = ?"),
       del: this.db.prepare<[string]>("DELETE FROM sandboxes WHERE id = ?"),
@@ -141,6 +151,7 @@ export class Registry {
     this.stmts.put.run({
       id: s.id,
       image: s.image,
+      image_version: s.imageVersion,
       env: JSON.stringify(s.env),
       sleep_after: s.sleepAfter,
       keep_alive: s.keepAlive ? 1 : 0,
@@ -152,6 +163,7 @@ export class Registry {
       persist: s.persist,
       egress: JSON.stringify(s.egress),
     });
+    this.onChange();
   }
 
   touch(id: string, at: string): void {
@@ -164,6 +176,7 @@ export class Registry {
       this.stmts.del.run(id);
       this.stmts.delPorts.run(id);
     })();
+    this.onChange();
   }
 
   ports(sandboxId: string): ExposedPort[] {

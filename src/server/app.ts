@@ -22,6 +22,7 @@ import { contextRoutes } from "./routes/contexts.js";
 import { PreviewProxy } from "./preview.js";
 import { TerminalGateway } from "./terminal.js";
 import { AgentHost } from "../agents/index.js";
+import { E2bGateway } from "../e2b/index.js";
 import { Burrow } from "../client/index.js";
 import type { AgentClass } from "../agents/instance.js";
 import type { Socket } from "node:net";
@@ -153,6 +154,8 @@ export async function startServer(
 
   const agents = agentClasses.length ? new AgentHost({ dataDir: config.dataDir, classes: agentClasses, idleMs: config.agentIdleMs }) : undefined;
   const preview = new PreviewProxy(sandboxes, config.previewHost);
+  // E2B's SDKs under /e2b, with their own auth (the API key is this token).
+  const e2b = new E2bGateway(sandboxes, token);
   let boundPort = config.port;
   const observability = new Observability({
     dataDir: config.dataDir,
@@ -175,6 +178,7 @@ export async function startServer(
     if (target) return void preview.handleRequest(req, res, target);
     // Agents are the application's public surface: their own hooks decide who gets in.
     if (agents?.handleRequest(req, res)) return;
+    if (e2b.handleRequest(req, res)) return;
     // The path as sent: a normalised one would turn `/v1/sandboxes/%2e/files` into another sandbox's route.
     const rawUrl = req.url ?? "/";
     const rawPath = rawUrl.split("?")[0]!;

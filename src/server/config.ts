@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import type { BlobConfig } from "../blobs/index.js";
+import { upstreamProxyConfig, type UpstreamProxyConfig } from "../egress/upstream-proxy.js";
 
 /** Everything a server needs to know at start, from flags first, then environment, then defaults. */
 export interface ServerConfig {
@@ -42,6 +43,8 @@ export interface ServerConfig {
   logLevel: string;
   /** A PEM bundle of CAs every sandbox trusts, and the egress proxy too when it verifies upstreams. */
   extraCaCerts?: string;
+  /** The HTTP proxy the egress proxy dials the internet through (--upstream-proxy, else HTTPS_PROXY/HTTP_PROXY), and NO_PROXY. */
+  upstreamProxy: UpstreamProxyConfig;
 }
 
 /** `--pool 2` (the default image) or `--pool default=2,python=1`. */
@@ -110,6 +113,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
       "log-format": { type: "string" },
       "log-level": { type: "string" },
       "extra-ca-certs": { type: "string" },
+      "upstream-proxy": { type: "string" },
     },
     allowPositionals: true,
     strict: false,
@@ -142,6 +146,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     ...observabilityConfig(str(values["metrics-port"]) ?? env.BURROW_METRICS_PORT, str(values["metrics-per-sandbox"]) ?? env.BURROW_METRICS_PER_SANDBOX,
       str(values["log-format"]) ?? env.BURROW_LOG_FORMAT, str(values["log-level"]) ?? env.BURROW_LOG_LEVEL),
     extraCaCerts: (str(values["extra-ca-certs"]) ?? env.BURROW_EXTRA_CA_CERTS) || undefined,
+    upstreamProxy: upstreamProxyConfig(upstreamProxyFlag(values["upstream-proxy"]), env),
     pool: poolSizes(str(values.pool) ?? env.BURROW_POOL ?? "2", env.BURROW_DEFAULT_IMAGE ?? "default"),
   };
 }

@@ -7,6 +7,8 @@ export interface SnapshotRecord {
   id: string;
   sandboxId: string;
   image: string;
+  /** The image version under its layers (absent for one pulled from a server that did not say). */
+  imageVersion?: string;
   kind: "user" | "sleep";
   /** The layers below this one, top first (empty when it holds everything since the image). */
   parents: string[];
@@ -19,6 +21,7 @@ interface Row {
   id: string;
   sandbox_id: string;
   image: string;
+  image_version: string | null;
   kind: string;
   parents: string;
   size_bytes: number;
@@ -30,6 +33,7 @@ const fromRow = (r: Row): SnapshotRecord => ({
   id: r.id,
   sandboxId: r.sandbox_id,
   image: r.image,
+  ...(r.image_version ? { imageVersion: r.image_version } : {}),
   kind: r.kind as SnapshotRecord["kind"],
   parents: JSON.parse(r.parents),
   sizeBytes: r.size_bytes,
@@ -41,6 +45,7 @@ export const toInfo = (s: SnapshotRecord): SnapshotInfo => ({
   id: s.id,
   sandboxId: s.sandboxId,
   image: s.image,
+  imageVersion: s.imageVersion ?? null,
   kind: s.kind,
   parent: s.parents[0] ?? null,
   depth: s.parents.length + 1,
@@ -54,7 +59,11 @@ export class SnapshotCatalog {
   private readonly db: Database.Database;
   private readonly stmts;
 
-  constructor(file: string) {
+  constructor(
+    file: string,
+    /** Called after a snapshot is recorded or deleted (what image versions are stood on changed). */
+    private readonly onChange: () => void = () => {},
+  ) {
     this.db = openDatabase(file);
     this.db.exec(`CREATE TABLE IF NOT EXISTS snapshots (
       id TEXT PRIMARY KEY,
@@ -66,6 +75,8 @@ export class SnapshotCatalog {
       created_at TEXT NOT NULL,
       archive TEXT
     )`);
+    if (!(this.db.prepare("PRAGMA table_info(snapshots)").all() as { name: string }[]).some((c) => c.name === "image_version"))
+      this.db.exec("ALTER TABLE snapshots ADD COLUMN image_version TEXT");
     // Digests of the manifests this server pushed: a pulled manifest is trusted when it is one of these.
     this.db.exec(`CREATE TABLE IF NOT EXISTS pushed_manifests (id TEXT PRIMARY KEY, digest TEXT NOT NULL)`);
     this.stmts = {
@@ -73,8 +84,8 @@ export class SnapshotCatalog {
       pushedPut: this.db.prepare<[string, string]>("INSERT OR REPLACE INTO pushed_manifests (id, digest) VALUES (?, ?)"),
       get: this.db.prepare<[string], Row>("SELECT * FROM snapshots WHERE id = ?"),
       all: this.db.prepare<[], Row>("SELECT * FROM snapshots ORDER BY created_at, id"),
-      put: this.db.prepare(`INSERT OR REPLACE INTO snapshots (id, sandbox_id, image, kind, parents, size_bytes, created_at, archive)
-        VALUES (@id, @sandbox_id, @image, @kind, @parents, @size_bytes, @created_at, @archive)`),
+      put: this.db.prepare(`INSERT OR REPLACE INTO snapshots (id, sandbox_id, image, image_version, kind, parents, size_bytes, created_at, archive)
+        VALUES (@id, @sandbox_id, @image, @image_version, @kind, @parents, @size_bytes, @created_at, @archive)`),
       del: this.db.prepare<[string]>("DELETE FROM snapshots WHERE id = ?"),
     };
   }
@@ -93,12 +104,14 @@ export class SnapshotCatalog {
       id: s.id,
       sandbox_id: s.sandboxId,
       image: s.image,
+      image_version: s.imageVersion ?? null,
       kind: s.kind,
       parents: JSON.stringify(s.parents),
       size_bytes: s.sizeBytes,
       created_at: s.createdAt,
       archive: s.archive ? JSON.stringify(s.archive) : null,
     });
+    this.onChange();
   }
 
   /** Remember the digest of a manifest this server wrote to the blob store. */
@@ -112,6 +125,7 @@ export class SnapshotCatalog {
 
   delete(id: string): void {
     this.stmts.del.run(id);
+    this.onChange();
   }
 
   close(): void {

@@ -14,6 +14,8 @@ export const Manifest = z
     id: SnapshotId,
     sandboxId: SandboxId,
     image: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
+    /** Provenance: a machine that has this version stands restores on it, others on the image's current one. */
+    imageVersion: z.string().regex(/^(?:legacy|[a-f0-9]{12})$/).optional(),
     kind: z.enum(["user", "sleep"]),
     parents: z.array(SnapshotId).max(64),
     sizeBytes: z.number().int().min(0).max(2 ** 50),

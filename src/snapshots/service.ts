@@ -33,7 +33,7 @@ export class SnapshotService {
     sandboxes.useSnapshots({
       resolve: (sid) => {
         const s = this.record(sid);
-        return { layers: [s.id, ...s.parents], image: s.image };
+        return { layers: [s.id, ...s.parents], image: s.image, imageVersion: s.imageVersion };
       },
       onSleep: (disk) => this.freezeSleeping(disk, "sleep").then(() => {}),
       onDestroyed: () => void this.collect().catch((err: Error) => console.error(`burrow: could not remove unused snapshot layers: ${err.message}`)),
@@ -162,6 +162,7 @@ export class SnapshotService {
       id: sid,
       sandboxId: disk.id,
       image: disk.image,
+      imageVersion: disk.imageVersion,
       kind,
       parents,
       sizeBytes: 0,

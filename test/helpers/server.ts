@@ -1,11 +1,13 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Burrow } from "../../src/client/index.js";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
+/** The host's CA bundle: on a network with a site CA (as on this machine) it holds the CA the registries' certificates come from. */
+const HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -37,8 +39,12 @@ export interface TestServer {
 /**
  * A real Burrow server as a child process (`node dist/cli.js serve`) with its
  * own data directory and port, sharing the machine's image cache.
+ * `internet: true` is for tests whose sandboxes reach the real internet
+ * (npm install, pip install): the host's CA bundle becomes the server's
+ * --extra-ca-certs, so they work behind a site CA too (an explicit
+ * BURROW_EXTRA_CA_CERTS in `env` wins).
  */
-export async function startTestServer(opts: { env?: Record<string, string>; args?: string[] } = {}): Promise<TestServer> {
+export async function startTestServer(opts: { env?: Record<string, string>; args?: string[]; internet?: boolean } = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), "burrow-test-"));
   const port = await freePort();
   const token = `test-token-${Math.random().toString(36).slice(2)}`;
@@ -47,7 +53,11 @@ export async function startTestServer(opts: { env?: Record<string, string>; args
 
   const launch = async () => {
     child = spawn(process.execPath, [join(ROOT, "dist/cli.js"), "serve", "--port", String(port), "--data", dataDir, ...(opts.args ?? [])], {
-      env: { ...process.env, BURROW_TOKEN: token, BURROW_SWEEP_MS: "200", BURROW_POOL: "0", ...opts.env },
+      env: {
+        ...process.env, BURROW_TOKEN: token, BURROW_SWEEP_MS: "200", BURROW_POOL: "0",
+        ...(opts.internet && existsSync(HOST_CA_BUNDLE) ? { BURROW_EXTRA_CA_CERTS: HOST_CA_BUNDLE } : {}),
+        ...opts.env,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stdout!.on("data", (d) => (log += d));

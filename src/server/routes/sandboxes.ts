@@ -11,8 +11,8 @@ export function sandboxRoutes(r: Router, sandboxes: SandboxManager, fetchSnapsho
     const body = await readJson(ctx.req, EnsureSandboxBody);
     // A snapshot this machine lacks is pulled from the blob store first.
     if (body.fromSnapshot && !sandboxes.has(id)) await fetchSnapshot(body.fromSnapshot);
-    const { info, created } = await sandboxes.ensure(id, body);
-    sendJson(ctx.res, created ? 201 : 200, { ...info, created });
+    const { info, created, warning } = await sandboxes.ensure(id, body);
+    sendJson(ctx.res, created ? 201 : 200, { ...info, created, ...(warning ? { warning } : {}) });
   });
   r.on("GET", "/v1/sandboxes", (ctx) => sendJson(ctx.res, 200, { sandboxes: sandboxes.list() }));
   r.on("GET", "/v1/status", (ctx) => {
