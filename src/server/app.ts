@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { BurrowError } from "../contract/index.js";
 import { sendError, sendJson } from "../lib/http-json.js";
-import { AuditLog, EgressCA, type EgressConfig, EgressProxy, EgressRules, TrustSources } from "../egress/index.js";
+import { AuditLog, EgressCA, type EgressConfig, EgressProxy, EgressRules, TrustSources, UpstreamDialer } from "../egress/index.js";
 import { egressRoutes } from "./routes/egress.js";
 import { ImageStore, ensureNodeKit, ensureRuntimeDir } from "../images/index.js";
 import { mountNosuid, mountViews, Registry, Runc, SandboxManager } from "../sandboxes/index.js";
@@ -111,7 +111,7 @@ export async function startServer(
   const audit = new AuditLog(join(config.dataDir, "burrow.db"));
   // Rules read each sandbox's own settings from the manager, created just below.
   const rules: EgressRules = new EgressRules({ ...modules.egress, extraAllow: config.egressAllow }, (id) => sandboxes.egressSettings(id));
-  const egress = new EgressProxy({ policyFor: (id) => rules.policyFor(id), handlers: modules.egress.handlers ?? {}, ca, trust, audit, hold: (id) => sandboxes.hold(id) });
+  const egress = new EgressProxy({ policyFor: (id) => rules.policyFor(id), handlers: modules.egress.handlers ?? {}, ca, trust, audit, dialer: new UpstreamDialer(config.upstreamProxy), hold: (id) => sandboxes.hold(id) });
   // nosuid,nodev over the whole data directory (so a snapshot can still take an upper layer by rename),
   // then the views sandboxes are bound from; both before any container starts.
   const releaseNosuid = await mountNosuid(config.dataDir);
