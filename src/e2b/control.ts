@@ -1,0 +1,180 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { z } from "zod";
+import { BurrowError, SandboxId, type SandboxInfo } from "../contract/index.js";
+import { readBody, sendJson } from "../lib/http-json.js";
+import { accessTokenFor, DEFAULT_TIMEOUT_S, describe, ENVD_VERSION, imageFor, isE2bSandbox, labelsFor, metadataOf, newSandboxId, stateOf } from "./mapping.js";
+import { ConnectSandboxBody, CreateSandboxBody, ListSandboxesQuery, TimeoutBody } from "./schemas.js";
+import type { E2bSandboxes } from "./sandboxes.js";
+import { asBurrowError, e2bStatus } from "./errors.js";
+
+/** E2B's REST answers errors as `{code: <http status>, message}`. */
+export function sendRestError(res: ServerResponse, err: unknown): void {
+  const e = asBurrowError(err);
+  if (e.code === "INTERNAL") console.error("burrow: e2b request failed:", err);
+  const status = e2bStatus(e);
+  if (res.headersSent) return void res.destroy();
+  sendJson(res, status, { code: status, message: e.message });
+}
+
+async function body<S extends z.ZodType>(req: IncomingMessage, schema: S): Promise<z.infer<S>> {
+  const r = schema.safeParse(await readBody(req));
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new BurrowError("VALIDATION_FAILED", `${i.path.join(".") || "body"}: ${i.message}`);
+  }
+  return r.data;
+}
+
+function sandboxIdOf(raw: string): string {
+  const r = SandboxId.safeParse(raw);
+  // E2B answers an id it does not know with 404, whatever it looks like.
+  if (!r.success) throw new BurrowError("SANDBOX_NOT_FOUND", `no sandbox ${JSON.stringify(raw.slice(0, 80))}`);
+  return r.data;
+}
+
+/**
+ * The control plane: E2B_API_URL. Sandboxes are created, listed, described,
+ * timed, paused (Burrow's sleep), connected to (woken) and killed (destroyed).
+ */
+export class ControlPlane {
+  constructor(
+    private readonly sandboxes: E2bSandboxes,
+    private readonly token: string,
+  ) {}
+
+  /** Route `parts` (the path after /e2b, split); false when it is not a control-plane path. */
+  async handle(req: IncomingMessage, res: ServerResponse, parts: string[], query: Record<string, string>): Promise<boolean> {
+    const p = parts[0] === "v2" ? parts.slice(1) : parts;
+    if (p[0] !== "sandboxes") return false;
+    const method = req.method ?? "GET";
+    const [, rawId, sub] = p;
+    if (p.length === 1 && method === "POST") return this.create(req, res), true;
+    if (p.length === 1 && method === "GET") return this.list(res, query), true;
+    if (!rawId || p.length > 3) return false;
+    const id = sandboxIdOf(rawId);
+    const m = this.sandboxes.manager;
+    const info = (): SandboxInfo => m.get(id);
+    if (!sub && method === "GET") return sendJson(res, 200, this.detail(info())), true;
+    if (!sub && method === "DELETE") {
+      await m.destroy(id);
+      res.writeHead(204).end();
+      return true;
+    }
+    if (sub === "connect" && method === "POST") {
+      const b = await body(req, ConnectSandboxBody);
+      const before = info();
+      const { info: after } = await m.ensure(id, b.timeout !== undefined ? { sleepAfter: b.timeout } : {});
+      sendJson(res, before.state === "running" ? 200 : 201, this.created(after));
+      return true;
+    }
+    if (sub === "resume" && method === "POST") {
+      const b = await body(req, ConnectSandboxBody);
+      const { info: after } = await m.ensure(id, b.timeout !== undefined ? { sleepAfter: b.timeout } : {});
+      sendJson(res, 201, this.created(after));
+      return true;
+    }
+    if (sub === "timeout" && method === "POST") {
+      const b = await body(req, TimeoutBody);
+      info();
+      await m.ensure(id, { sleepAfter: Math.max(1, b.timeout) });
+      res.writeHead(204).end();
+      return true;
+    }
+    if (sub === "refreshes" && method === "POST") {
+      info();
+      m.touch(id);
+      res.writeHead(204).end();
+      return true;
+    }
+    if (sub === "pause" && method === "POST") {
+      await readBody(req);
+      if (info().state !== "running") {
+        sendJson(res, 409, { code: 409, message: `sandbox ${id} is already paused` });
+        return true;
+      }
+      await m.sleep(id);
+      this.sandboxes.resetLive(id);
+      res.writeHead(204).end();
+      return true;
+    }
+    if (sub === "metrics" && method === "GET") {
+      info();
+      sendJson(res, 200, []);
+      return true;
+    }
+    if (sub === "logs" && method === "GET") {
+      info();
+      sendJson(res, 200, { logs: [], logEntries: [] });
+      return true;
+    }
+    return false;
+  }
+
+  private async create(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const b = await body(req, CreateSandboxBody);
+    const id = newSandboxId();
+    const { info } = await this.sandboxes.manager.ensure(id, {
+      image: imageFor(b.templateID),
+      env: b.envVars,
+      labels: labelsFor(b.templateID, b.metadata),
+      sleepAfter: b.timeout ?? DEFAULT_TIMEOUT_S,
+    });
+    try {
+      await this.sandboxes.ensureUser(id, "user");
+    } catch (err) {
+      await this.sandboxes.manager.destroy(id).catch(() => {});
+      throw err;
+    }
+    sendJson(res, 201, this.created(info));
+  }
+
+  private created(info: SandboxInfo) {
+    const token = accessTokenFor(this.token, info.id);
+    return {
+      sandboxID: info.id,
+      templateID: describe(info).templateID,
+      clientID: "burrow",
+      envdVersion: ENVD_VERSION,
+      envdAccessToken: token,
+      trafficAccessToken: token,
+    };
+  }
+
+  private detail(info: SandboxInfo) {
+    return { ...describe(info), envdAccessToken: accessTokenFor(this.token, info.id) };
+  }
+
+  /** `GET /v2/sandboxes?metadata=k%3Dv&state=running,paused&limit=&nextToken=`; the next page's token comes in x-next-token. */
+  private list(res: ServerResponse, query: Record<string, string>): void {
+    const r = ListSandboxesQuery.safeParse(query);
+    if (!r.success) throw new BurrowError("VALIDATION_FAILED", `query ${r.error.issues[0]!.path.join(".")}: ${r.error.issues[0]!.message}`);
+    const q = r.data;
+    const wanted = q.metadata ? [...new URLSearchParams(q.metadata)].map(([k, v]) => [safeDecode(k), safeDecode(v)] as const) : [];
+    const states = q.state ? new Set(q.state.split(",").map((s) => s.trim())) : new Set(["running", "paused"]);
+    const all = this.sandboxes.manager
+      .list()
+      .filter(isE2bSandbox)
+      .filter((s) => states.has(stateOf(s)))
+      .filter((s) => {
+        const meta = metadataOf(s);
+        return wanted.every(([k, v]) => meta[k] === v);
+      })
+      .sort((a, b) => (a.createdAt === b.createdAt ? a.id.localeCompare(b.id) : a.createdAt.localeCompare(b.createdAt)));
+    const start = q.nextToken ? Number(Buffer.from(q.nextToken, "base64url").toString()) || 0 : 0;
+    const limit = q.limit ?? 100;
+    const page = all.slice(start, start + limit);
+    const headers: Record<string, string> = {};
+    if (start + limit < all.length) headers["x-next-token"] = Buffer.from(String(start + limit)).toString("base64url");
+    const data = JSON.stringify(page.map(describe));
+    res.writeHead(200, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(data) });
+    res.end(data);
+  }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}

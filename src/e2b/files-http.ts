@@ -1,0 +1,119 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { posix } from "node:path";
+import { Readable } from "node:stream";
+import { BurrowError } from "../contract/index.js";
+import { DENIED } from "./entries.js";
+import { FilesQuery } from "./schemas.js";
+import type { E2bSandboxes } from "./sandboxes.js";
+import { asUser, resolvePath, shellQuote, userOfQuery } from "./users.js";
+
+/** Multipart bodies are read whole (the SDK streams large files as octet-stream instead). */
+const MAX_MULTIPART = 512 * 1024 * 1024;
+
+async function answerError(res: IncomingMessage): Promise<BurrowError> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  try {
+    const v = JSON.parse(Buffer.concat(chunks).toString()) as { code?: string; message?: string };
+    return new BurrowError((v.code ?? "INTERNAL") as never, v.message ?? "runtime error");
+  } catch {
+    return new BurrowError("INTERNAL", `the runtime answered ${res.statusCode}`);
+  }
+}
+
+/** envd's `/files`: download (GET, raw bytes) and upload (POST, multipart `file` fields or one octet-stream body). */
+export class FilesHttp {
+  constructor(private readonly sandboxes: E2bSandboxes) {}
+
+  async download(id: string, req: IncomingMessage, res: ServerResponse, query: Record<string, string>): Promise<void> {
+    const q = this.query(query);
+    const user = userOfQuery(q.username);
+    if (!q.path) throw new BurrowError("INVALID_PATH", "give the file as ?path=");
+    const path = resolvePath(q.path, user);
+    const rt = await this.sandboxes.runtime(id);
+    const up = await rt.send("GET", `/files?${new URLSearchParams({ path })}`);
+    if ((up.statusCode ?? 500) >= 400) throw await answerError(up);
+    res.writeHead(200, {
+      "content-type": up.headers["content-type"] ?? "application/octet-stream",
+      ...(up.headers["content-length"] ? { "content-length": up.headers["content-length"] } : {}),
+      "content-disposition": `attachment; filename=${JSON.stringify(posix.basename(path))}`,
+    });
+    up.pipe(res);
+    await new Promise<void>((resolve) => {
+      res.on("close", () => (up.destroy(), resolve()));
+      up.on("error", () => res.destroy());
+    });
+  }
+
+  async upload(id: string, req: IncomingMessage, res: ServerResponse, query: Record<string, string>): Promise<void> {
+    const q = this.query(query);
+    const user = userOfQuery(q.username);
+    const type = (req.headers["content-type"] ?? "").toLowerCase();
+    await this.sandboxes.ensureUser(id, user);
+    const written: { path: string; name: string; type: "file" }[] = [];
+    if (type.startsWith("application/octet-stream")) {
+      if (!q.path) throw new BurrowError("INVALID_PATH", "an application/octet-stream upload names its file with ?path=");
+      if (req.headers["content-encoding"] && req.headers["content-encoding"] !== "identity")
+        throw new BurrowError("BAD_REQUEST", `Content-Encoding ${req.headers["content-encoding"]} is not supported; send the file uncompressed`);
+      const path = resolvePath(q.path, user);
+      await this.write(id, user, [{ path, body: req }]);
+      written.push({ path, name: posix.basename(path), type: "file" });
+    } else if (type.startsWith("multipart/form-data")) {
+      const declared = Number(req.headers["content-length"] ?? 0);
+      if (declared > MAX_MULTIPART) throw new BurrowError("PAYLOAD_TOO_LARGE", `multipart uploads are read whole, up to ${MAX_MULTIPART} bytes; send large files as application/octet-stream`);
+      let form: FormData;
+      try {
+        form = await new Request("http://e2b/files", { method: "POST", headers: { "content-type": req.headers["content-type"]! }, body: Readable.toWeb(req) as ReadableStream, duplex: "half" } as RequestInit).formData();
+      } catch {
+        throw new BurrowError("BAD_REQUEST", "the multipart body could not be parsed; send multipart/form-data with one or more `file` fields");
+      }
+      const files = form.getAll("file").filter((f): f is File => typeof f !== "string");
+      if (!files.length) throw new BurrowError("BAD_REQUEST", "the multipart body has no `file` field");
+      const items = files.map((f) => {
+        const name = q.path && files.length === 1 ? q.path : f.name;
+        if (!name) throw new BurrowError("INVALID_PATH", "a file part needs a path: give ?path= or the part's filename");
+        return { path: resolvePath(name, user), body: Readable.fromWeb(f.stream() as never) };
+      });
+      await this.write(id, user, items);
+      for (const it of items) written.push({ path: it.path, name: posix.basename(it.path), type: "file" });
+    } else {
+      throw new BurrowError("BAD_REQUEST", `upload with Content-Type multipart/form-data or application/octet-stream (got ${type || "none"})`);
+    }
+    const data = JSON.stringify(written);
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(data) });
+    res.end(data);
+  }
+
+  /**
+   * Write through Burrow's runtime (atomic, any size). For a user other than
+   * root, missing parents are made as that user first, and the files are
+   * given to the user after, as envd does.
+   */
+  private async write(id: string, user: string, items: { path: string; body: Readable }[]): Promise<void> {
+    if (user !== "root") {
+      const dirs = [...new Set(items.map((i) => posix.dirname(i.path)))].map(shellQuote);
+      const script = dirs.map((d) => `{ [ -d ${d} ] || ${asUser(user)}mkdir -p -- ${d}; } && ${asUser(user)}test -w ${d} || exit ${DENIED}`).join("\n");
+      const r = await this.sandboxes.exec(id, script);
+      if (r.exitCode === DENIED) throw new BurrowError("PERMISSION_DENIED", `user ${user} cannot write in ${items.map((i) => posix.dirname(i.path)).join(", ")}`);
+      if (r.exitCode !== 0) throw new BurrowError("INTERNAL", r.stderr.trim() || "could not prepare the upload");
+    }
+    const rt = await this.sandboxes.runtime(id);
+    const release = this.sandboxes.manager.hold(id);
+    try {
+      for (const it of items) {
+        const up = await rt.send("PUT", `/files?${new URLSearchParams({ path: it.path })}`, it.body);
+        if ((up.statusCode ?? 500) >= 400) throw await answerError(up);
+        up.resume();
+      }
+    } finally {
+      release();
+    }
+    if (user !== "root") await this.sandboxes.exec(id, `chown ${user}:${user} -- ${items.map((i) => shellQuote(i.path)).join(" ")}`);
+  }
+
+  private query(query: Record<string, string>) {
+    const r = FilesQuery.safeParse(query);
+    if (!r.success) throw new BurrowError("VALIDATION_FAILED", `query ${r.error.issues[0]!.path.join(".")}: ${r.error.issues[0]!.message}`);
+    return r.data;
+  }
+}

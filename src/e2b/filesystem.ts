@@ -1,0 +1,132 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { posix } from "node:path";
+import { Readable } from "node:stream";
+import { BurrowError } from "../contract/index.js";
+import { ConnectStream, keepaliveMs, readStreamRequest, readUnary, sendUnary } from "./connect.js";
+import { DENIED, EXISTS, listScript, NOT_A_DIRECTORY, NOT_FOUND, parseEntries, statScript } from "./entries.js";
+import { ConnectError } from "./errors.js";
+import { ListDirRequest, MoveRequest, PathRequest, WatchDirRequest } from "./schemas.js";
+import type { E2bSandboxes } from "./sandboxes.js";
+import { asUser, resolvePath, shellQuote, userOfRpc } from "./users.js";
+
+const EVENT: Record<string, string> = { create: "EVENT_TYPE_CREATE", modify: "EVENT_TYPE_WRITE", delete: "EVENT_TYPE_REMOVE", move: "EVENT_TYPE_RENAME" };
+
+/** Burrow's error answer from the runtime, rethrown with its code. */
+async function runtimeError(res: IncomingMessage): Promise<BurrowError> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  try {
+    const v = JSON.parse(Buffer.concat(chunks).toString()) as { code?: string; message?: string };
+    return new BurrowError((v.code ?? "INTERNAL") as never, v.message ?? "runtime error");
+  } catch {
+    return new BurrowError("INTERNAL", `the runtime answered ${res.statusCode}`);
+  }
+}
+
+/** envd's filesystem.Filesystem service: entries from the sandbox, changes through Burrow's runtime. */
+export class FilesystemService {
+  constructor(private readonly sandboxes: E2bSandboxes) {}
+
+  async handle(method: string, id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const user = userOfRpc(req);
+    switch (method) {
+      case "Stat": {
+        const b = await readUnary(req, PathRequest);
+        return sendUnary(res, { entry: await this.stat(id, resolvePath(b.path, user)) });
+      }
+      case "ListDir": {
+        const b = await readUnary(req, ListDirRequest);
+        const path = resolvePath(b.path, user);
+        const r = await this.sandboxes.exec(id, listScript(path, Math.max(1, b.depth ?? 1)));
+        if (r.exitCode === NOT_FOUND) throw new ConnectError("not_found", `no such directory: ${path}`);
+        if (r.exitCode === NOT_A_DIRECTORY) throw new ConnectError("invalid_argument", `${path} is not a directory`);
+        return sendUnary(res, { entries: parseEntries(r.stdout) });
+      }
+      case "MakeDir": {
+        const b = await readUnary(req, PathRequest);
+        const path = resolvePath(b.path, user);
+        await this.sandboxes.ensureUser(id, user);
+        const p = shellQuote(path);
+        const r = await this.sandboxes.exec(id, `[ -e ${p} ] && exit ${EXISTS}; ${asUser(user)}mkdir -p -- ${p} || exit ${DENIED}; ${statScript(path)}`);
+        if (r.exitCode === EXISTS) throw new ConnectError("already_exists", `${path} already exists`);
+        if (r.exitCode === DENIED) throw new ConnectError("permission_denied", `could not create ${path}: ${r.stderr.trim()}`);
+        return sendUnary(res, { entry: parseEntries(r.stdout)[0] });
+      }
+      case "Move": {
+        const b = await readUnary(req, MoveRequest);
+        const from = resolvePath(b.source, user);
+        const to = resolvePath(b.destination, user);
+        const rt = await this.sandboxes.runtime(id);
+        await rt.json("POST", "/files/move", { from, to, overwrite: true });
+        return sendUnary(res, { entry: await this.stat(id, to) });
+      }
+      case "Remove": {
+        const b = await readUnary(req, PathRequest);
+        const path = resolvePath(b.path, user);
+        const rt = await this.sandboxes.runtime(id);
+        try {
+          await rt.json("DELETE", `/files?${new URLSearchParams({ path, recursive: "true" })}`);
+        } catch (err) {
+          // envd removes like `rm -rf`: a path that is already gone is not an error.
+          if (!(err instanceof BurrowError && err.code === "FILE_NOT_FOUND")) throw err;
+        }
+        return sendUnary(res, {});
+      }
+      case "WatchDir":
+        return this.watch(id, req, res, user);
+    }
+    throw new ConnectError("unimplemented", `filesystem.Filesystem ${method} is not served by Burrow (WatchDir is; the polling watcher API is not)`);
+  }
+
+  async stat(id: string, path: string): Promise<object> {
+    const r = await this.sandboxes.exec(id, statScript(path));
+    if (r.exitCode === NOT_FOUND) throw new ConnectError("not_found", `no such file or directory: ${path}`);
+    const entry = parseEntries(r.stdout)[0];
+    if (r.exitCode !== 0 || !entry) throw new ConnectError("internal", `could not stat ${path}: ${r.stderr.trim()}`);
+    return entry;
+  }
+
+  private async watch(id: string, req: IncomingMessage, res: ServerResponse, user: string): Promise<void> {
+    const b = await readStreamRequest(req, WatchDirRequest);
+    const root = resolvePath(b.path, user);
+    const rt = await this.sandboxes.runtime(id);
+    const q = new URLSearchParams({ path: root, recursive: String(b.recursive ?? false), exclude: "" });
+    const upstream = await rt.send("GET", `/watch?${q}`);
+    const stream = new ConnectStream(res, { ms: keepaliveMs(req), message: { keepalive: {} } });
+    if ((upstream.statusCode ?? 500) >= 400) return stream.end(await runtimeError(upstream));
+    const release = this.sandboxes.manager.hold(id);
+    res.on("close", () => upstream.destroy());
+    const rel = (p: string) => posix.relative(root, p);
+    const event = (name: string, type: string) => ({ filesystem: { name, type } });
+    try {
+      let buf = "";
+      for await (const chunk of upstream as Readable) {
+        buf += chunk.toString();
+        let i: number;
+        while ((i = buf.indexOf("\n")) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          if (!line) continue;
+          const e = JSON.parse(line) as { type?: string; sse?: string; data?: { type: string; path: string; from?: string; isDirectory: boolean }; message?: string };
+          if (e.type === "watching") stream.send({ start: {} });
+          else if (e.type === "error") return stream.end(new ConnectError("internal", e.message ?? "the watch failed"));
+          else if (e.sse === "event" && e.data) {
+            const d = e.data;
+            if (d.type === "move" && d.from) {
+              // fsnotify's view of a rename: the old name is renamed, the new one created.
+              stream.send(event(rel(d.from), EVENT.move!));
+              stream.send(event(rel(d.path), EVENT.create!));
+            } else {
+              stream.send(event(rel(d.path), EVENT[d.type] ?? "EVENT_TYPE_UNSPECIFIED"));
+              // A new file with content is a create and a write to inotify.
+              if (d.type === "create" && !d.isDirectory) stream.send(event(rel(d.path), EVENT.modify!));
+            }
+          }
+        }
+      }
+      stream.end(new ConnectError("unavailable", "the sandbox stopped; the watch is over"));
+    } finally {
+      release();
+    }
+  }
+}

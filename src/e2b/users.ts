@@ -1,0 +1,51 @@
+import type { IncomingMessage } from "node:http";
+import { posix } from "node:path";
+import { ConnectError } from "./errors.js";
+
+/*
+ * E2B runs commands and file operations as a user named in each request
+ * (`Authorization: Basic <user>:` for RPC, `?username=` for /files); its base
+ * template's default is `user` with home /home/user. Burrow's own API runs
+ * everything as root; only requests through /e2b switch users.
+ */
+
+export const DEFAULT_USER = "user";
+const NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+function checked(name: string): string {
+  if (!NAME.test(name)) throw new ConnectError("invalid_argument", `user ${JSON.stringify(name.slice(0, 40))} is not a valid user name (lowercase letters, digits, _ and -)`);
+  return name;
+}
+
+/** The user of an envd RPC: the Basic credentials' name, or the default. */
+export function userOfRpc(req: IncomingMessage): string {
+  const h = req.headers.authorization ?? "";
+  if (!h.startsWith("Basic ")) return DEFAULT_USER;
+  const decoded = Buffer.from(h.slice(6).trim(), "base64").toString("utf8");
+  const name = decoded.split(":")[0] ?? "";
+  return name ? checked(name) : DEFAULT_USER;
+}
+
+export const userOfQuery = (username: string | undefined): string => (username ? checked(username) : DEFAULT_USER);
+
+export const homeOf = (user: string): string => (user === "root" ? "/root" : `/home/${user}`);
+
+/** Relative paths are relative to the user's home, as envd resolves them. */
+export function resolvePath(path: string, user: string): string {
+  const p = path === "~" ? homeOf(user) : path.startsWith("~/") ? posix.join(homeOf(user), path.slice(2)) : path;
+  return posix.normalize(p.startsWith("/") ? p : posix.join(homeOf(user), p));
+}
+
+export const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** A shell prefix that runs the rest of the line as `user`, with that user's HOME, USER and LOGNAME. */
+export function asUser(user: string): string {
+  if (user === "root") return "";
+  const home = shellQuote(homeOf(user));
+  return `setpriv --reuid=${user} --regid=${user} --init-groups env HOME=${home} USER=${user} LOGNAME=${user} `;
+}
+
+/** Creates `user` (home, bash) when the image lacks it; other names must already exist. */
+export function provisionScript(user: string): string {
+  return `id -u ${user} >/dev/null 2>&1 || useradd -m -s /bin/bash ${user} >/dev/null 2>&1 || { echo "could not create user ${user}" >&2; exit 1; }; [ -d ${homeOf(user)} ] || install -d -o ${user} -g ${user} ${homeOf(user)}`;
+}
