@@ -35,11 +35,25 @@ if (!existsSync(initOut) || statSync(initOut).mtimeMs < statSync(initSrc).mtimeM
   execFileSync("gcc", ["-O2", "-static", "-s", "-o", initOut, initSrc], { stdio: "inherit" });
 }
 
+// What the runtime starts user commands through, so they land in the user pids cgroup (src/runtime/init/enter.c).
+const enterSrc = "src/runtime/init/enter.c";
+const enterOut = "dist/runtime/enter";
+if (!existsSync(enterOut) || statSync(enterOut).mtimeMs < statSync(enterSrc).mtimeMs) {
+  execFileSync("gcc", ["-O2", "-static", "-s", "-Wall", "-o", enterOut, enterSrc], { stdio: "inherit" });
+}
+
 // The fd-based tree copier for snapshots (src/confine/copytree/).
 const copySrc = "src/confine/copytree/copytree.c";
 const copyOut = "dist/burrow-copytree";
 if (!existsSync(copyOut) || statSync(copyOut).mtimeMs < statSync(copySrc).mtimeMs) {
   execFileSync("gcc", ["-O2", "-static", "-s", "-Wall", "-o", copyOut, copySrc], { stdio: "inherit" });
+}
+
+// The supervisor's exit watcher (src/sandboxes/pidwatch/).
+const watchSrc = "src/sandboxes/pidwatch/pidwatch.c";
+const watchOut = "dist/burrow-pidwatch";
+if (!existsSync(watchOut) || statSync(watchOut).mtimeMs < statSync(watchSrc).mtimeMs) {
+  execFileSync("gcc", ["-O2", "-static", "-s", "-Wall", "-o", watchOut, watchSrc], { stdio: "inherit" });
 }
 
 // node-pty is bundled into runtime.js; its native addon sits beside it, where node-pty looks ("./build/Release").

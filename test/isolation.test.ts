@@ -1,7 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { networkInterfaces } from "node:os";
 import { createHash, randomBytes } from "node:crypto";
@@ -143,6 +143,27 @@ describe("isolation: attempts to break out must fail", () => {
     assert.equal(grep.stdout, "", `token found in: ${grep.stdout}`);
   });
 
+  it("a generated token file is root's alone and out of every sandbox's reach", async () => {
+    // Without BURROW_TOKEN the server makes <data>/token itself (the case the env-token server above never tries).
+    const own = await startTestServer({ env: { BURROW_TOKEN: "" } });
+    try {
+      const file = `${own.dataDir}/token`;
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      assert.equal(statSync(file).uid, 0);
+      const token = readFileSync(file, "utf8").trim();
+      assert.match(token, /^brw_/);
+      const { Burrow } = await import("../src/client/index.js");
+      const inside = new Burrow({ url: own.url, token }).sandbox(name("tok"));
+      assert.notEqual((await inside.exec(`cat ${file}`)).exitCode, 0);
+      assert.notEqual((await inside.exec(`ls ${own.dataDir}`)).exitCode, 0);
+      const env = await inside.exec("cat /proc/1/environ /proc/self/environ | tr '\\0' '\\n'");
+      assert.doesNotMatch(env.stdout + env.stderr, new RegExp(token));
+      assert.equal((await own.api("GET", "/v1/sandboxes")).status, 401, "the helper's own token is not this server's");
+    } finally {
+      await own.cleanup();
+    }
+  });
+
   it("cannot write Burrow's own files or load kernel features (seccomp, capabilities)", async () => {
     assert.notEqual((await sbx.exec("echo x > /.burrow/runtime/runtime.js")).exitCode, 0);
     assert.notEqual((await sbx.exec("echo x > /.burrow/node/bin/node")).exitCode, 0);
@@ -165,17 +186,35 @@ describe("isolation: attempts to break out must fail", () => {
     assert.notEqual((await sbx.exec("ping -c1 127.0.0.1 2>&1 || python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_RAW, 1)'")).exitCode, 0);
   });
 
-  it("contains a fork bomb within the pids limit: host and other sandboxes unaffected", async () => {
-    const bomb = srv.burrow.sandbox(name("bomb"), { limits: { pids: 64 } });
+  it("contains a fork bomb within the pids limit; the sandbox still answers, and killAllProcesses clears the leftovers", async () => {
+    const id = name("bomb");
+    const bomb = srv.burrow.sandbox(id, { limits: { pids: 128 } });
     const bystander = srv.burrow.sandbox(name("bystander"));
     await bystander.exec("true");
-    const r = await bomb.exec("bomb() { bomb | bomb & }; bomb; sleep 2; echo survived", { timeoutMs: 4000 }).catch((e) => e);
-    assert.ok(r, "the bomb returned");
+    await bomb.exec("true");
+    // User commands run in a child pids cgroup 32 below the sandbox's 128 (a quarter of a small limit): the runtime keeps the rest.
+    const cg = `/sys/fs/cgroup/pids/burrow-${createHash("sha256").update(srv.dataDir).digest("hex").slice(0, 8)}/${id}`;
+    assert.equal(readFileSync(`${cg}/pids.max`, "utf8").trim(), "128");
+    assert.equal(readFileSync(`${cg}/user/pids.max`, "utf8").trim(), "96");
+    // A bomb that backgrounds itself: the exec returns at once, the leftovers take every pid users may have.
+    const r = await bomb.exec("(bomb() { bomb | bomb & }; bomb) >/dev/null 2>&1 &", { timeoutMs: 10_000 });
+    assert.equal(r.exitCode, 0);
+    const full = Date.now() + 10_000;
+    while (Number(readFileSync(`${cg}/user/pids.current`, "utf8")) < 96) {
+      assert.ok(Date.now() < full, "the bomb did not fill the user pids");
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    // Burrow still works in the full sandbox: a command starts (a builtin needs no fork) and files answer.
+    assert.equal((await bomb.exec("echo still answering")).stdout, "still answering\n");
+    await bomb.writeFile("/workspace/during.txt", "written while full");
     assert.equal((await bystander.exec("echo fine")).stdout, "fine\n");
     assert.ok((await fetch(`${srv.url}/healthz`)).ok);
-    // Once the bomb is over, the bombed sandbox works again.
-    await bomb.sleep();
-    assert.equal((await bomb.exec("echo recovered")).stdout, "recovered\n");
+    // The way out reaches every process, though Burrow started none of them.
+    const killed = await bomb.killAllProcesses();
+    assert.ok(killed >= 90, `killed ${killed}`);
+    assert.ok(Number(readFileSync(`${cg}/user/pids.current`, "utf8")) < 10, "the leftovers are gone");
+    const after = await bomb.exec("for i in 1 2 3 4 5; do /bin/true; done; cat /workspace/during.txt");
+    assert.equal(after.stdout, "written while full");
   });
 
   it("contains memory use within the memory limit", async () => {

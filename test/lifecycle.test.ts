@@ -4,6 +4,8 @@ import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import type { BurrowApiError } from "../src/client/index.js";
 import { name, startTestServer, type TestServer } from "./helpers/server.js";
+import { cgroupsOf, leftovers } from "./helpers/leaks.js";
+import { readdirSync } from "node:fs";
 
 const runcList = (dataDir: string) =>
   execFileSync("runc", ["--root", `${dataDir}/runc`, "list", "-q"], { encoding: "utf8" }).split("\n").filter(Boolean);
@@ -90,8 +92,12 @@ describe("lifecycle", () => {
     const kept = name("kept");
     await srv.burrow.sandbox(idle, { sleepAfter: 1 }).exec("true");
     await srv.burrow.sandbox(kept, { sleepAfter: 1, keepAlive: true }).exec("true");
-    await sleep(2500);
-    assert.equal((await srv.burrow.get(idle)).state, "sleeping");
+    // The sweeper runs every 200 ms here: the idle one sleeps soon after its second is up.
+    const deadline = Date.now() + 5000;
+    while ((await srv.burrow.get(idle)).state !== "sleeping") {
+      assert.ok(Date.now() < deadline, "the idle sandbox did not go to sleep within 5 s");
+      await sleep(50);
+    }
     assert.equal((await srv.burrow.get(kept)).state, "running");
   });
 
@@ -119,6 +125,7 @@ describe("lifecycle", () => {
     await sbx.writeFile("/workspace/persist.txt", "before restart");
     await srv.stop();
     assert.equal(runcList(srv.dataDir).length, 0, "a clean stop puts every sandbox to sleep");
+    assert.deepEqual(leftovers(srv.dataDir), { containers: [], mounts: [], cgroups: [] }, "a stopped server leaves no container, mount or cgroup");
     await srv.restart();
     const info = await srv.burrow.get(id);
     assert.equal(info.state, "sleeping");
@@ -144,13 +151,18 @@ describe("lifecycle", () => {
       },
     });
     const upload = sbx.writeFile("/workspace/target.bin", body).catch((e) => e);
-    await sleep(500);
+    const underway = Date.now() + 10_000;
+    while (n < 10) {
+      assert.ok(Date.now() < underway, "the upload did not start");
+      await sleep(20);
+    }
     await srv.kill9();
     await upload;
     assert.ok(runcList(srv.dataDir).length > 0, "kill -9 left containers behind to clean");
     await srv.restart();
     assert.equal(runcList(srv.dataDir).length, 0, "orphaned containers removed at start");
     assert.equal(mountsUnder(`${srv.dataDir}/sandboxes`), "0", "orphaned mounts removed at start");
+    assert.ok(cgroupsOf(srv.dataDir).every((d) => readdirSync(d, { withFileTypes: true }).every((e) => !e.isDirectory() || e.name === id)), "only the woken sandbox's cgroups are left");
     assert.equal((await srv.burrow.get(id)).state, "sleeping");
     const back = await sbx.readFile("/workspace/good.bin", { encoding: "base64" });
     assert.equal(createHash("sha256").update(Buffer.from(back.content, "base64")).digest("hex"), createHash("sha256").update(good).digest("hex"));

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { name, startTestServer, type TestServer } from "./helpers/server.js";
+import { leftovers } from "./helpers/leaks.js";
 
 const runcList = (dataDir: string) =>
   execFileSync("runc", ["--root", `${dataDir}/runc`, "list", "-q"], { encoding: "utf8" }).split("\n").filter(Boolean);
@@ -56,6 +57,16 @@ describe("warm pool", () => {
     await srv.stop();
     assert.deepEqual(runcList(srv.dataDir), []);
     assert.deepEqual(readdirSync(`${srv.dataDir}/sandboxes`).filter((n) => n.startsWith("_pool")), []);
+    assert.deepEqual(leftovers(srv.dataDir), { containers: [], mounts: [], cgroups: [] });
     await srv.restart();
+  });
+
+  it("a server stopped while its pool is still filling leaves no container, mount or cgroup", async () => {
+    const other = await startTestServer({ env: { BURROW_POOL: "2" } });
+    // Stop at once: the pool's first container is starting now.
+    await other.stop();
+    assert.deepEqual(leftovers(other.dataDir), { containers: [], mounts: [], cgroups: [] });
+    await other.cleanup();
+    assert.equal(existsSync(other.dataDir), false);
   });
 });

@@ -71,7 +71,20 @@ export const EnsureSandboxBody = z
   .strict();
 export type EnsureSandboxBody = z.infer<typeof EnsureSandboxBody>;
 
-export const SandboxState = z.enum(["running", "sleeping"]);
+export const SandboxState = z.enum(["running", "sleeping", "crashed"]);
+
+/** Why and when a sandbox last stopped without being asked (its container or runtime exited). */
+export const SandboxCrash = z.object({
+  at: z.string(),
+  /** oom: the kernel killed the runtime at the memory limit; runtime-exited / runtime-killed: it exited or was signalled; init-killed: the container's init ended; unreachable: its socket stopped answering. */
+  kind: z.enum(["oom", "runtime-exited", "runtime-killed", "init-killed", "unreachable"]),
+  reason: z.string(),
+  /** Crashes in a row, each within a minute of the start before it. */
+  count: z.number(),
+  /** From the second crash in a row: no restart before this time (backoff); null when the next request restarts it. */
+  restartAfter: z.string().nullable(),
+});
+export type SandboxCrash = z.infer<typeof SandboxCrash>;
 
 export const SandboxInfo = z.object({
   id: z.string(),
@@ -89,5 +102,7 @@ export const SandboxInfo = z.object({
   persist: z.enum(["disk", "snapshot"]),
   /** The snapshot this sandbox's disk stands on, if any. */
   baseSnapshot: z.string().nullable(),
+  /** The last crash since the server started (null if none); state is "crashed" until the sandbox runs again. */
+  crash: SandboxCrash.nullable().optional(),
 });
 export type SandboxInfo = z.infer<typeof SandboxInfo>;

@@ -4,6 +4,7 @@ import type { ExecBody, ExecEvent } from "../contract/index.js";
 import { BurrowError } from "../contract/errors.js";
 import { applyEnv } from "./env.js";
 import { killTree } from "./process-tree.js";
+import { viaEnter } from "./enter.js";
 
 /** Buffered output is capped; streams are not. */
 export const MAX_BUFFERED = 32 * 1024 * 1024;
@@ -45,7 +46,7 @@ export function runOnce(
   const started = performance.now();
 
   return new Promise((resolve) => {
-    const child = spawn(file, args, {
+    const child = spawn(...viaEnter(file, args), {
       cwd,
       env,
       detached: true,

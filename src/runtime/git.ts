@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { viaEnter } from "./enter.js";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { BurrowError } from "../contract/errors.js";
 import { request, type IncomingMessage } from "node:http";
@@ -39,7 +40,7 @@ const redact = (text: string, secrets: string[]) => secrets.reduce((t, s) => t.s
 
 function run(args: string[], env: Record<string, string>, cwd: string, timeoutMs: number): Promise<{ code: number; stderr: string; stdout: string; timedOut: boolean }> {
   return new Promise((resolve) => {
-    const child = spawn("git", args, { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(...viaEnter("git", args), { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     let timedOut = false;

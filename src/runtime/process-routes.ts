@@ -3,6 +3,7 @@ import { BurrowError } from "../contract/errors.js";
 import { readBody, sendJson, startNdjson } from "../lib/http-json.js";
 import { applyEnv, DEFAULT_CWD } from "./env.js";
 import { waitForPort } from "./port-wait.js";
+import { killLeftovers } from "./process-tree.js";
 import type { ManagedProcess, ProcessTable } from "./processes.js";
 import type { Session } from "./session.js";
 
@@ -34,7 +35,10 @@ export class ProcessRoutes {
       const running = this.table.list().filter((p) => p.endedAt === null).map((p) => this.table.get(p.id));
       running.forEach((p) => p.kill(signal));
       await Promise.all(running.map(exited));
-      return sendJson(res, 200, { killed: running.length });
+      // Then whatever commands left behind, started by Burrow or not; the runtime's own shells
+      // (sessions, terminals, code contexts, commands still running) are its direct children and stay.
+      const leftovers = killLeftovers((p) => p.ppid === process.pid);
+      return sendJson(res, 200, { killed: running.length + leftovers, leftovers });
     }
     const p = this.table.get(id!);
     if (req.method === "GET" && !sub) return sendJson(res, 200, p.info);

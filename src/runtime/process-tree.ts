@@ -52,3 +52,44 @@ export function killTree(root: number, sig: NodeJS.Signals = "SIGKILL", includeR
   }
   for (const pid of all) signal(pid, sig);
 }
+
+/** Every live process in the sandbox's pid namespace, with its parent (zombies left out: they hold no resources but a pid until reaped). */
+function liveProcesses(): { pid: number; ppid: number }[] {
+  const out: { pid: number; ppid: number }[] = [];
+  for (const name of readdirSync("/proc")) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    } catch {
+      continue;
+    }
+    const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (state !== "Z" && state !== "X") out.push({ pid, ppid: Number(ppid) });
+  }
+  return out;
+}
+
+/**
+ * SIGKILL every process of the sandbox except init, the runtime and the ones
+ * `spare` keeps, whoever started them (daemons, fork bombs re-parented to
+ * init). Each round stops what it finds before killing it, so nothing forks
+ * between the look and the kill; rounds repeat until none is left or
+ * `deadlineMs` has passed. Needs no new process, so it works in a sandbox
+ * whose pids are all taken. Returns how many were killed.
+ */
+export function killLeftovers(spare: (p: { pid: number; ppid: number }) => boolean, deadlineMs = 3000): number {
+  const killed = new Set<number>();
+  const end = Date.now() + deadlineMs;
+  while (Date.now() < end) {
+    const targets = liveProcesses().filter((p) => p.pid !== 1 && p.pid !== process.pid && !spare(p));
+    if (!targets.length) break;
+    for (const t of targets) signal(t.pid, "SIGSTOP");
+    for (const t of targets) {
+      signal(t.pid, "SIGKILL");
+      killed.add(t.pid);
+    }
+  }
+  return killed.size;
+}

@@ -4,6 +4,7 @@ import { BurrowError } from "../contract/errors.js";
 import { checkCwd, osSignal, SHELL } from "./exec.js";
 import { LogBuffer } from "./log-buffer.js";
 import { killTree } from "./process-tree.js";
+import { viaEnter } from "./enter.js";
 
 export type ProcessStatus = "starting" | "running" | "completed" | "failed" | "killed";
 
@@ -51,7 +52,7 @@ export class ManagedProcess {
       endedAt: null,
       sessionId: opts.sessionId ?? null,
     };
-    this.child = spawn(SHELL, ["-c", opts.command], { cwd: opts.cwd, env: opts.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    this.child = spawn(...viaEnter(SHELL, ["-c", opts.command]), { cwd: opts.cwd, env: opts.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     this.info.pid = this.child.pid;
     if (this.child.pid !== undefined) this.info.status = "running";
     this.child.stdout!.setEncoding("utf8").on("data", (d: string) => this.logs.push("stdout", d));

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { viaEnter } from "./enter.js";
 import { randomBytes } from "node:crypto";
 import type { ExecBody, ExecEvent } from "../contract/index.js";
 import { BurrowError } from "../contract/errors.js";
@@ -89,7 +90,7 @@ export class Session {
 
   private ensureShell(): ChildProcess {
     if (this.shell) return this.shell;
-    const sh = spawn(SHELL, SHELL.endsWith("bash") ? ["--noprofile", "--norc"] : [], {
+    const sh = spawn(...viaEnter(SHELL, SHELL.endsWith("bash") ? ["--noprofile", "--norc"] : []), {
       cwd: this.cwd,
       env: this.env,
       detached: true,

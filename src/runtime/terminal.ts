@@ -5,6 +5,7 @@ import type { IPty } from "node-pty";
 import type { WebSocket, WebSocketServer } from "ws";
 import { existsSync } from "node:fs";
 import { DEFAULT_CWD } from "./env.js";
+import { viaEnter } from "./enter.js";
 import type { Session } from "./session.js";
 
 /** Output kept per terminal for viewers that (re)connect. */
@@ -90,7 +91,7 @@ export class TerminalTable {
     if (!term) {
       const base = q.sessionId ? await this.session(q.sessionId).liveState() : { cwd: DEFAULT_CWD, env: this.env };
       const shell = existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh";
-      const p = pty.spawn(shell, [], {
+      const p = pty.spawn(...viaEnter(shell, []), {
         name: "xterm-256color",
         cols: Number(q.cols) || 80,
         rows: Number(q.rows) || 24,

@@ -3,7 +3,9 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, 
 import { promisify } from "node:util";
 import { dirname, join } from "node:path";
 import { removeTree } from "../confine/index.js";
-import { BurrowError } from "../contract/index.js";
+import { BurrowError, type SandboxCrash } from "../contract/index.js";
+import { constants as osConstants } from "node:os";
+import { makeUserPidsCgroup, oomKills, removeCgroupTree } from "./cgroups.js";
 import { ID_OFFSET, ociSpec } from "./oci-spec.js";
 import { mountOverlay, unmount } from "./overlay.js";
 import { RuntimeClient } from "./runtime-client.js";
@@ -49,6 +51,12 @@ export const sandboxPaths = (sandboxesDir: string, id: string) => {
   };
 };
 
+/**
+ * Pids kept for the runtime: user commands run in a child cgroup whose limit
+ * is this much below the sandbox's (a quarter of a small limit, at most 64).
+ */
+export const pidsReserve = (pids: number) => Math.min(64, Math.floor(pids / 4));
+
 /** Remove everything a sandbox has on the host: its disk and its run directory. */
 export async function removeSandboxFiles(sandboxesDir: string, id: string): Promise<void> {
   const p = sandboxPaths(sandboxesDir, id);
@@ -66,6 +74,10 @@ export class Container {
   private paths;
   /** runc's name for it: the sandbox's, or a pool slot's when it was started ahead of need. */
   readonly containerId: string;
+  /** Its cgroup (under every hierarchy), named for the container: a pool slot's keeps the slot's name. */
+  readonly cgroupPath: string;
+  /** The host pid of its init, once started. */
+  pid = 0;
 
   constructor(
     private record: SandboxRecord,
@@ -74,6 +86,7 @@ export class Container {
     this.paths = sandboxPaths(deps.sandboxesDir, record.id);
     this.client = new RuntimeClient(this.paths.socket);
     this.containerId = record.id;
+    this.cgroupPath = `${deps.cgroupParent}/${record.id}`;
   }
 
   /**
@@ -109,6 +122,8 @@ export class Container {
     try {
       this.closeEgress = await this.deps.openEgress(() => this.record.id, p.egressSocket);
       await mountOverlay(lowers, p.upper, p.work, p.rootfs);
+      const pids = this.record.limits.pids;
+      const userProcs = makeUserPidsCgroup(this.cgroupPath, pids, pidsReserve(pids), ID_OFFSET);
       const spec = ociSpec({
         hostname: this.record.id,
         rootfs: p.rootfs,
@@ -118,7 +133,8 @@ export class Container {
         cgroupsPath: `${this.deps.cgroupParent}/${this.record.id}`,
         memoryMB: this.record.limits.memoryMB,
         cpus: this.record.limits.cpus,
-        pids: this.record.limits.pids,
+        pids,
+        userProcs,
       });
       // The runtime reads its settings from a file it deletes at once, so they do not sit in PID 1's environ.
       writeFileSync(join(p.run, "config.json"), JSON.stringify({ env: this.record.env }), { mode: 0o600 });
@@ -128,6 +144,7 @@ export class Container {
       writeFileSync(join(p.dir, "config.json"), JSON.stringify(spec));
       writeFileSync(p.log, "");
       await this.deps.runc.run(this.containerId, p.dir, p.log);
+      this.pid = Number(readFileSync(join(p.dir, "pid"), "utf8").trim());
       await this.waitReady();
       // The runtime has made its socket: from now on the run directory is the host's alone, so
       // nothing in the sandbox can put another socket (or a link to one) where the server connects.
@@ -154,11 +171,42 @@ export class Container {
     // `this.paths` is read after the delete: an adopted container's mount moved with its directory.
     this.client.close();
     await this.deps.runc.delete(this.containerId);
+    // runc removes the cgroups it made; the user child (and a leftover from a failed start) go here.
+    removeCgroupTree(this.cgroupPath);
     this.closeEgress?.();
     this.closeEgress = undefined;
     await unmount(this.paths.rootfs);
     // The run directory lives in memory and means nothing once the runtime is gone.
     await removeTree(this.paths.run);
+  }
+
+  /**
+   * Why the container's init ended, read from what is left of it (call before
+   * `stop`, which removes its cgroup): the memory cgroup's OOM kill count and
+   * the status burrow-init wrote to the runtime log.
+   */
+  exitCause(): Pick<SandboxCrash, "kind" | "reason"> {
+    const oom = oomKills(this.cgroupPath) > 0;
+    let tail = "";
+    try {
+      tail = readFileSync(this.paths.log, "utf8").slice(-4000);
+    } catch {
+      /* no log */
+    }
+    const exited = [...tail.matchAll(/burrow-init: the runtime exited with status (\d+)/g)].pop();
+    const killed = [...tail.matchAll(/burrow-init: the runtime was killed by signal (\d+)/g)].pop();
+    const limit = `${this.record.limits.memoryMB} MB`;
+    if (oom) return { kind: "oom", reason: `out of memory: the kernel's OOM killer ended ${killed ? "the runtime" : "the sandbox's init"} at the sandbox's memory limit (${limit})` };
+    if (killed) {
+      const n = Number(killed[1]);
+      const name = Object.entries(osConstants.signals).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
+      return { kind: "runtime-killed", reason: `the runtime was killed by ${name}` };
+    }
+    if (exited) {
+      const last = tail.split("\n").filter((l) => l && !l.startsWith("burrow-init:")).pop();
+      return { kind: "runtime-exited", reason: `the runtime exited with status ${exited[1]}${last ? `; its last words: ${last.slice(0, 300)}` : ""}` };
+    }
+    return { kind: "init-killed", reason: "the sandbox's init ended without a status: it was killed from outside the sandbox" };
   }
 
   private async waitReady(): Promise<void> {

@@ -6,6 +6,11 @@ export class KeyedLock {
     return this.tails.has(key);
   }
 
+  /** Resolves once no key is held (work queued meanwhile is waited for too). */
+  async idle(): Promise<void> {
+    while (this.tails.size) await Promise.allSettled([...this.tails.values()]);
+  }
+
   async run<T>(key: string, work: () => Promise<T>): Promise<T> {
     const prev = this.tails.get(key) ?? Promise.resolve();
     let release!: () => void;

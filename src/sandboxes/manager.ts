@@ -1,7 +1,11 @@
 import { existsSync, readdirSync } from "node:fs";
+import { setTimeout as delay } from "node:timers/promises";
 import { removeTree } from "../confine/index.js";
 import { channels, publish } from "../observability/channels.js";
-import { BurrowError, durationSeconds, type EgressSettings, type EnsureSandboxBody, type SandboxInfo } from "../contract/index.js";
+import { BurrowError, durationSeconds, type EgressSettings, type EnsureSandboxBody, type SandboxCrash, type SandboxInfo } from "../contract/index.js";
+import { removeCgroupTree } from "./cgroups.js";
+import { backoffRefusal, nextCrash } from "./crash-policy.js";
+import { ExitWatcher } from "./exit-watcher.js";
 import { Container, type ContainerDeps, removeSandboxFiles, sandboxPaths } from "./container.js";
 import { DEFAULT_LIMITS, DEFAULT_SLEEP_AFTER_S } from "./defaults.js";
 import { KeyedLock } from "./locks.js";
@@ -19,6 +23,16 @@ interface Live {
   holds: number;
   lastActive: number;
   flushedActive: number;
+  /** When its container last started (crashes soon after a start count as in a row). */
+  startedAt: number;
+  /** The last crash since the server started; `crashed` while it has not run since. */
+  crash?: SandboxCrash;
+  crashed?: boolean;
+  /** Stops watching its container's init. */
+  unwatch?: () => void;
+  /** A crashed container whose cleanup failed: retried before the next start. */
+  stale?: Container;
+  healing?: boolean;
 }
 
 export interface ManagerOptions {
@@ -62,6 +76,10 @@ export class SandboxManager {
   private snapshots: SnapshotHooks | undefined;
   private readonly pool: WarmPool;
   private readonly destroyListeners: ((id: string) => void)[] = [];
+  /** Tells us within milliseconds when a container's init ends without being asked (pidfds, no polling). */
+  private readonly exits = new ExitWatcher();
+  private closing = false;
+  private readonly crashWaiters = new Map<string, Set<(crash: SandboxCrash) => void>>();
   /** Preview-URL ports, kept in the registry beside each sandbox. */
   readonly ports: SandboxPorts;
 
@@ -87,12 +105,13 @@ export class SandboxManager {
   /** Clean what a crash left behind, then load every sandbox as sleeping. */
   async init(): Promise<void> {
     for (const id of await this.deps.runc.list()) await this.deps.runc.delete(id);
+    this.removeCgroups();
     for (const mp of mountsUnder(this.deps.sandboxesDir).reverse()) await unmount(mp);
     const known = new Set<string>();
     for (const record of this.registry.all()) {
       known.add(record.id);
       const t = Date.parse(record.lastActiveAt);
-      this.live.set(record.id, { record, holds: 0, lastActive: t, flushedActive: t });
+      this.live.set(record.id, { record, holds: 0, lastActive: t, flushedActive: t, startedAt: 0 });
     }
     // A directory without a registry row is a create or destroy that did not finish.
     if (existsSync(this.deps.sandboxesDir))
@@ -159,7 +178,7 @@ export class SandboxManager {
         egress: {},
       };
       this.deps.imageRootfs(record.image, record.imageVersion); // refuse an unknown image before touching the disk
-      const entry: Live = { record, holds: 0, lastActive: Date.now(), flushedActive: Date.now() };
+      const entry: Live = { record, holds: 0, lastActive: Date.now(), flushedActive: Date.now(), startedAt: 0 };
       try {
         await this.startLocked(entry, true);
       } catch (err) {
@@ -177,8 +196,12 @@ export class SandboxManager {
   async runtime(id: string): Promise<RuntimeClient> {
     const e = this.live.get(id);
     if (e?.container && !this.lock.isHeld(id)) {
-      e.lastActive = Date.now();
-      return e.container.client;
+      // A socket that is gone cannot come back by itself: heal now (the ensure below waits for it) rather than fail this request.
+      if (existsSync(e.container.client.socketPath)) {
+        e.lastActive = Date.now();
+        return e.container.client;
+      }
+      this.heal(e, e.container, "is gone", true);
     }
     await this.ensure(id);
     return this.live.get(id)!.container!.client;
@@ -203,6 +226,30 @@ export class SandboxManager {
     if (e) e.lastActive = Date.now();
   }
 
+  /**
+   * The crash that ended a stream just now: the one recorded in the last
+   * second, or the next one within `waitMs` (the socket can close a moment
+   * before the exit is reported). Undefined if the sandbox did not crash.
+   */
+  async recentCrash(id: string, waitMs = 1000): Promise<SandboxCrash | undefined> {
+    const e = this.live.get(id);
+    if (!e) return undefined;
+    if (e.crashed && e.crash && Date.now() - Date.parse(e.crash.at) < 1000) return e.crash;
+    if (e.container && existsSync(e.container.client.socketPath) && !e.healing) {
+      let waiter!: (c: SandboxCrash) => void;
+      const got = new Promise<SandboxCrash>((r) => (waiter = r));
+      const set = this.crashWaiters.get(id) ?? new Set();
+      this.crashWaiters.set(id, set.add(waiter));
+      try {
+        return await Promise.race([got, delay(waitMs).then(() => undefined)]);
+      } finally {
+        set.delete(waiter);
+        if (!set.size) this.crashWaiters.delete(id);
+      }
+    }
+    return e.crashed ? e.crash : undefined;
+  }
+
   /** Keep a sandbox awake until the returned function is called (streams, terminals). */
   hold(id: string): () => void {
     const e = this.live.get(id);
@@ -223,6 +270,7 @@ export class SandboxManager {
       const e = this.live.get(id);
       if (!e) throw notFound(id);
       await this.sleepLocked(e, persist);
+      e.crashed = false; // asked to sleep: it is sleeping now, whatever happened before
       return this.info(e);
     });
   }
@@ -298,24 +346,114 @@ export class SandboxManager {
 
   /** Put every running sandbox to sleep (server shutdown). */
   async shutdown(): Promise<void> {
+    this.closing = true;
     clearInterval(this.sweeper);
     await this.pool.close();
     this.flushActivity();
+    // Creates and wakes already under way finish first, so the stops below see their containers.
+    await this.lock.idle();
     await Promise.all([...this.live.values()].map((e) => this.lock.run(e.record.id, () => this.stopLocked(e)).catch(() => {})));
+    this.exits.close();
+    // Whatever is still known to runc (a start that failed half-way, say) goes too: a stopped server leaves no container and no cgroup.
+    for (const id of await this.deps.runc.list()) await this.deps.runc.delete(id).catch((err: Error) => console.error(`burrow: could not remove container ${id}: ${err.message}`));
+    this.removeCgroups();
+  }
+
+  private removeCgroups(): void {
+    const left = removeCgroupTree(this.deps.cgroupParent);
+    if (left.length) console.error(`burrow: cgroups still in use, left in place: ${left.join(", ")}`);
   }
 
   /** Start a sandbox's container; a new sandbox takes a ready one from the pool when it can. */
   private async startLocked(e: Live, fresh = false): Promise<void> {
     if (e.container) return;
+    if (this.closing) throw new BurrowError("SANDBOX_START_FAILED", `sandbox ${e.record.id} was not started: the server is shutting down`);
+    if (e.stale) {
+      await e.stale.stop();
+      e.stale = undefined;
+    }
+    if (e.crashed) {
+      const refusal = backoffRefusal(e.record.id, e.crash);
+      if (refusal) throw refusal;
+    }
     const t0 = performance.now();
     const pooled = fresh ? await this.pool.claim(e.record) : undefined;
     const c = pooled ?? new Container(e.record, this.deps);
     if (!pooled) await c.start();
     e.container = c;
-    e.lastActive = Date.now();
+    e.crashed = false;
+    e.startedAt = e.lastActive = Date.now();
+    this.supervise(e, c);
     const kind = pooled ? "pool" : !fresh ? "wake" : e.record.layers.length ? "restore" : "cold";
     publish(channels.sandboxStart, () => ({ id: e.record.id, kind, durationMs: performance.now() - t0 }));
     publish(channels.sandboxLifecycle, () => ({ id: e.record.id, event: fresh ? "create" : "wake", detail: kind }));
+  }
+
+  /** Watch a running container: its init ending, or its socket failing, when nobody asked, is a crash. */
+  private supervise(e: Live, c: Container): void {
+    e.unwatch = this.exits.watch(c.pid, () => this.onExit(e, c));
+    c.client.onUnreachable = (err) => this.heal(e, c, err.code === "ENOENT" ? "is gone" : "refuses connections", err.code === "ENOENT");
+  }
+
+  /** The container's init ended. Runs as the exit is reported: requests stop using the container at once. */
+  private onExit(e: Live, c: Container): void {
+    if (e.container !== c) return; // asked to stop
+    e.container = undefined;
+    e.unwatch = undefined;
+    this.recordCrash(e, c.exitCause());
+    void this.lock.run(e.record.id, () => this.cleanUp(e, c));
+  }
+
+  /**
+   * The runtime's socket failed while its container lives (a crash of the
+   * runtime is reported by the exit watcher first; this catches a socket that
+   * went away or stopped answering). Stop the container: the next request
+   * restarts it, disk intact.
+   */
+  private heal(e: Live, c: Container, what: string, certain: boolean): void {
+    if (e.container !== c || e.healing) return;
+    e.healing = true;
+    void this.lock.run(e.record.id, async () => {
+      try {
+        if (!certain) {
+          // A runtime that just died is the exit watcher's to report, with its real cause.
+          await delay(200);
+          if (e.container !== c) return;
+          const answers = await Promise.race([c.client.json("GET", "/health").then(() => true, () => false), delay(2000).then(() => false)]);
+          if (answers) return;
+        }
+        if (e.container !== c) return;
+        e.unwatch?.();
+        e.unwatch = undefined;
+        e.container = undefined;
+        this.recordCrash(e, { kind: "unreachable", reason: `the runtime's socket ${what}; the sandbox was stopped so that it restarts` });
+        await this.cleanUp(e, c);
+      } finally {
+        e.healing = false;
+      }
+    });
+  }
+
+  private recordCrash(e: Live, cause: Pick<SandboxCrash, "kind" | "reason">): void {
+    e.crash = nextCrash(e.crash, Date.now() - e.startedAt, cause);
+    e.crashed = true;
+    for (const w of this.crashWaiters.get(e.record.id) ?? []) w(e.crash);
+    const { count, restartAfter, reason } = e.crash;
+    console.error(
+      `burrow: sandbox ${e.record.id} crashed: ${reason}. ` +
+        (restartAfter ? `That is ${count} crashes in a row: it is not restarted before ${restartAfter}.` : "The next request restarts it, disk intact."),
+    );
+  }
+
+  /** Remove what a crashed container left (its container, mounts, cgroups); keep it for a retry if that fails. */
+  private async cleanUp(e: Live, c: Container): Promise<void> {
+    try {
+      await c.stop();
+      this.flushActivity();
+    } catch (err) {
+      e.stale = c;
+      console.error(`burrow: could not clean up after sandbox ${e.record.id} crashed (retried before it starts again): ${(err as Error).message}`);
+    }
   }
 
   /** Stop; then freeze the disk into a snapshot if asked now, or if the sandbox persists that way and ran since. */
@@ -352,9 +490,15 @@ export class SandboxManager {
   }
 
   private async stopLocked(e: Live): Promise<void> {
+    if (e.stale) {
+      await e.stale.stop();
+      e.stale = undefined;
+    }
     const c = e.container;
     if (!c) return;
     e.container = undefined;
+    e.unwatch?.();
+    e.unwatch = undefined;
     await c.stop();
     this.flushActivity();
   }
@@ -389,7 +533,7 @@ export class SandboxManager {
     const r = e.record;
     return {
       id: r.id,
-      state: e.container ? "running" : "sleeping",
+      state: e.container ? "running" : e.crashed ? "crashed" : "sleeping",
       image: r.image,
       imageVersion: r.imageVersion,
       createdAt: r.createdAt,
@@ -401,6 +545,7 @@ export class SandboxManager {
       env: r.env,
       persist: r.persist,
       baseSnapshot: r.layers[0] ?? null,
+      crash: e.crash ?? null,
     };
   }
 }

@@ -10,6 +10,7 @@ export const IN_SANDBOX = {
   node: "/.burrow/node",
   runtime: "/.burrow/runtime",
   run: "/.burrow/run",
+  userProcs: "/.burrow/user.procs",
 } as const;
 
 export interface SpecInput {
@@ -22,6 +23,8 @@ export interface SpecInput {
   memoryMB: number;
   cpus: number;
   pids: number;
+  /** cgroup.procs of the user pids cgroup, bound where burrow-enter moves user commands into it. */
+  userProcs?: string;
 }
 
 // Docker's default set without NET_RAW (no raw sockets) and MKNOD.
@@ -73,6 +76,7 @@ export function ociSpec(s: SpecInput) {
       bind(s.nodeKitDir, IN_SANDBOX.node, true),
       bind(s.runtimeDir, IN_SANDBOX.runtime, true),
       bind(s.runDir, IN_SANDBOX.run, false),
+      ...(s.userProcs ? [{ destination: IN_SANDBOX.userProcs, type: "bind", source: s.userProcs, options: ["bind", "rw", "nosuid", "nodev", "noexec"] }] : []),
     ],
     linux: {
       uidMappings: [{ containerID: 0, hostID: ID_OFFSET, size: ID_RANGE }],

@@ -16,7 +16,7 @@ export class WarmPool {
   private readonly ready = new Map<string, Container[]>();
   /** The image version each ready container stands on: a claim must match the version the new record pins. */
   private readonly versions = new WeakMap<Container, string>();
-  private refilling = false;
+  private refilling: Promise<void> | undefined;
   private closed = false;
 
   constructor(
@@ -60,45 +60,45 @@ export class WarmPool {
     return this.ready.get(image)?.length ?? 0;
   }
 
-  private async refill(): Promise<void> {
-    if (this.refilling || this.closed) return;
-    this.refilling = true;
-    try {
-      for (const [image, want] of Object.entries(this.sizes)) {
-        const list = this.ready.get(image) ?? [];
-        this.ready.set(image, list);
-        while (!this.closed && list.length < want) {
-          const id = slotId();
-          const now = new Date().toISOString();
-          let imageVersion: string;
-          try {
-            imageVersion = this.deps.imageVersion(image);
-          } catch (err) {
-            console.error(`burrow: no ${image} image for the pool:`, (err as Error).message);
-            break;
-          }
-          const record: SandboxRecord = {
-            id, image, imageVersion, env: {}, sleepAfter: 0, keepAlive: false, limits: { ...DEFAULT_LIMITS } as SandboxRecord["limits"],
-            labels: {}, createdAt: now, lastActiveAt: now, layers: [], persist: "disk", egress: {},
-          };
-          const c = new Container(record, this.deps);
-          try {
-            await c.start();
-          } catch (err) {
-            await removeSandboxFiles(this.deps.sandboxesDir, id).catch(() => {});
-            console.error(`burrow: could not pre-start a ${image} sandbox for the pool:`, (err as Error).message);
-            break;
-          }
-          if (this.closed) {
-            await this.discard(c, id);
-            break;
-          }
-          this.versions.set(c, record.imageVersion);
-          list.push(c);
+  private refill(): Promise<void> {
+    if (this.refilling || this.closed) return this.refilling ?? Promise.resolve();
+    this.refilling = this.fill().finally(() => (this.refilling = undefined));
+    return this.refilling;
+  }
+
+  private async fill(): Promise<void> {
+    for (const [image, want] of Object.entries(this.sizes)) {
+      const list = this.ready.get(image) ?? [];
+      this.ready.set(image, list);
+      while (!this.closed && list.length < want) {
+        const id = slotId();
+        const now = new Date().toISOString();
+        let imageVersion: string;
+        try {
+          imageVersion = this.deps.imageVersion(image);
+        } catch (err) {
+          console.error(`burrow: no ${image} image for the pool:`, (err as Error).message);
+          break;
         }
+        const record: SandboxRecord = {
+          id, image, imageVersion, env: {}, sleepAfter: 0, keepAlive: false, limits: { ...DEFAULT_LIMITS } as SandboxRecord["limits"],
+          labels: {}, createdAt: now, lastActiveAt: now, layers: [], persist: "disk", egress: {},
+        };
+        const c = new Container(record, this.deps);
+        try {
+          await c.start();
+        } catch (err) {
+          await removeSandboxFiles(this.deps.sandboxesDir, id).catch(() => {});
+          console.error(`burrow: could not pre-start a ${image} sandbox for the pool:`, (err as Error).message);
+          break;
+        }
+        if (this.closed) {
+          await this.discard(c, id);
+          break;
+        }
+        this.versions.set(c, record.imageVersion);
+        list.push(c);
       }
-    } finally {
-      this.refilling = false;
     }
   }
 
@@ -110,6 +110,8 @@ export class WarmPool {
   /** Stop and remove every ready container. */
   async close(): Promise<void> {
     this.closed = true;
+    // A container starting now would outlive the server (and its data directory) if not waited for.
+    await this.refilling;
     const all = [...this.ready.values()].flat();
     this.ready.clear();
     await Promise.all(all.map((c) => this.discard(c, c.containerId)));

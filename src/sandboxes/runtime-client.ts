@@ -10,6 +10,8 @@ import { BurrowError } from "../contract/index.js";
  */
 export class RuntimeClient {
   private readonly agent: Agent;
+  /** Told when a connection to the socket fails (gone or refused): the supervisor decides whether to heal. */
+  onUnreachable: ((err: NodeJS.ErrnoException) => void) | undefined;
 
   constructor(readonly socketPath: string) {
     this.agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 16 });
@@ -34,9 +36,10 @@ export class RuntimeClient {
         },
         resolve,
       );
-      req.on("error", (err) =>
-        reject(new BurrowError("RUNTIME_UNAVAILABLE", `the sandbox's runtime did not answer (${(err as Error).message}); retry, the sandbox will be restarted if needed`)),
-      );
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        if (err.code === "ENOENT" || err.code === "ECONNREFUSED") this.onUnreachable?.(err);
+        reject(new BurrowError("RUNTIME_UNAVAILABLE", `the sandbox's runtime did not answer (${err.message}); retry, the sandbox will be restarted if needed`));
+      });
       // pipeline, not pipe: a caller that goes away mid-upload must abort the runtime request too.
       if (isStream) pipeline(body as Readable, req).catch(() => req.destroy());
       else req.end(payload);

@@ -37,7 +37,14 @@ export class SseStream {
  * Returns whether a terminal event arrived; a stream that ends without one
  * gets an explicit error event, so a client never hangs on a dead sandbox.
  */
-export async function relayNdjson(from: AsyncIterable<Buffer | string>, sse: SseStream, terminal: string[], endless = false): Promise<boolean> {
+export async function relayNdjson(
+  from: AsyncIterable<Buffer | string>,
+  sse: SseStream,
+  terminal: string[],
+  endless = false,
+  /** Why the stream broke off, when it can be told (a crash): replaces the generic error event. */
+  explain?: () => Promise<{ code: string; message: string } | undefined>,
+): Promise<boolean> {
   let buf = "";
   let ended = false;
   for await (const chunk of from) {
@@ -54,7 +61,9 @@ export async function relayNdjson(from: AsyncIterable<Buffer | string>, sse: Sse
       if (terminal.includes(event.type)) ended = true;
     }
   }
-  if (!ended && !endless && !sse.closed) sse.send("error", { type: "error", code: "RUNTIME_UNAVAILABLE", message: "the sandbox stopped before the stream finished" });
-  if (!ended && endless && !sse.closed) sse.send("error", { type: "error", code: "RUNTIME_UNAVAILABLE", message: "the sandbox stopped; the stream is over" });
+  const why = !ended && !sse.closed && explain ? await explain() : undefined;
+  if (why && !sse.closed) sse.send("error", { type: "error", ...why });
+  else if (!ended && !endless && !sse.closed) sse.send("error", { type: "error", code: "RUNTIME_UNAVAILABLE", message: "the sandbox stopped before the stream finished" });
+  else if (!ended && endless && !sse.closed) sse.send("error", { type: "error", code: "RUNTIME_UNAVAILABLE", message: "the sandbox stopped; the stream is over" });
   return ended;
 }

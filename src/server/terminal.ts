@@ -64,7 +64,8 @@ export class TerminalGateway {
           if (upstream.readyState === WebSocket.OPEN) upstream.close();
         };
         client.on("close", () => end());
-        upstream.on("close", (code, reason) => end(code, reason));
+        // 1006: the runtime went without closing (a crash): the client is told so, not sent a normal close.
+        upstream.on("close", (code, reason) => (code === 1006 ? end(1011, Buffer.from("the sandbox stopped: its runtime went away")) : end(code, reason)));
         client.on("error", () => end());
         upstream.on("error", () => end(1011));
       });

@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Burrow } from "../../src/client/index.js";
+import { removeCgroupsOf } from "./leaks.js";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 /** The host's CA bundle: on a network with a site CA (as on this machine) it holds the CA the registries' certificates come from. */
@@ -122,6 +123,8 @@ export async function startTestServer(opts: { env?: Record<string, string>; args
       for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
         if (line.split(" ")[4] === dataDir) execFileSync("umount", ["-l", dataDir]);
       }
+      // And the cgroups runc made for them (a clean stop removes them itself).
+      removeCgroupsOf(dataDir);
       // rm copes with trees deeper than PATH_MAX, which sandboxes can make.
       execFileSync("rm", ["-rf", "--one-file-system", dataDir]);
     },

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { viaEnter } from "../enter.js";
 import { existsSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import { randomBytes } from "node:crypto";
@@ -44,7 +45,7 @@ export class Interpreter {
     env: Record<string, string>,
   ) {
     const [cmd, args] = command(language);
-    this.proc = spawn(cmd, args, { cwd, env: { ...env, PYTHONUNBUFFERED: "1" }, detached: true, stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"] });
+    this.proc = spawn(...viaEnter(cmd, args), { cwd, env: { ...env, PYTHONUNBUFFERED: "1" }, detached: true, stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"] });
     const events = this.proc.stdio[4] as Readable;
     let onReady!: () => void;
     let onFail!: (e: Error) => void;

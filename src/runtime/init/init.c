@@ -4,7 +4,8 @@
  * Node cannot reap processes it did not spawn, and every orphan in a pid
  * namespace is re-parented to PID 1. This tiny init starts the runtime as its
  * only direct child, forwards termination signals to it, reaps every zombie,
- * and exits with the runtime's status so runc reports it.
+ * and exits with the runtime's status, which it also writes to its stderr
+ * (the sandbox's runtime.log) for the server's supervisor.
  */
 #include <errno.h>
 #include <signal.h>
@@ -53,7 +54,12 @@ int main(int argc, char **argv) {
       return 1;
     }
     if (pid == child) {
-      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      /* The server is not our parent and cannot see this status: the log line is how it learns why. */
+      if (WIFEXITED(status)) {
+        fprintf(stderr, "burrow-init: the runtime exited with status %d\n", WEXITSTATUS(status));
+        return WEXITSTATUS(status);
+      }
+      fprintf(stderr, "burrow-init: the runtime was killed by signal %d\n", WTERMSIG(status));
       return 128 + WTERMSIG(status);
     }
   }

@@ -68,10 +68,16 @@ export async function sseFromRuntime(
     if ((res.statusCode ?? 500) >= 400) return await relay(res, ctx.res);
     const sse = new SseStream(ctx.res);
     ctx.res.on("close", () => res.destroy());
+    // A stream cut off by a crash says so, with the crash's reason.
+    const explain = async () => {
+      const crash = await sandboxes.recentCrash(id);
+      return crash && { code: "SANDBOX_CRASHED", message: `sandbox ${id} crashed: ${crash.reason}; the next request restarts it`, crash };
+    };
     try {
-      await relayNdjson(res, sse, terminal, endless);
+      await relayNdjson(res, sse, terminal, endless, explain);
     } catch (err) {
-      if (!sse.closed) sse.send("error", { type: "error", code: "RUNTIME_UNAVAILABLE", message: (err as Error).message });
+      const why = await explain();
+      if (!sse.closed) sse.send("error", why ? { type: "error", ...why } : { type: "error", code: "RUNTIME_UNAVAILABLE", message: (err as Error).message });
     } finally {
       sse.end();
     }
