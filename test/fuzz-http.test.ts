@@ -2,6 +2,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import fc from "fast-check";
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
 import { buildRouter } from "../src/server/app.js";
 import { ERRORS, SandboxId } from "../src/contract/index.js";
 import { name, startTestServer, type TestServer } from "./helpers/server.js";
@@ -56,6 +58,21 @@ function check(a: Answer, what: string): void {
     assert.ok(typeof parsed.code === "string" && parsed.code in ERRORS, `${what} -> unknown code ${String(parsed.code)}`);
     assert.ok(typeof parsed.message === "string" && parsed.message.length > 10, `${what} -> no sentence`);
   }
+}
+
+/*
+ * The docs must keep up: a status a route really answers is one docs/openapi.yaml
+ * lists for it, or one it lists for every route (x-every-route).
+ */
+const SPEC = parse(readFileSync(new URL("../docs/openapi.yaml", import.meta.url), "utf8")) as {
+  "x-every-route"?: number[];
+  paths: Record<string, Record<string, { responses?: Record<string, unknown> }>>;
+};
+const undocumented = new Set<string>();
+function documented(method: string, pattern: string, status: number): void {
+  if ((SPEC["x-every-route"] ?? []).includes(status)) return;
+  const op = SPEC.paths[pattern.replace(/:(\w+)/g, "{$1}")]?.[method.toLowerCase()];
+  if (!op?.responses?.[String(status)]) undocumented.add(`${method} ${pattern} ${status}`);
 }
 
 /** Ids the server must refuse, as they would appear in a raw path. */
@@ -121,7 +138,9 @@ describe("HTTP fuzz: random and malformed input gets a 4xx with a stable code", 
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...cheap), malformedJson, async (r, body) => {
         const path = r.pattern.replace(/:([A-Za-z]+)/g, (_m, p: string) => (p === "id" ? id : (OTHER[p] ?? "x")));
-        check(await send(srv, r.method, path, body), `${r.method} ${path} ${body.slice(0, 120)}`);
+        const a = await send(srv, r.method, path, body);
+        check(a, `${r.method} ${path} ${body.slice(0, 120)}`);
+        documented(r.method, r.pattern, a.status);
       }),
       { numRuns: 120, interruptAfterTimeLimit: 90_000 },
     );
@@ -132,10 +151,16 @@ describe("HTTP fuzz: random and malformed input gets a 4xx with a stable code", 
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...routes), oddPath, async (route, p) => {
         const path = `/v1/sandboxes/${id}${route}?path=${encodeURIComponent(p)}`;
-        check(await send(srv, "GET", path), `GET ${path.slice(0, 160)}`);
+        const a = await send(srv, "GET", path);
+        check(a, `GET ${path.slice(0, 160)}`);
+        documented("GET", `/v1/sandboxes/:id${route}`, a.status);
       }),
       { numRuns: 60, interruptAfterTimeLimit: 60_000 },
     );
+  });
+
+  it("answers only statuses docs/openapi.yaml lists for each route", () => {
+    assert.deepEqual([...undocumented].sort(), []);
   });
 
   it("still serves afterwards", async () => {
