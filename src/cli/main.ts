@@ -7,6 +7,8 @@ import * as commands from "./commands.js";
 import * as snapshots from "./snapshot-commands.js";
 import { logs } from "./logs-command.js";
 import { top, usage } from "./usage-commands.js";
+import { connect } from "./connect.js";
+import { serveStdio } from "../mcp/index.js";
 
 const USAGE = `usage: burrow <command>
   serve [--port N] [--data DIR] [--egress-allow HOST[:PORT]] [--agents MODULE] [--examples] [--config MODULE] [--pool N]   run the server
@@ -27,6 +29,7 @@ const USAGE = `usage: burrow <command>
   logs --egress <id> [--limit N]       a sandbox's outbound connections (the egress audit)
   top [--once]                         running sandboxes live: CPU %, memory, egress rate
   usage [--since 24h|7d]               what each sandbox used in a period (CPU s, running s, peak memory, egress)
+  mcp                                  serve the sandbox tools to an MCP client over stdio (for clients that spawn a command)
 Client commands use BURROW_URL (default http://127.0.0.1:7070) and BURROW_TOKEN
 (default: the token file in BURROW_DATA, /var/lib/burrow).`;
 
@@ -46,6 +49,7 @@ async function main(argv: string[]): Promise<number> {
     case "logs": await logs(args); return 0;
     case "top": await top(args); return 0;
     case "usage": await usage(args); return 0;
+    case "mcp": await serveStdio(connect(), "0.1.0"); return -1;
     case undefined: case "help": case "--help": case "-h": console.log(USAGE); return 0;
     default: console.error(`burrow: unknown command ${cmd}\n${USAGE}`); return 2;
   }

@@ -23,6 +23,7 @@ import { PreviewProxy } from "./preview.js";
 import { TerminalGateway } from "./terminal.js";
 import { AgentHost } from "../agents/index.js";
 import { E2bGateway } from "../e2b/index.js";
+import { McpGateway } from "../mcp/index.js";
 import { Burrow } from "../client/index.js";
 import type { AgentClass } from "../agents/instance.js";
 import type { Socket } from "node:net";
@@ -156,6 +157,8 @@ export async function startServer(
   const preview = new PreviewProxy(sandboxes, config.previewHost);
   // E2B's SDKs under /e2b, with their own auth (the API key is this token).
   const e2b = new E2bGateway(sandboxes, token);
+  // MCP clients at /mcp (Streamable HTTP), with the same bearer token as the API.
+  const mcp = new McpGateway({ authorize: (req) => isAuthorized(req, token), version: "0.1.0" });
   let boundPort = config.port;
   const observability = new Observability({
     dataDir: config.dataDir,
@@ -179,6 +182,7 @@ export async function startServer(
     // Agents are the application's public surface: their own hooks decide who gets in.
     if (agents?.handleRequest(req, res)) return;
     if (e2b.handleRequest(req, res)) return;
+    if (mcp.handleRequest(req, res)) return;
     // The path as sent: a normalised one would turn `/v1/sandboxes/%2e/files` into another sandbox's route.
     const rawUrl = req.url ?? "/";
     const rawPath = rawUrl.split("?")[0]!;
@@ -228,6 +232,9 @@ export async function startServer(
   boundPort = port;
   // A metrics listener of its own (no token), on loopback only, for a local Prometheus.
   const metricsPort = config.metricsPort !== undefined ? await startMetricsPort(config.metricsPort, () => observability.metrics.text()) : undefined;
+  // MCP tools reach sandboxes through the server's own API, creating or waking them on first use.
+  const ownApi = new Burrow({ url: `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${port}`, token });
+  mcp.useSandboxes((id) => ownApi.sandbox(id, {}));
   if (agents) {
     const own = new Burrow({ url: `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${port}`, token });
     agents.useSandboxes((id) => own.sandbox(id));
@@ -242,6 +249,7 @@ export async function startServer(
       server.close();
       server.closeAllConnections();
       agents?.close();
+      mcp.close();
       await metricsPort?.close();
       await sandboxes.shutdown();
       observability.close();
