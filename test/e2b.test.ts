@@ -103,4 +103,187 @@ describe("E2B SDK against Burrow (/e2b), unmodified e2b and @e2b/code-interprete
     while (!gone && Date.now() < deadline) gone = !(await sbx.commands.list()).some((p) => p.pid === h.pid);
     assert.ok(gone, "the timed-out command was killed");
   });
+  it("writes, reads, lists and describes files as the user, relative paths from /home/user", async () => {
+    const info = await sbx.files.write("notes/hello.txt", "hello e2b");
+    assert.equal(info.path, "/home/user/notes/hello.txt");
+    assert.equal(await sbx.files.read("notes/hello.txt"), "hello e2b");
+    const bytes = await sbx.files.read("/home/user/notes/hello.txt", { format: "bytes" });
+    assert.equal(Buffer.from(bytes).toString(), "hello e2b");
+    const blob = await sbx.files.read("notes/hello.txt", { format: "blob" });
+    assert.equal(await blob.text(), "hello e2b");
+    const st = await sbx.files.getInfo("notes/hello.txt");
+    assert.equal(st.type, "file");
+    assert.equal(st.size, 9);
+    assert.equal(st.mode, 0o644);
+    assert.equal(st.permissions, "-rw-r--r--");
+    assert.equal(st.owner, "user");
+    assert.equal(st.group, "user");
+    assert.ok(st.modifiedTime instanceof Date);
+    // Many files at once, bytes too; then a listing with depth.
+    await sbx.files.write([
+      { path: "notes/a.txt", data: "A" },
+      { path: "notes/sub/b.bin", data: new Uint8Array([0, 1, 2, 255]).buffer },
+    ]);
+    const b = await sbx.files.read("notes/sub/b.bin", { format: "bytes" });
+    assert.deepEqual([...b], [0, 1, 2, 255]);
+    const top = await sbx.files.list("notes");
+    assert.deepEqual(top.map((e) => `${e.name}:${e.type}`).sort(), ["a.txt:file", "hello.txt:file", "sub:dir"]);
+    const deep = await sbx.files.list("notes", { depth: 2 });
+    assert.ok(deep.some((e) => e.path === "/home/user/notes/sub/b.bin"));
+    assert.equal(await sbx.files.exists("notes/a.txt"), true);
+    assert.equal(await sbx.files.exists("notes/none.txt"), false);
+    await assert.rejects(sbx.files.read("notes/none.txt"), FileNotFoundError);
+    await assert.rejects(sbx.files.getInfo("notes/none.txt"), FileNotFoundError);
+    // The user's own commands see and own them.
+    const ls = await sbx.commands.run("stat -c '%U %s' notes/hello.txt && echo more >> notes/hello.txt");
+    assert.equal(ls.stdout, "user 9\n");
+    assert.equal(await sbx.files.makeDir("notes/dir/nested"), true);
+    assert.equal(await sbx.files.makeDir("notes/dir/nested"), false);
+    const moved = await sbx.files.rename("notes/a.txt", "notes/dir/a.txt");
+    assert.equal(moved.path, "/home/user/notes/dir/a.txt");
+    await sbx.files.remove("notes/dir");
+    await sbx.files.remove("notes/never-was"); // envd removes like rm -rf
+    assert.equal(await sbx.files.exists("notes/dir"), false);
+  });
+
+  it("streams a large file both ways (octet-stream upload, streamed download)", async () => {
+    const size = 10 * 1024 * 1024;
+    const data = Buffer.alloc(size);
+    for (let i = 0; i < size; i += 4096) data.writeUInt32BE(i, i);
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < size; i += 1024 * 1024) c.enqueue(data.subarray(i, i + 1024 * 1024));
+        c.close();
+      },
+    });
+    await sbx.files.write("big.bin", stream);
+    const back = await sbx.files.read("big.bin", { format: "stream" });
+    const chunks: Uint8Array[] = [];
+    for await (const c of back as unknown as AsyncIterable<Uint8Array>) chunks.push(c);
+    assert.ok(Buffer.concat(chunks).equals(data), "the same 10 MiB came back");
+  });
+
+  it("watches a directory (and recursively) with E2B's event types", async () => {
+    await sbx.files.makeDir("watched/inner");
+    await sbx.files.write("watched/f.txt", "one");
+    const events: string[] = [];
+    const flat = await sbx.files.watchDir("watched", (e) => void events.push(`${e.type} ${e.name}`));
+    await sbx.files.write("watched/f.txt", "two");
+    await until(() => events.includes("write f.txt"), 5000, `a write event (got ${events.join(", ")})`);
+    await flat.stop();
+    const deep: string[] = [];
+    const rec = await sbx.files.watchDir("watched", (e) => void deep.push(`${e.type} ${e.name}`), { recursive: true });
+    await sbx.commands.run("echo x > watched/inner/new.txt && rm watched/f.txt");
+    await until(() => deep.includes("create inner/new.txt") && deep.includes("remove f.txt"), 5000, `recursive events (got ${deep.join(", ")})`);
+    await rec.stop();
+    await assert.rejects(sbx.files.watchDir("no-such-dir", () => {}), FileNotFoundError);
+  });
+
+  it("lists sandboxes by metadata with pages, sets the timeout, pauses (sleep) and connects (wake)", async () => {
+    const other = await Sandbox.create("base", { metadata: { suite: "e2b-test", role: "second" } });
+    try {
+      const found = await Sandbox.list({ query: { metadata: { role: "second" } } }).nextItems();
+      assert.deepEqual(found.map((s) => s.sandboxId), [other.sandboxId]);
+      const pager = Sandbox.list({ query: { metadata: { suite: "e2b-test" } }, limit: 1 });
+      const ids: string[] = [];
+      while (pager.hasNext) ids.push(...(await pager.nextItems()).map((s) => s.sandboxId));
+      assert.deepEqual(ids.sort(), [sbx.sandboxId, other.sandboxId].sort());
+
+      await other.setTimeout(45_000);
+      assert.equal((await srv.burrow.sandbox(other.sandboxId).info()).sleepAfter, 45);
+      await other.files.write("/home/user/kept.txt", "still here");
+      assert.equal(await other.pause(), true);
+      assert.equal((await srv.burrow.sandbox(other.sandboxId).info()).state, "sleeping");
+      assert.equal(await other.isRunning(), false);
+      assert.equal(await other.pause(), false); // already paused
+      const paused = await Sandbox.list({ query: { state: ["paused"] } }).nextItems();
+      assert.ok(paused.some((s) => s.sandboxId === other.sandboxId));
+      const woken = await Sandbox.connect(other.sandboxId);
+      assert.equal(await woken.isRunning(), true);
+      assert.equal(await woken.files.read("/home/user/kept.txt"), "still here");
+    } finally {
+      assert.equal(await other.kill(), true);
+    }
+    assert.equal(await Sandbox.kill(other.sandboxId), false);
+    await assert.rejects(Sandbox.connect(other.sandboxId), NotFoundError);
+    await assert.rejects(srv.burrow.sandbox(other.sandboxId).info());
+  });
+
+  it("refuses a wrong API key with E2B's 401 and a wrong sandbox token", async () => {
+    await assert.rejects(Sandbox.create("base", { apiKey: "not-the-token" }), /401|API key/i);
+    const res = await fetch(`${srv.url}/e2b/process.Process/List`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "e2b-sandbox-id": sbx.sandboxId, "x-access-token": "forged" },
+      body: "{}",
+    });
+    assert.equal(res.status, 401);
+    assert.equal(((await res.json()) as { code: string }).code, "unauthenticated");
+  });
+
+  it("answers malformed Connect envelopes and bodies with 4xx and keeps serving", async () => {
+    const token = (await (await fetch(`${srv.url}/e2b/sandboxes/${sbx.sandboxId}`, { headers: { "x-api-key": srv.token } })).json()) as { envdAccessToken: string };
+    const h = { "e2b-sandbox-id": sbx.sandboxId, "x-access-token": token.envdAccessToken };
+    const bad = [
+      await fetch(`${srv.url}/e2b/process.Process/Start`, { method: "POST", headers: { ...h, "content-type": "application/connect+json" }, body: "garbage" }),
+      await fetch(`${srv.url}/e2b/process.Process/Start`, { method: "POST", headers: { ...h, "content-type": "application/json" }, body: "{}" }),
+      await fetch(`${srv.url}/e2b/filesystem.Filesystem/Stat`, { method: "POST", headers: { ...h, "content-type": "application/json" }, body: "{not json" }),
+      await fetch(`${srv.url}/e2b/filesystem.Filesystem/Stat`, { method: "POST", headers: { ...h, "content-type": "application/json" }, body: '{"path": 5}' }),
+      await fetch(`${srv.url}/e2b/files?path=x`, { method: "POST", headers: { ...h, "content-type": "text/plain" }, body: "x" }),
+    ];
+    for (const r of bad) assert.ok(r.status >= 400 && r.status < 500, `${r.url}: ${r.status}`);
+    assert.equal((await sbx.commands.run("echo alive")).stdout, "alive\n");
+  });
+});
+
+describe("@e2b/code-interpreter against Burrow", () => {
+  let srv: TestServer;
+  let ci: CodeInterpreter;
+  before(async () => {
+    srv = await startTestServer();
+    process.env.E2B_API_URL = `${srv.url}/e2b`;
+    process.env.E2B_SANDBOX_URL = `${srv.url}/e2b`;
+    process.env.E2B_API_KEY = srv.token;
+    ci = await CodeInterpreter.create(); // template code-interpreter-v1
+  });
+  after(async () => {
+    await ci?.kill().catch(() => {});
+    await srv.cleanup();
+  });
+
+  it("runs Python with results, streamed output and errors; state persists in the default context", async () => {
+    const out: string[] = [];
+    const results: unknown[] = [];
+    const first = await ci.runCode("import os\nx = 40\nprint('side', os.getcwd())\nx + 2", { onStdout: (m) => void out.push(m.line), onResult: (r) => void results.push(r) });
+    assert.equal(first.text, "42");
+    assert.deepEqual(first.logs.stdout, ["side /home/user\n"]);
+    assert.deepEqual(out, ["side /home/user\n"]);
+    assert.equal(results.length, 1);
+    assert.equal(first.results[0]!.isMainResult, true);
+    assert.equal((await ci.runCode("x")).text, "40");
+    const err = await ci.runCode("1/0");
+    assert.equal(err.error?.name, "ZeroDivisionError");
+    assert.match(err.error!.value, /division by zero/);
+    assert.match(err.error!.traceback, /ZeroDivisionError/);
+    const chart = await ci.runCode("import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()");
+    const png = chart.results.find((r) => r.png);
+    assert.ok(png, `a PNG result among ${JSON.stringify(chart.results.map((r) => r.formats()))}`);
+    assert.equal(Buffer.from(png!.png!, "base64").subarray(1, 4).toString(), "PNG");
+    const html = await ci.runCode("import pandas as pd\npd.DataFrame({'a': [1, 2]})");
+    assert.match(html.results[0]!.html ?? "", /<table/);
+  });
+
+  it("creates, lists, restarts and removes code contexts; JavaScript too", async () => {
+    const ctx = await ci.createCodeContext({ language: "python" });
+    await ci.runCode("y = 7", { context: ctx });
+    assert.equal((await ci.runCode("y * 6", { context: ctx })).text, "42");
+    assert.equal((await ci.runCode("y", {})).error?.name, "NameError"); // the default context is another one
+    assert.ok((await ci.listCodeContexts()).some((c) => c.id === ctx.id));
+    await ci.restartCodeContext(ctx);
+    assert.equal((await ci.runCode("y", { context: ctx })).error?.name, "NameError");
+    await ci.removeCodeContext(ctx.id);
+    assert.ok(!(await ci.listCodeContexts()).some((c) => c.id === ctx.id));
+    const js = await ci.runCode("const a = [1, 2, 3]; a.map((v) => v * 2)", { language: "js" });
+    assert.equal(js.error, undefined);
+    assert.match(js.text ?? "", /2.*4.*6/);
+  });
 });
