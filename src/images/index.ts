@@ -3,5 +3,7 @@
  * rootfs directories) and the Node kit + runtime that get mounted into every
  * sandbox. Everything lives in the machine-wide cache directory.
  */
-export { ImageStore, DEFAULT_PACKAGES, type ImageMeta, type Progress } from "./image-store.js";
+export { ImageStore, LEGACY, type ImageMeta, type ImageVersion, type Progress } from "./image-store.js";
+export { DEFAULT_PACKAGES, defaultRecipe, recipeKey } from "./recipe.js";
+export { ImageUsage, readUsage, type UsageCount, type VersionUse } from "./usage.js";
 export { ensureNodeKit, ensureRuntimeDir } from "./node-kit.js";

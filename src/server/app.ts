@@ -7,7 +7,7 @@ import { BurrowError } from "../contract/index.js";
 import { sendError, sendJson } from "../lib/http-json.js";
 import { AuditLog, EgressCA, type EgressConfig, EgressProxy, EgressRules, TrustSources, UpstreamDialer } from "../egress/index.js";
 import { egressRoutes } from "./routes/egress.js";
-import { ImageStore, ensureNodeKit, ensureRuntimeDir } from "../images/index.js";
+import { ImageStore, ImageUsage, ensureNodeKit, ensureRuntimeDir } from "../images/index.js";
 import { mountNosuid, mountViews, Registry, Runc, SandboxManager } from "../sandboxes/index.js";
 import { isAuthorized, loadToken } from "./auth.js";
 import type { ServerConfig } from "./config.js";
@@ -117,9 +117,14 @@ export async function startServer(
   // then the views sandboxes are bound from; both before any container starts.
   const releaseNosuid = await mountNosuid(config.dataDir);
   const views = await mountViews(config.dataDir, ensureNodeKit(config.cacheDir), ensureRuntimeDir(config.cacheDir, distRuntimeDir()));
-  const registry = new Registry(join(config.dataDir, "burrow.db"));
+  const registry = new Registry(join(config.dataDir, "burrow.db"), () => imageUsage.refresh());
   const layers = new LayerStore(join(config.dataDir, "layers"));
   const dataHash = createHash("sha256").update(config.dataDir).digest("hex").slice(0, 8);
+  // The image versions this data directory stands on, told to the shared cache so prune keeps them.
+  const imageUsage = new ImageUsage(config.cacheDir, config.dataDir, () => [
+    ...registry.all().map((r) => ({ image: r.image, version: r.imageVersion, kind: "sandbox" as const })),
+    ...snapshotCatalog.all().flatMap((s) => (s.imageVersion ? [{ image: s.image, version: s.imageVersion, kind: "snapshot" as const }] : [])),
+  ]);
   const sandboxes: SandboxManager = new SandboxManager(
     registry,
     {
@@ -128,7 +133,12 @@ export async function startServer(
       cgroupParent: `/burrow-${dataHash}`,
       nodeKitDir: views.nodeKitDir,
       runtimeDir: views.runtimeDir,
-      imageRootfs: (name) => images.rootfs(name),
+      imageRootfs: (name, version) => {
+        const rootfs = images.rootfs(name, version);
+        imageUsage.pin(name, version);
+        return rootfs;
+      },
+      imageVersion: (name, wanted) => images.resolveVersion(name, wanted),
       layerDir: (sid) => layers.path(sid),
       openEgress: (owner, socket) => egress.open(owner, socket),
       egressCaPem: () => trust.sandboxPem(),
@@ -141,7 +151,7 @@ export async function startServer(
     audit.forget(id);
     egress.forget(id);
   });
-  const snapshotCatalog = new SnapshotCatalog(join(config.dataDir, "burrow.db"));
+  const snapshotCatalog = new SnapshotCatalog(join(config.dataDir, "burrow.db"), () => imageUsage.refresh());
   const snapshots = new SnapshotService(snapshotCatalog, layers, sandboxes, { maxDepth: config.snapshotMaxDepth });
   const blobs = openBlobStore(config.blobs);
   const scratch = join(config.dataDir, "tmp");
@@ -151,6 +161,7 @@ export async function startServer(
   });
   const backupCatalog = new BackupCatalog(join(config.dataDir, "burrow.db"));
   const backups = new BackupService(backupCatalog, blobs, sandboxes, scratch);
+  imageUsage.start();
   await sandboxes.init();
 
   const agents = agentClasses.length ? new AgentHost({ dataDir: config.dataDir, classes: agentClasses, idleMs: config.agentIdleMs }) : undefined;
@@ -253,6 +264,7 @@ export async function startServer(
       await metricsPort?.close();
       await sandboxes.shutdown();
       observability.close();
+      imageUsage.stop();
       registry.close();
       snapshotCatalog.close();
       backups.close();
