@@ -8,6 +8,8 @@ import { createHash } from "node:crypto";
 export const DEFAULT_PACKAGES = [
   "ca-certificates", "git", "curl", "procps", "less", "nano", "python3", "python3-pip", "python3-venv",
   "python3-numpy", "python3-pandas", "python3-matplotlib", "python3-ipykernel", "build-essential",
+  // JavaScript work (npm install, npm test, npm run dev) and Python's HTTP client.
+  "nodejs", "npm", "python3-requests",
 ];
 
 export const DEFAULT_SUITE = "bookworm";
