@@ -27,7 +27,15 @@ await Promise.all([
     chunkNames: "chunks/[name]-[hash]",
     packages: "external",
   }),
+  // The dashboard (src/web/browser/): one script and one stylesheet for the browser, with Preact and xterm.js inside.
+  build({
+    entryPoints: [{ in: "src/web/browser/main.ts", out: "app" }, { in: "src/web/browser/style.css", out: "app" }],
+    outdir: "dist/web", bundle: true, platform: "browser", format: "esm", target: "es2022", minify: true, sourcemap: false, logLevel: "warning", legalComments: "none",
+  }),
+  // `burrow/xterm`: the terminal addon for other applications' pages (their own copy of xterm.js stays theirs).
+  build({ entryPoints: ["src/web/browser/xterm-addon.ts"], outfile: "dist/xterm.js", bundle: true, platform: "browser", format: "esm", target: "es2022", external: ["@xterm/xterm"], logLevel: "warning" }),
 ]);
+copyFileSync("src/web/browser/favicon.svg", "dist/web/favicon.svg");
 
 const initSrc = "src/runtime/init/init.c";
 const initOut = "dist/runtime/init";

@@ -27,6 +27,8 @@ const APT = {
   runc: "runc", mmdebstrap: "mmdebstrap", gcc: "gcc", git: "git", curl: "curl", busybox: "busybox-static",
   zstd: "zstd", openssl: "openssl", nsenter: "util-linux", setfattr: "attr",
   setcap: "libcap2-bin", setpriv: "util-linux",
+  // chromium: the dashboard's tests drive Debian's browser with playwright-core (never a downloaded one).
+  chromium: "chromium",
 };
 const missing = Object.entries(APT).filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg);
 if (!existsSync("/usr/lib/x86_64-linux-gnu/libc.a")) missing.push("libc6-dev");

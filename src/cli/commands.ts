@@ -29,6 +29,7 @@ export async function serve(argv: string[]): Promise<void> {
   if (agentClasses.length) console.log(`  agents: ${agentClasses.map((c) => `${server.url}/agents/${kebab(c.name)}/<name>`).join(", ")}`);
   console.log(`  data:  ${config.dataDir}`);
   console.log(`  token: ${server.token}`);
+  console.log(`  dashboard: ${server.url}/login?token=${encodeURIComponent(server.token)}  (sign-in link: sets a session cookie, then opens the dashboard)`);
   console.log(`Try: curl -H "Authorization: Bearer ${server.token}" -X POST ${server.url}/v1/sandboxes/hello/exec -d '{"command":"uname -a"}'`);
   let closing = false;
   const stop = async () => {

@@ -14,3 +14,4 @@ export * from "./backups.js";
 export * from "./egress.js";
 export * from "./egress-patch.js";
 export * from "./usage.js";
+export * from "./web.js";

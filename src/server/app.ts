@@ -34,6 +34,8 @@ import { BackupCatalog, BackupService } from "../backups/index.js";
 import { backupRoutes } from "./routes/backups.js";
 import { answerClientError } from "./client-error.js";
 import { openBlobStore } from "../blobs/index.js";
+import { WebConsole } from "../web/index.js";
+import { webRoutes } from "./routes/web.js";
 import { newRequestId, Observability } from "../observability/index.js";
 import { usageRoutes } from "./routes/usage.js";
 import { startMetricsPort } from "./metrics-port.js";
@@ -67,6 +69,8 @@ export interface Services {
   backups: BackupService;
   preview: PreviewProxy;
   serverPort: () => number;
+  /** Browser sessions and terminal links; absent when only the routes are listed (docs checks). */
+  web?: WebConsole;
   observability?: Observability;
 }
 
@@ -87,6 +91,7 @@ export function buildRouter(services: Services): Router {
   portRoutes(router, sandboxes, preview, serverPort);
   gitRoutes(router, sandboxes);
   contextRoutes(router, sandboxes);
+  webRoutes(router, sandboxes, () => services.web);
   // The terminal is a WebSocket (see terminal.ts); a plain request is told to upgrade.
   router.on("GET", "/v1/sandboxes/:id/terminal", () => {
     throw new BurrowError("UPGRADE_REQUIRED", "the terminal is a WebSocket: connect with Upgrade: websocket");
@@ -171,6 +176,7 @@ export async function startServer(
   // MCP clients at /mcp (Streamable HTTP), with the same bearer token as the API.
   const mcp = new McpGateway({ authorize: (req) => isAuthorized(req, token), version: "0.1.0" });
   let boundPort = config.port;
+  const web = new WebConsole({ dataDir: config.dataDir, token, port: () => boundPort });
   const observability = new Observability({
     dataDir: config.dataDir,
     log: { format: config.logFormat, level: config.logLevel },
@@ -184,7 +190,7 @@ export async function startServer(
     agentsLive: () => agents?.liveCount ?? 0,
   });
   const log = observability.logger;
-  const router = buildRouter({ sandboxes, egress: { rules, proxy: egress, audit, trust }, snapshots, transfers, backups, preview, serverPort: () => boundPort, observability });
+  const router = buildRouter({ sandboxes, egress: { rules, proxy: egress, audit, trust }, snapshots, transfers, backups, preview, serverPort: () => boundPort, observability, web });
 
   const server: Server = createServer({ keepAliveTimeout: 65_000, highWaterMark: 1024 * 1024 }, (req, res) => {
     // Preview URLs are routed by host name; their token is in the name, not the Authorization header.
@@ -207,8 +213,10 @@ export async function startServer(
       observability.metrics.http.requests.inc({ route, status: String(res.statusCode) });
       observability.metrics.http.duration.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);
     });
-    if (!isAuthorized(req, token))
-      return sendError(res, new BurrowError("UNAUTHORIZED", "send Authorization: Bearer <token>; the token is printed at start and kept in <data>/token"));
+    // The dashboard's pages and files; then the API, by bearer token or by the dashboard's session cookie (Origin and CSRF checked).
+    if (web.handleRequest(req, res)) return;
+    const refused = isAuthorized(req, token) ? undefined : web.refusal(req);
+    if (refused) return sendError(res, refused);
     let match;
     let query: Record<string, string>;
     try {
@@ -228,7 +236,7 @@ export async function startServer(
   });
   // Requests Node's parser refuses (huge headers, bad methods, garbage) get a JSON error too, where the socket still takes one.
   server.on("clientError", (err, socket) => answerClientError(err, socket));
-  const terminals = new TerminalGateway(sandboxes, token);
+  const terminals = new TerminalGateway(sandboxes, (req, id) => (isAuthorized(req, token) ? undefined : web.upgradeRefusal(req, id)));
   server.on("upgrade", (req, socket: Socket, head: Buffer) => {
     const target = preview.match(req.headers.host);
     if (target) return void preview.handleUpgrade(req, socket, head, target);
@@ -260,6 +268,7 @@ export async function startServer(
       server.close();
       server.closeAllConnections();
       agents?.close();
+      web.close();
       mcp.close();
       await metricsPort?.close();
       await sandboxes.shutdown();

@@ -4,6 +4,7 @@ import { BurrowError, SandboxId } from "../contract/index.js";
 import { sendError } from "../lib/http-json.js";
 import { splice } from "../lib/splice.js";
 import type { SandboxManager } from "../sandboxes/index.js";
+import { withoutSessionCookies } from "../web/index.js";
 
 export interface PreviewTarget {
   sandboxId: string;
@@ -78,6 +79,10 @@ export class PreviewProxy {
     const release = this.sandboxes.hold(t.sandboxId);
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+    // The dashboard's session never reaches a sandbox.
+    const cookie = withoutSessionCookies(req.headers.cookie);
+    if (cookie) headers.cookie = cookie;
+    else delete headers.cookie;
     // No agent: with createConnection, the request runs over the tunnel (an agent would dial port 80 instead).
     const up = request({ createConnection: () => socket, method: req.method, path: req.url, headers }, (upRes) => {
       const out: string[] = [];
@@ -110,7 +115,10 @@ export class PreviewProxy {
     }
     const release = this.sandboxes.hold(t.sandboxId);
     let headText = `${req.method} ${req.url} HTTP/1.1\r\n`;
-    for (let i = 0; i < req.rawHeaders.length; i += 2) headText += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const value = req.rawHeaders[i]!.toLowerCase() === "cookie" ? withoutSessionCookies(req.rawHeaders[i + 1]) : req.rawHeaders[i + 1];
+      if (value !== undefined) headText += `${req.rawHeaders[i]}: ${value}\r\n`;
+    }
     upstream.write(headText + "\r\n");
     if (head.length) upstream.write(head);
     splice(upstream, client, release);

@@ -4,13 +4,14 @@ import { WebSocket, WebSocketServer, type RawData } from "ws";
 import { z } from "zod";
 import { BurrowError, SandboxId, SessionId } from "../contract/index.js";
 import type { SandboxManager } from "../sandboxes/index.js";
-import { isAuthorized } from "./auth.js";
 
 const TerminalQuery = z.object({
   cols: z.coerce.number().int().min(1).max(1000).optional(),
   rows: z.coerce.number().int().min(1).max(1000).optional(),
   terminalId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { message: "terminalId is 1-64 letters, digits, dots, dashes or underscores" }).optional(),
   sessionId: SessionId.optional(),
+  /** A terminal link's secret (POST /v1/sandboxes/:id/terminal-links); checked by `authorize`, never passed on. */
+  link: z.string().max(256).optional(),
 });
 
 const PATH = /^\/v1\/sandboxes\/([^/]+)\/terminal$/;
@@ -32,7 +33,8 @@ export class TerminalGateway {
 
   constructor(
     private readonly sandboxes: SandboxManager,
-    private readonly token: string,
+    /** Why this upgrade is refused (no bearer, no terminal link, no session from this origin), or undefined. */
+    private readonly authorize: (req: IncomingMessage, sandboxId: string) => BurrowError | undefined,
   ) {}
 
   matches(pathname: string): boolean {
@@ -42,16 +44,17 @@ export class TerminalGateway {
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on("error", () => socket.destroy());
     try {
-      if (!isAuthorized(req, this.token)) throw new BurrowError("UNAUTHORIZED", "send Authorization: Bearer <token>");
       const url = new URL(req.url ?? "/", "http://burrow");
       const idCheck = SandboxId.safeParse(decodeURIComponent(PATH.exec(url.pathname)![1]!));
+      const refused = this.authorize(req, idCheck.success ? idCheck.data : "");
+      if (refused) throw refused;
       if (!idCheck.success) throw new BurrowError("INVALID_SANDBOX_ID", idCheck.error.issues[0]!.message);
       const q = TerminalQuery.safeParse(Object.fromEntries(url.searchParams));
       if (!q.success) throw new BurrowError("VALIDATION_FAILED", `query ${q.error.issues[0]!.path.join(".")}: ${q.error.issues[0]!.message}`);
       const id = idCheck.data;
       const runtime = await this.sandboxes.runtime(id);
       const params = new URLSearchParams();
-      for (const [k, v] of Object.entries(q.data)) if (v !== undefined) params.set(k, String(v));
+      for (const [k, v] of Object.entries(q.data)) if (v !== undefined && k !== "link") params.set(k, String(v));
       const { ws: upstream, forward } = await openUpstream(`ws+unix://${runtime.socketPath}:/terminal?${params}`);
       const release = this.sandboxes.hold(id);
       this.wss.handleUpgrade(req, socket, head, (client) => {

@@ -1,0 +1,139 @@
+import { useEffect, useState } from "preact/hooks";
+import { call, json, sbx, type SandboxInfo, type SnapshotInfo } from "./api.js";
+import { ago, Badge, duration, Empty, failed, go, h, Link, notify, useTick } from "./ui.js";
+
+/** The sandbox list, kept current by the change feed (`GET /v1/sandbox-events`). */
+function useSandboxes(): { list: SandboxInfo[]; live: boolean } {
+  const [map, setMap] = useState<Map<string, SandboxInfo>>(new Map());
+  const [live, setLive] = useState(false);
+  useEffect(() => {
+    const es = new EventSource("/v1/sandbox-events");
+    es.addEventListener("sandboxes", (e) => {
+      setMap(new Map((JSON.parse((e as MessageEvent).data).sandboxes as SandboxInfo[]).map((s) => [s.id, s])));
+      setLive(true);
+    });
+    es.addEventListener("changed", (e) => {
+      const s = JSON.parse((e as MessageEvent).data).sandbox as SandboxInfo;
+      setMap((m) => new Map(m).set(s.id, s));
+    });
+    es.addEventListener("removed", (e) => {
+      const { id } = JSON.parse((e as MessageEvent).data) as { id: string };
+      setMap((m) => {
+        const n = new Map(m);
+        n.delete(id);
+        return n;
+      });
+    });
+    es.onerror = () => setLive(false);
+    return () => es.close();
+  }, []);
+  const list = [...map.values()].sort((a, b) => b.lastActiveAt.localeCompare(a.lastActiveAt));
+  return { list, live };
+}
+
+async function act(label: string, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+    notify(label);
+  } catch (err) {
+    failed(err);
+  }
+}
+
+export async function snapshotAndFork(id: string): Promise<void> {
+  const name = prompt(`Fork ${id} into a new sandbox named:`, `${id}-fork`);
+  if (!name) return;
+  await act(`Forked ${id} into ${name}`, async () => {
+    const snap = await json<SnapshotInfo>("POST", `${sbx(id)}/snapshots`, {});
+    await json("POST", `/v1/snapshots/${snap.id}/fork`, { names: [name] });
+  });
+}
+
+export function Actions({ s, compact }: { s: SandboxInfo; compact?: boolean }) {
+  const running = s.state === "running";
+  const btn = (label: string, onClick: () => void, cls = "") => h("button", { class: `btn ${cls}`, onClick, title: label, "data-action": label.toLowerCase() }, label);
+  return h(
+    "div",
+    { class: "actions" },
+    !compact && btn("Terminal", () => go(`/sandboxes/${s.id}/terminal`), "primary"),
+    running
+      ? btn("Sleep", () => act(`${s.id} is asleep`, () => call("POST", `${sbx(s.id)}/sleep`, {})))
+      : btn("Wake", () => act(`${s.id} is awake`, () => call("PUT", sbx(s.id), {}))),
+    btn("Snapshot", () => act(`Snapshot of ${s.id} taken`, () => call("POST", `${sbx(s.id)}/snapshots`, {}))),
+    btn("Fork", () => void snapshotAndFork(s.id)),
+    btn(
+      "Destroy",
+      () => {
+        if (confirm(`Destroy ${s.id}? Its processes, disk and name go.`)) void act(`${s.id} destroyed`, () => call("DELETE", sbx(s.id)));
+      },
+      "danger",
+    ),
+  );
+}
+
+function CreateForm() {
+  const [name, setName] = useState("");
+  const [image, setImage] = useState("");
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      await json("PUT", sbx(name.trim()), image.trim() ? { image: image.trim() } : {});
+      notify(`${name} is running`);
+      setName("");
+    } catch (err) {
+      failed(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return h(
+    "form",
+    { class: "create", onSubmit: submit },
+    h("input", { name: "id", placeholder: "new-sandbox-name", value: name, required: true, pattern: "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", title: "lowercase letters, digits and hyphens", onInput: (e: Event) => setName((e.target as HTMLInputElement).value) }),
+    h("input", { name: "image", placeholder: "image (default)", value: image, onInput: (e: Event) => setImage((e.target as HTMLInputElement).value) }),
+    h("button", { class: "btn primary", type: "submit", disabled: busy }, busy ? "Creating…" : "Create sandbox"),
+  );
+}
+
+export function SandboxList() {
+  const { list, live } = useSandboxes();
+  const now = useTick();
+  const running = list.filter((s) => s.state === "running").length;
+  return h(
+    "section",
+    { class: "page" },
+    h(
+      "header",
+      { class: "page-head" },
+      h("div", null, h("h1", null, "Sandboxes"), h("p", { class: "muted" }, `${list.length} total · ${running} running · ${list.length - running} sleeping`)),
+      h("span", { class: `live ${live ? "on" : ""}`, title: live ? "updating live" : "reconnecting" }, live ? "Live" : "Connecting…"),
+    ),
+    h(CreateForm, null),
+    list.length === 0
+      ? h(Empty, null, "No sandboxes yet. Create one above, or from code: ", h("code", null, 'burrow.sandbox("my-agent")'))
+      : h(
+          "table",
+          { class: "table sandboxes" },
+          h("thead", null, h("tr", null, ["Name", "State", "Image", "Last activity", "Sleeps after", "Limits", ""].map((t) => h("th", { key: t }, t)))),
+          h(
+            "tbody",
+            null,
+            list.map((s) =>
+              h(
+                "tr",
+                { key: s.id, "data-sandbox": s.id },
+                h("td", null, h(Link, { href: `/sandboxes/${s.id}`, class: "name" }, s.id), Object.keys(s.labels).length ? h("div", { class: "labels" }, Object.entries(s.labels).map(([k, v]) => h("span", { key: k, class: "label" }, `${k}=${v}`))) : null),
+                h("td", null, h(Badge, { state: s.state })),
+                h("td", { class: "mono" }, s.image),
+                h("td", { title: s.lastActiveAt }, ago(s.lastActiveAt, now)),
+                h("td", null, s.keepAlive ? "never (keep-alive)" : duration(s.sleepAfter)),
+                h("td", { class: "mono small" }, `${s.limits.cpus} CPU · ${s.limits.memoryMB} MB · ${s.limits.pids} pids`),
+                h("td", null, h(Actions, { s })),
+              ),
+            ),
+          ),
+        ),
+  );
+}

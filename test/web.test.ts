@@ -1,0 +1,207 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { WebSocket } from "ws";
+import { launchChromium } from "./helpers/browser.js";
+import { name, startTestServer, type TestServer } from "./helpers/server.js";
+
+const SHOTS = process.env.BURROW_SCREENSHOTS; // a directory: save screenshots of the main views there
+
+/** The HTTP status (and error code) of a WebSocket upgrade the server refuses, or "open". */
+function upgrade(url: string, headers: Record<string, string>): Promise<string> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once("open", () => {
+      ws.close();
+      resolve("open");
+    });
+    ws.once("unexpected-response", (_req, res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d)).on("end", () => resolve(`${res.statusCode} ${(JSON.parse(body) as { code: string }).code}`));
+    });
+    ws.once("error", (err) => resolve(`error ${err.message}`));
+  });
+}
+
+describe("the dashboard in a real browser", () => {
+  let srv: TestServer;
+  let browser: Browser;
+  let ctx: BrowserContext;
+  let page: Page;
+  let cookie: string;
+  const id = name("web");
+  const scratch = mkdtempSync(join(tmpdir(), "burrow-web-"));
+
+  before(async () => {
+    [srv, browser] = await Promise.all([startTestServer(), launchChromium()]);
+    ctx = await browser.newContext({ viewport: { width: 1360, height: 820 }, acceptDownloads: true });
+    page = await ctx.newPage();
+    page.setDefaultTimeout(15_000);
+  });
+  after(async () => {
+    await browser?.close();
+    await srv?.cleanup();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it("signs in through the link: an HttpOnly, SameSite=Strict cookie, and the token leaves the address bar", async () => {
+    await page.goto(`${srv.url}/login?token=${encodeURIComponent(srv.token)}`);
+    assert.equal(page.url(), `${srv.url}/`);
+    assert.match(await page.title(), /Burrow/);
+    const [c] = (await ctx.cookies()).filter((c) => c.name === `burrow_session_${srv.port}`);
+    assert.ok(c, "the session cookie is set");
+    assert.equal(c.httpOnly, true);
+    assert.equal(c.sameSite, "Strict");
+    assert.ok(!c.value.includes(srv.token), "the cookie holds a session id, not the token");
+    cookie = `${c.name}=${c.value}`;
+    await page.locator("h1", { hasText: "Sandboxes" }).waitFor();
+  });
+
+  it("shows a sandbox created elsewhere without a reload", async () => {
+    await page.locator(".live.on").waitFor();
+    const put = await srv.api("PUT", `/v1/sandboxes/${id}`, { labels: { team: "web" } });
+    assert.equal(put.status, 201);
+    const row = page.locator(`tr[data-sandbox="${id}"]`);
+    await row.waitFor();
+    await row.locator(".badge", { hasText: "running" }).waitFor();
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, "dashboard.png") });
+  });
+
+  it("types into a real terminal and reads the answer from the rendered screen", async () => {
+    await page.goto(`${srv.url}/sandboxes/${id}/terminal`);
+    await page.locator(".terminal-status.open").waitFor();
+    await page.locator(".terminal-box").click();
+    await page.keyboard.type("echo answer=$((6*7))\n");
+    await page.locator(".xterm-rows", { hasText: "answer=42" }).waitFor();
+    const rows = await page.locator(".xterm-rows").innerText();
+    assert.match(rows, /^answer=42$/m, "the command's output is on a line of its own");
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, "terminal.png") });
+  });
+
+  it("uploads a file and downloads one", async () => {
+    await page.goto(`${srv.url}/sandboxes/${id}/files`);
+    await page.locator("table.files-table").waitFor();
+    const local = join(scratch, "notes.txt");
+    writeFileSync(local, "uploaded from the browser\n");
+    await page.locator("input[data-upload]").setInputFiles(local);
+    await page.locator('tr[data-file="notes.txt"]').waitFor();
+    assert.equal(await srv.burrow.sandbox(id).readFile("/workspace/notes.txt").then((r) => r.content), "uploaded from the browser\n");
+
+    await srv.burrow.sandbox(id).writeFile("/workspace/report.csv", "a,b\n1,2\n");
+    await page.getByRole("button", { name: "Refresh" }).click();
+    const download = page.waitForEvent("download");
+    await page.locator('tr[data-file="report.csv"] a', { hasText: "Download" }).click();
+    const file = join(scratch, "report.csv");
+    await (await download).saveAs(file);
+    assert.equal(readFileSync(file, "utf8"), "a,b\n1,2\n");
+    await page.locator('tr[data-file="report.csv"] a.file-name').click();
+    await page.locator('pre[data-viewer="/workspace/report.csv"]', { hasText: "1,2" }).waitFor();
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, "files.png") });
+  });
+
+  it("follows a process's logs and kills it", async () => {
+    const sbx = srv.burrow.sandbox(id);
+    await sbx.startProcess("for i in $(seq 1 1000); do echo tick-$i; sleep 0.2; done", { processId: "ticker" });
+    await page.goto(`${srv.url}/sandboxes/${id}/processes`);
+    const row = page.locator('tr[data-process="ticker"]');
+    await row.click();
+    await page.locator('pre[data-logs="ticker"]', { hasText: "tick-3" }).waitFor();
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, "processes.png") });
+    await row.locator('button[data-action="kill"]').click();
+    await page.locator('pre[data-logs="ticker"]', { hasText: /process killed/ }).waitFor();
+    assert.equal((await sbx.getProcess("ticker")).status, "killed");
+  });
+
+  it("refuses the API without a session, and cookie requests from another origin or without the CSRF token", async () => {
+    const bare = await fetch(`${srv.url}/v1/sandboxes`);
+    assert.equal(bare.status, 401);
+    assert.equal(((await bare.json()) as { code: string }).code, "UNAUTHORIZED");
+    // Same origin, cookie: reads work.
+    const own = await fetch(`${srv.url}/v1/sandboxes`, { headers: { cookie, "sec-fetch-site": "same-origin" } });
+    assert.equal(own.status, 200);
+    // Another site's page (or a preview URL's) with the cookie: refused for reads and writes.
+    for (const origin of ["http://evil.example", `http://8000-${id}-abcd1234.localhost:${srv.port}`]) {
+      const get = await fetch(`${srv.url}/v1/sandboxes`, { headers: { cookie, origin } });
+      assert.equal(get.status, 403, `GET from ${origin}`);
+      const del = await fetch(`${srv.url}/v1/sandboxes/${id}`, { method: "DELETE", headers: { cookie, origin } });
+      assert.equal(del.status, 403, `DELETE from ${origin}`);
+      assert.equal(((await del.json()) as { code: string }).code, "ORIGIN_REFUSED");
+      const ws = await upgrade(`ws://127.0.0.1:${srv.port}/v1/sandboxes/${id}/terminal`, { cookie, origin });
+      assert.equal(ws, "403 ORIGIN_REFUSED", `WebSocket from ${origin}`);
+    }
+    // Our own origin but no CSRF token (a form another page could not build anyway): refused.
+    const noCsrf = await fetch(`${srv.url}/v1/sandboxes/${id}/sleep`, { method: "POST", headers: { cookie, origin: srv.url, "content-type": "application/json" }, body: "{}" });
+    assert.equal(noCsrf.status, 403);
+    assert.equal(((await noCsrf.json()) as { code: string }).code, "CSRF_TOKEN_INVALID");
+    assert.equal((await srv.burrow.sandbox(id).info()).state, "running", "nothing happened to the sandbox");
+    // The same WebSocket from our own origin opens; the bearer header still works for programs.
+    assert.equal(await upgrade(`ws://127.0.0.1:${srv.port}/v1/sandboxes/${id}/terminal`, { cookie, origin: srv.url }), "open");
+    assert.equal(await upgrade(`ws://127.0.0.1:${srv.port}/v1/sandboxes/${id}/terminal`, { authorization: `Bearer ${srv.token}`, origin: "http://evil.example" }), "open");
+  });
+
+  it("keeps the session away from a page served on a preview URL", async () => {
+    const sbx = srv.burrow.sandbox(id);
+    // The page tries to use the session on both names the dashboard may have (same-site with *.localhost).
+    const html = `<!doctype html><title>preview</title><script>
+      window.attempts = Promise.all(["127.0.0.1", "localhost"].map(async (h) => {
+        const out = {};
+        try { const r = await fetch("http://" + h + ":${srv.port}/v1/sandboxes", { credentials: "include" }); out.read = r.status; }
+        catch (e) { out.read = "blocked"; }
+        try { await fetch("http://" + h + ":${srv.port}/v1/sandboxes/${id}/sleep", { method: "POST", body: "{}", credentials: "include", mode: "no-cors" }); out.write = "sent"; }
+        catch (e) { out.write = "blocked"; }
+        return out;
+      }));
+    </script>`;
+    await sbx.writeFile("/workspace/site/index.html", html);
+    const p = await sbx.startProcess("cd /workspace/site && python3 -m http.server 8000 --bind 127.0.0.1");
+    await p.waitForPort(8000);
+    const { url } = await sbx.exposePort(8000);
+    // Sign in on localhost too, so the cookie is same-site with the preview host.
+    const page2 = await ctx.newPage();
+    await page2.goto(`http://localhost:${srv.port}/login?token=${encodeURIComponent(srv.token)}`);
+    await page2.locator("h1", { hasText: "Sandboxes" }).waitFor();
+    await page2.goto(url);
+    const attempts = (await page2.evaluate("window.attempts")) as { read: unknown; write: string }[];
+    for (const a of attempts) assert.notEqual(a.read, 200, "a preview page never reads the API");
+    assert.equal((await sbx.info()).state, "running", "the sleep request did not act with the session");
+    await page2.close();
+    await p.kill();
+  });
+
+  it("mints terminal links that open one sandbox's terminal, and refuses others", async () => {
+    const r = await srv.api("POST", `/v1/sandboxes/${id}/terminal-links`, { ttlSeconds: 60 });
+    assert.equal(r.status, 201);
+    const { url, expiresAt } = (await r.json()) as { url: string; expiresAt: string };
+    assert.ok(Date.parse(expiresAt) > Date.now());
+    assert.equal(await upgrade(url, { origin: "http://app.example" }), "open");
+    const other = name("other");
+    await srv.api("PUT", `/v1/sandboxes/${other}`, {});
+    assert.equal(await upgrade(url.replace(`/sandboxes/${id}/`, `/sandboxes/${other}/`), {}), "401 UNAUTHORIZED");
+    assert.equal(await upgrade(url.replace(/link=\d+\./, "link=1."), {}), "401 UNAUTHORIZED");
+    const bad = await srv.api("POST", `/v1/sandboxes/${id}/terminal-links`, { ttlSeconds: 99999 });
+    assert.equal(bad.status, 400);
+  });
+
+  it("signs in by form, signs out, and the old cookie stops working", async () => {
+    if (SHOTS) {
+      await page.goto(`${srv.url}/server`);
+      await page.locator(".card-value").first().waitFor();
+    }
+    await page.locator('button[data-action="sign-out"]').click();
+    await page.waitForURL(`${srv.url}/login`);
+    const after = await fetch(`${srv.url}/v1/sandboxes`, { headers: { cookie } });
+    assert.equal(after.status, 401);
+    await page.goto(`${srv.url}/`);
+    await page.locator("#token").fill("not-the-token");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.locator(".login-error").waitFor();
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, "sign-in.png") });
+    await page.locator("#token").fill(srv.token);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.locator("h1", { hasText: "Sandboxes" }).waitFor();
+    assert.equal(page.url(), `${srv.url}/`);
+  });
+});
