@@ -103,6 +103,24 @@ describe("E2B SDK against Burrow (/e2b), unmodified e2b and @e2b/code-interprete
     while (!gone && Date.now() < deadline) gone = !(await sbx.commands.list()).some((p) => p.pid === h.pid);
     assert.ok(gone, "the timed-out command was killed");
   });
+  it("opens a PTY: input, resize, output as it happens, kill", async () => {
+    let out = "";
+    const term = await sbx.pty.create({ cols: 100, rows: 30, onData: (d) => void (out += new TextDecoder().decode(d)) });
+    await sbx.pty.sendInput(term.pid, new TextEncoder().encode("stty size; whoami; tty\n"));
+    await until(() => /30 100/.test(out) && /\buser\b/.test(out) && /\/dev\/pts\//.test(out), 5000, `the PTY's answer (got ${JSON.stringify(out)})`);
+    await sbx.pty.resize(term.pid, { cols: 120, rows: 40 });
+    await sbx.pty.sendInput(term.pid, new TextEncoder().encode("stty size\n"));
+    await until(() => /40 120/.test(out), 5000, `the new size (got ${JSON.stringify(out.slice(-200))})`);
+    let seen = "";
+    const again = await sbx.pty.connect(term.pid, { onData: (d) => void (seen += new TextDecoder().decode(d)) });
+    assert.equal(again.pid, term.pid);
+    await sbx.pty.sendInput(term.pid, new TextEncoder().encode("echo reattached-$((6*7))\n"));
+    await until(() => seen.includes("reattached-42"), 5000, "output on the reconnected handle");
+    await again.disconnect();
+    assert.equal(await sbx.pty.kill(term.pid), true);
+    await assert.rejects(term.wait());
+  });
+
   it("writes, reads, lists and describes files as the user, relative paths from /home/user", async () => {
     const info = await sbx.files.write("notes/hello.txt", "hello e2b");
     assert.equal(info.path, "/home/user/notes/hello.txt");

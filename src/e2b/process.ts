@@ -26,8 +26,10 @@ const STDIN_DIR = "/tmp/.e2b-stdin";
  * own processes have no stdin; a `sleep` holds the FIFO's write end open
  * between inputs, and CloseStdin ends it, which is EOF for the command).
  */
-export function commandLine(cmd: string, args: string[], user: string, stdin: boolean): string {
-  const line = asUser(user) + [cmd, ...args].map(shellQuote).join(" ");
+export function commandLine(cmd: string, args: string[], user: string, stdin: boolean, pty?: { cols: number; rows: number }): string {
+  let line = asUser(user) + [cmd, ...args].map(shellQuote).join(" ");
+  // A PTY is util-linux's `script`: the command runs on a fresh pseudo-terminal of the given size, fed from stdin.
+  if (pty) line = `script -qfec ${shellQuote(`stty cols ${pty.cols} rows ${pty.rows} 2>/dev/null; exec ${line}`)} /dev/null`;
   if (!stdin) return `exec ${line} </dev/null`;
   return [
     `f=${STDIN_DIR}/$$`,
@@ -37,6 +39,13 @@ export function commandLine(cmd: string, args: string[], user: string, stdin: bo
     `kill "$(cat "$f.holder")" 2>/dev/null; rm -f "$f" "$f.holder"; exit $c`,
   ].join("\n");
 }
+
+/** Set the size of a PTY process's terminal; the kernel tells the program (SIGWINCH). The tty comes from ps: /proc/<pid>/fd of another user's process is closed to the sandbox's root. */
+function resizeScript(pid: number, cols: number, rows: number): string {
+  return `for s in $(pgrep -P ${pid} -x script); do for c in $(pgrep -P $s); do t=$(ps -o tty= -p $c | tr -d " "); case "$t" in pts/*) stty -F "/dev/$t" cols ${cols} rows ${rows};; esac; done; done`;
+}
+
+const clampSize = (n: number | undefined, fallback: number): number => (n && n > 0 ? Math.min(n, 1000) : fallback);
 
 const SIGNAL_NAMES: Record<number, string> = { 1: "hangup", 2: "interrupt", 9: "killed", 15: "terminated" };
 
@@ -72,8 +81,7 @@ export class ProcessService {
       case "CloseStdin":
         return this.closeStdin(id, req, res);
       case "Update":
-        await readUnary(req, UpdateRequest);
-        throw new ConnectError("unimplemented", "PTYs are not served through Burrow's E2B API yet; use Burrow's terminal (GET /v1/sandboxes/:id/terminal)");
+        return this.update(id, req, res);
       case "StreamInput":
         throw new ConnectError("unimplemented", "StreamInput (client streaming) is not served; use SendInput");
     }
@@ -82,21 +90,21 @@ export class ProcessService {
 
   private async start(id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const b = await readStreamRequest(req, StartRequest);
-    if (b.pty) throw new ConnectError("unimplemented", "PTYs are not served through Burrow's E2B API yet; use Burrow's terminal (GET /v1/sandboxes/:id/terminal)");
+    const size = b.pty ? { cols: clampSize(b.pty.size?.cols, 80), rows: clampSize(b.pty.size?.rows, 24) } : undefined;
     const user = userOfRpc(req);
     const deadline = deadlineOf(req);
     const stream = new ConnectStream(res, { ms: keepaliveMs(req), message: { event: { keepalive: {} } } });
     try {
       await this.sandboxes.ensureUser(id, user);
       const rt = await this.sandboxes.runtime(id);
-      const stdin = b.stdin ?? false;
+      const stdin = (b.stdin ?? false) || !!size;
       const info = await rt.json<RuntimeProcess>("POST", "/processes", {
-        command: commandLine(b.process.cmd, b.process.args ?? [], user, stdin),
+        command: commandLine(b.process.cmd, b.process.args ?? [], user, stdin, size),
         cwd: b.process.cwd ? resolvePath(b.process.cwd, user) : homeOf(user),
         env: b.process.envs ?? {},
       });
       const pid = info.pid ?? 0;
-      const meta: ProcessMeta = { processId: info.id, cmd: b.process.cmd, args: b.process.args ?? [], envs: b.process.envs ?? {}, cwd: b.process.cwd, tag: b.tag, stdin };
+      const meta: ProcessMeta = { processId: info.id, cmd: b.process.cmd, args: b.process.args ?? [], envs: b.process.envs ?? {}, cwd: b.process.cwd, tag: b.tag, stdin, pty: !!size };
       this.sandboxes.of(id).processes.set(pid, meta);
       stream.send({ event: { start: { pid } } });
       // The deadline is the command's timeout: at the end of it the command is killed, as envd does,
@@ -113,7 +121,7 @@ export class ProcessService {
           }, deadline),
         );
       // A caller that leaves early does not save the command from its deadline: the timers stay until it exits.
-      const exited = await this.follow(id, info.id, stream, res, () => (timedOut ? overdue() : undefined));
+      const exited = await this.follow(id, info.id, stream, res, !!size, () => (timedOut ? overdue() : undefined));
       if (exited) timers.forEach(clearTimeout);
     } catch (err) {
       stream.end(err);
@@ -129,7 +137,7 @@ export class ProcessService {
     stream.send({ event: { start: { pid: p.pid } } });
     const timer = deadline ? setTimeout(() => stream.end(new ConnectError("deadline_exceeded", `the connection's timeout of ${deadline} ms passed`)), deadline) : undefined;
     try {
-      await this.follow(id, p.id, stream, res);
+      await this.follow(id, p.id, stream, res, this.sandboxes.of(id).processes.get(p.pid!)?.pty ?? false);
     } catch (err) {
       stream.end(err);
     } finally {
@@ -139,7 +147,7 @@ export class ProcessService {
 
   /** Relay a process's output (kept output first, then live) as data events, then its end event. */
   /** Returns whether the process's exit was seen (false when the caller or the sandbox went away first). */
-  private async follow(id: string, processId: string, stream: ConnectStream, res: ServerResponse, endedBy?: () => Error | undefined): Promise<boolean> {
+  private async follow(id: string, processId: string, stream: ConnectStream, res: ServerResponse, pty: boolean, endedBy?: () => Error | undefined): Promise<boolean> {
     const rt = await this.sandboxes.runtime(id);
     const release = this.sandboxes.manager.hold(id);
     try {
@@ -155,7 +163,7 @@ export class ProcessService {
           buf = buf.slice(i + 1);
           if (!line) continue;
           const e = JSON.parse(line) as { type: string; data?: string; exitCode?: number | null; status?: string };
-          if (e.type === "stdout" || e.type === "stderr") stream.send({ event: { data: { [e.type]: Buffer.from(e.data ?? "").toString("base64") } } });
+          if (e.type === "stdout" || e.type === "stderr") stream.send({ event: { data: { [pty ? "pty" : e.type]: Buffer.from(e.data ?? "").toString("base64") } } });
           else if (e.type === "exit") {
             const instead = endedBy?.();
             if (instead) stream.end(instead);
@@ -232,15 +240,24 @@ export class ProcessService {
 
   private async sendInput(id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const b = await readUnary(req, SendInputRequest);
-    if (b.input.pty !== undefined) throw new ConnectError("unimplemented", "PTYs are not served through Burrow's E2B API yet");
     const p = await this.running(id, b.process);
     const fifo = this.stdinOf(id, p);
-    const data = Buffer.from(b.input.stdin ?? "", "base64").toString("base64"); // normalise base64url
+    const data = Buffer.from(b.input.stdin ?? b.input.pty ?? "", "base64").toString("base64"); // normalise base64url
     // The FIFO appears a moment after the start event: wait up to 2 s for it.
     const script = `for i in $(seq 200); do [ -p ${fifo} ] && break; sleep 0.01; done; [ -p ${fifo} ] || exit 3; base64 -d > ${fifo}`;
     const r = await this.sandboxes.exec(id, script, { stdin: data, timeoutMs: 10_000 });
     if (r.exitCode === 3) throw new ConnectError("not_found", `process ${p.pid} has no stdin any more (it closed it or exited)`);
     if (r.exitCode !== 0) throw new ConnectError("internal", `could not write to the stdin of process ${p.pid}: ${r.stderr.trim()}`);
+    sendUnary(res, {});
+  }
+
+  private async update(id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const b = await readUnary(req, UpdateRequest);
+    const p = await this.running(id, b.process);
+    const m = this.sandboxes.of(id).processes.get(p.pid!);
+    if (!m || m.processId !== p.id || !m.pty) throw new ConnectError("failed_precondition", `process ${p.pid} is not a PTY; only PTYs can be resized`);
+    const size = b.pty?.size;
+    if (size) await this.sandboxes.exec(id, resizeScript(p.pid!, clampSize(size.cols, 80), clampSize(size.rows, 24)));
     sendUnary(res, {});
   }
 

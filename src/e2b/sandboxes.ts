@@ -17,6 +17,7 @@ export interface ProcessMeta {
   cwd?: string;
   tag?: string;
   stdin: boolean;
+  pty: boolean;
 }
 
 export interface CodeContextMeta {

@@ -44,7 +44,7 @@ export const StartRequest = z.object({
     envs: Env.optional(),
     cwd: z.string().max(4096).optional(),
   }),
-  pty: z.object({ size: z.object({ cols: z.number().int().optional(), rows: z.number().int().optional() }).optional() }).optional(),
+  pty: z.lazy(() => PtySize).optional(),
   tag: z.string().max(256).optional(),
   stdin: z.boolean().optional(),
 });
@@ -60,7 +60,8 @@ export const SendSignalRequest = z.object({
 });
 export const ListRequest = z.object({});
 export const CloseStdinRequest = z.object({ process: ProcessSelector });
-export const UpdateRequest = z.object({ process: ProcessSelector, pty: z.unknown().optional() });
+const PtySize = z.object({ size: z.object({ cols: z.number().int().min(0).optional(), rows: z.number().int().min(0).optional() }).optional() });
+export const UpdateRequest = z.object({ process: ProcessSelector, pty: PtySize.optional() });
 
 // ---- envd: filesystem.Filesystem ----
 
