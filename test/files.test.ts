@@ -138,4 +138,33 @@ describe("files", () => {
     const leftovers = await sbx.exec("ls -a /workspace | grep burrow-upload || true");
     assert.equal(leftovers.stdout, "");
   });
+  it("special files answer at once with a 4xx, and many of them cannot jam the files API", async () => {
+    await sbx.exec("mkfifo /workspace/pipe && echo fine > /workspace/ordinary.txt");
+    const get = async (path: string) => {
+      const t0 = Date.now();
+      const r = await srv.api("GET", `/v1/sandboxes/${id}/files?path=${encodeURIComponent(path)}`, undefined, {}, );
+      return { status: r.status, body: await r.text(), ms: Date.now() - t0 };
+    };
+    // More than the runtime has I/O threads, of each kind that used to hang: a FIFO, /proc/<pid>/mem, a device.
+    const special = ["/workspace/pipe", "/proc/self/mem", "/proc/1/mem", "/dev/zero"].flatMap((p) => Array.from({ length: 8 }, () => p));
+    const answers = await Promise.all(special.map(get));
+    for (const a of answers) {
+      assert.equal(a.status, 400, a.body);
+      assert.equal(JSON.parse(a.body).code, "NOT_A_FILE");
+      assert.ok(a.ms < 5000, `answered in ${a.ms} ms`);
+    }
+    const ok = await get("/workspace/ordinary.txt");
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body, "fine\n");
+    // A kernel file that says size 0 still has content, read to its end.
+    const status = await get("/proc/self/status");
+    assert.equal(status.status, 200);
+    assert.match(status.body, /^Name:/);
+  });
+
+  it("a file operation that outlives its deadline is answered with FILE_TIMEOUT", async () => {
+    const { withDeadline } = await import("../src/runtime/deadline.js");
+    await assert.rejects(withDeadline(new Promise(() => {}), "/slow", 50), (e: BurrowApiError) => e.code === "FILE_TIMEOUT" && /\/slow did not finish/.test(e.message));
+    assert.equal(await withDeadline(Promise.resolve(7), "/fast", 50), 7);
+  });
 });

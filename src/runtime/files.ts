@@ -1,14 +1,15 @@
-import { createReadStream, createWriteStream } from "node:fs";
-import { chmod, cp, lstat, mkdir, readdir, readlink, rename, rm, stat, unlink } from "node:fs/promises";
+import { constants, createWriteStream } from "node:fs";
+import { chmod, cp, lstat, mkdir, open, readdir, readlink, rename, rm, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, posix } from "node:path";
 import { randomBytes } from "node:crypto";
 import { pipeline } from "node:stream/promises";
-import type { Readable } from "node:stream";
+import { PassThrough, type Readable } from "node:stream";
 import type { Stats } from "node:fs";
 import { BurrowError } from "../contract/errors.js";
 import type { FileEntry, FileStat } from "../contract/index.js";
 import { mimeType } from "./mime.js";
 import { toBurrowError } from "../lib/http-json.js";
+import { withDeadline } from "./deadline.js";
 
 /*
  * File operations, run inside the sandbox's own mount namespace: a path, its
@@ -44,9 +45,10 @@ function entry(path: string, st: Stats): FileEntry {
   };
 }
 
+/** Every file operation: errno errors become coded ones, and none takes longer than its deadline. */
 async function wrap<T>(path: string, f: () => Promise<T>): Promise<T> {
   try {
-    return await f();
+    return await withDeadline(f(), path);
   } catch (err) {
     throw toBurrowError(err, path);
   }
@@ -72,16 +74,47 @@ export async function exists(path: string): Promise<{ exists: boolean; type?: Fi
   }
 }
 
-export async function openForRead(path: string): Promise<{ stream: Readable; size: number; mimeType: string }> {
+/** `head`, then everything `rest` gives. */
+function prepend(head: Buffer, rest: Readable): Readable {
+  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+  if (head.length) out.write(head);
+  rest.on("error", (err) => out.destroy(err));
+  out.on("close", () => rest.destroy());
+  rest.pipe(out);
+  return out;
+}
+
+export async function openForRead(path: string): Promise<{ stream: Readable; size: number; known: boolean; mimeType: string }> {
   normalize(path);
   return wrap(path, async () => {
-    const st = await stat(path);
-    if (st.isDirectory()) throw new BurrowError("IS_A_DIRECTORY", `${path} is a directory: list it instead`, { path });
-    // A FIFO, socket or device would block or never end: only regular files are read.
-    if (!st.isFile()) throw new BurrowError("NOT_A_FILE", `${path} is not a regular file (a FIFO, socket or device); only regular files can be read`, { path });
-    const stream = createReadStream(path, { highWaterMark: 1024 * 1024 });
-    await new Promise<void>((res, rej) => stream.once("open", () => res()).once("error", rej));
-    return { stream, size: st.size, mimeType: mimeType(path) };
+    // O_NONBLOCK: opening a FIFO (even one swapped in after a look) returns at once instead of
+    // holding one of the runtime's few I/O threads until a writer comes. The type is then read from the
+    // open file itself, so what is checked is what is read.
+    const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    try {
+      const st = await fh.stat();
+      if (st.isDirectory()) throw new BurrowError("IS_A_DIRECTORY", `${path} is a directory: list it instead`, { path });
+      // A FIFO, socket or device would block or never end: only regular files are read.
+      if (!st.isFile()) throw new BurrowError("NOT_A_FILE", `${path} is not a regular file (a FIFO, socket or device); only regular files can be read`, { path });
+      // The first read tells a readable file from a kernel file that refuses reads (/proc/<pid>/mem), while an error answer is still possible.
+      const first = Buffer.alloc(Math.min(Math.max(st.size, 4096), 1024 * 1024));
+      let got;
+      try {
+        got = await fh.read(first, 0, first.length, 0);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EIO" || (err as NodeJS.ErrnoException).code === "EINVAL")
+          throw new BurrowError("NOT_A_FILE", `${path} cannot be read as a file (${(err as NodeJS.ErrnoException).code}): kernel files such as /proc/<pid>/mem are not read this way`, { path });
+        throw err;
+      }
+      const head = first.subarray(0, got.bytesRead);
+      const rest = fh.createReadStream({ start: got.bytesRead, highWaterMark: 1024 * 1024 });
+      const stream = prepend(head, rest);
+      // Files of /proc and /sys say size 0 and still have content: their length is only known at the end.
+      return { stream, size: st.size, known: st.size > 0, mimeType: mimeType(path) };
+    } catch (err) {
+      await fh.close().catch(() => {});
+      throw err;
+    }
   });
 }
 

@@ -221,7 +221,10 @@ export class RuntimeRoutes {
 
   private async readFile(res: ServerResponse, path: string): Promise<void> {
     const f = await files.openForRead(path);
-    res.writeHead(200, { "content-type": f.mimeType, "content-length": f.size, "x-burrow-size": f.size });
+    res.writeHead(200, { "content-type": f.mimeType, "x-burrow-size": f.size, ...(f.known ? { "content-length": f.size } : {}) });
+    // A read that fails half-way cuts the response off (the client sees it incomplete) rather than leaving it open.
+    f.stream.on("error", (err) => res.destroy(err));
+    res.on("close", () => f.stream.destroy());
     f.stream.pipe(res);
     await new Promise((r) => res.on("close", r));
   }

@@ -33,6 +33,7 @@ import { LayerStore, SnapshotCatalog, SnapshotService, SnapshotTransfer } from "
 import { BackupCatalog, BackupService } from "../backups/index.js";
 import { backupRoutes } from "./routes/backups.js";
 import { answerClientError } from "./client-error.js";
+import { checkDataDir, minFreeMB } from "./data-dir-checks.js";
 import { openBlobStore } from "../blobs/index.js";
 import { WebConsole } from "../web/index.js";
 import { webRoutes } from "./routes/web.js";
@@ -114,6 +115,8 @@ export async function startServer(
   const images = new ImageStore(config.cacheDir);
   const ca = new EgressCA(join(config.dataDir, "egress-ca"));
   const trust = new TrustSources(ca.certPem, config.extraCaCerts);
+  // After the settings that are checked above, before any sandbox: a data directory sandboxes cannot use is refused here.
+  await checkDataDir(config.dataDir, minFreeMB());
   const audit = new AuditLog(join(config.dataDir, "burrow.db"));
   // Rules read each sandbox's own settings from the manager, created just below.
   const rules: EgressRules = new EgressRules({ ...modules.egress, extraAllow: config.egressAllow }, (id) => sandboxes.egressSettings(id));
