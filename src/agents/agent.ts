@@ -5,6 +5,7 @@ import type { Sandbox } from "../client/index.js";
 
 /** What an instance is told about a new connection. */
 export interface ConnectionContext {
+  /** The upgrade request: method, URL with its path and query, headers. */
   request: Request;
 }
 
@@ -100,6 +101,14 @@ export class Agent<Env = unknown, State = unknown> {
   onClose(_connection: Connection, _code: number, _reason: string): void | Promise<void> {}
   onError(_connection: Connection, error: unknown): void | Promise<void> {
     console.error(`agent ${this.name}:`, error);
+  }
+  /**
+   * Whether this connection gets the agents protocol's frames (identity on
+   * connect, every state change). Answer false for a socket handed to
+   * another library (a phone call's media stream), which would not expect them.
+   */
+  shouldSendProtocolMessages(_connection: Connection, _ctx: ConnectionContext): boolean {
+    return true;
   }
   /** Decide per connection whether it may change state (by frame or by mutating RPC). */
   shouldConnectionBeReadonly(_connection: Connection, _ctx: ConnectionContext): boolean {

@@ -6,7 +6,7 @@
  */
 export { Agent, type ConnectionContext, type StateSource } from "./agent.js";
 export { callable, type CallableOptions } from "./callable.js";
-export { Connection } from "./connection.js";
+export { Connection, type BinaryType, type ConnectionMessageEvent, type ConnectionCloseEvent, type ConnectionErrorEvent } from "./connection.js";
 export { StreamingResponse } from "./rpc.js";
 export { getAgentByName, type AgentStub } from "./stub.js";
 export { AgentHost, isAgentClass, type AgentHostOptions } from "./host.js";

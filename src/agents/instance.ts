@@ -3,7 +3,7 @@ import { channels, publish } from "../observability/channels.js";
 import type { WebSocket } from "ws";
 import { Agent, internals, type ConnectionContext } from "./agent.js";
 import { callableByName } from "./callable.js";
-import { Connection } from "./connection.js";
+import { Connection, feed } from "./connection.js";
 import { callerContext, StreamingResponse } from "./rpc.js";
 import { Scheduler } from "./schedules.js";
 import { AgentStorage } from "./storage.js";
@@ -41,6 +41,8 @@ export class Instance {
   readonly storage: AgentStorage;
   readonly scheduler: Scheduler;
   private readonly connections = new Map<string, Connection>();
+  /** Connections the agent asked not to get the agents protocol's frames (identity, state). */
+  private readonly quiet = new WeakSet<Connection>();
   private queue: Promise<unknown> = Promise.resolve();
   private pending = 0;
   lastActive = Date.now();
@@ -60,7 +62,7 @@ export class Instance {
       connections: () => [...this.connections.values()],
       broadcastState: (state, except) => {
         const frame = JSON.stringify({ type: "cf_agent_state", state });
-        for (const c of this.connections.values()) if (c !== except) c.send(frame);
+        for (const c of this.connections.values()) if (c !== except && !this.quiet.has(c)) c.send(frame);
       },
       destroy: () => this.destroy(),
       sandbox: () => this.sandbox(),
@@ -105,20 +107,33 @@ export class Instance {
     publish(channels.agentConnection, () => ({ agent: this.deps.kebab, delta: 1 }));
     this.enqueue(async () => {
       conn.readonly = this.agent.shouldConnectionBeReadonly(conn, ctx);
-      const state = this.agent.state;
-      conn.send({ type: "cf_agent_identity", name: this.name, agent: this.deps.kebab, ...(state !== undefined ? { stateFollows: true } : {}) });
-      if (state !== undefined) conn.send({ type: "cf_agent_state", state });
+      if (this.agent.shouldSendProtocolMessages(conn, ctx)) {
+        const state = this.agent.state;
+        conn.send({ type: "cf_agent_identity", name: this.name, agent: this.deps.kebab, ...(state !== undefined ? { stateFollows: true } : {}) });
+        if (state !== undefined) conn.send({ type: "cf_agent_state", state });
+      } else this.quiet.add(conn);
       await this.agent.onConnect(conn, ctx);
     }).catch((err) => this.agent.onError(conn, err));
+    // The connection's own listeners get each event in the same queue, so ones added in onConnect miss nothing.
     ws.on("message", (data, isBinary) => {
-      this.enqueue(() => this.onFrame(conn, isBinary ? (data as Buffer) : data.toString())).catch((err) => this.agent.onError(conn, err));
+      const message = isBinary ? (data as Buffer) : data.toString();
+      this.enqueue(async () => {
+        conn[feed].message(message);
+        await this.onFrame(conn, message);
+      }).catch((err) => this.agent.onError(conn, err));
     });
     ws.on("close", (code, reason) => {
       this.connections.delete(conn.id);
       publish(channels.agentConnection, () => ({ agent: this.deps.kebab, delta: -1 }));
-      this.enqueue(() => this.agent.onClose(conn, code, reason.toString())).catch((err) => this.agent.onError(conn, err));
+      this.enqueue(async () => {
+        conn[feed].close(code, reason.toString());
+        await this.agent.onClose(conn, code, reason.toString());
+      }).catch((err) => this.agent.onError(conn, err));
     });
-    ws.on("error", () => ws.terminate());
+    ws.on("error", (err) => {
+      conn[feed].error(err);
+      ws.terminate();
+    });
   }
 
   private async onFrame(conn: Connection, data: string | Buffer): Promise<void> {
@@ -145,7 +160,7 @@ export class Instance {
       this.rpc(conn, String(msg.id), msg.method, msg.args);
       return;
     }
-    await this.agent.onMessage(conn, data);
+    if (conn.forwardToOnMessage) await this.agent.onMessage(conn, data);
   }
 
   private rpc(conn: Connection, id: string, method: unknown, args: unknown): void {
