@@ -1,9 +1,9 @@
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 export interface GitServer {
   port: number;
@@ -19,9 +19,14 @@ const git = (cwd: string, ...args: string[]) =>
 /**
  * A real git server on host loopback: `git http-backend` (CGI) behind a small
  * Node server. Repos: public.git (branches main and feature, 3 commits) and
- * private.git (the same, behind basic auth user:token).
+ * private.git (the same, behind basic auth user:token), and any `projects`
+ * given (name -> files, one commit on main), served as `<name>.git`.
  */
-export async function startGitServer(credentials: { user: string; token: string }, tls?: { key: string; cert: string }): Promise<GitServer> {
+export async function startGitServer(
+  credentials: { user: string; token: string },
+  tls?: { key: string; cert: string },
+  projects: Record<string, Record<string, string>> = {},
+): Promise<GitServer> {
   const root = mkdtempSync(join(tmpdir(), "burrow-git-"));
   const work = join(root, "work");
   execFileSync("mkdir", ["-p", work]);
@@ -37,6 +42,18 @@ export async function startGitServer(credentials: { user: string; token: string 
   git(work, "commit", "-qm", "feature");
   git(work, "checkout", "-q", "main");
   for (const name of ["public.git", "private.git"]) git(root, "clone", "-q", "--bare", work, name);
+  for (const [name, files] of Object.entries(projects)) {
+    const dir = join(root, `${name}-work`);
+    mkdirSync(dir);
+    git(dir, "init", "-q", "-b", "main");
+    for (const [file, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, file)), { recursive: true });
+      writeFileSync(join(dir, file), text);
+    }
+    git(dir, "add", ".");
+    git(dir, "commit", "-qm", "initial");
+    git(root, "clone", "-q", "--bare", dir, `${name}.git`);
+  }
 
   const requests: string[] = [];
   const handler = (req: IncomingMessage, res: ServerResponse) => {

@@ -1,0 +1,64 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { devLoop } from "../examples/js-dev-loop.js";
+import { startGitServer, type GitServer } from "./helpers/git-server.js";
+import { name, startTestServer, type TestServer } from "./helpers/server.js";
+
+/** A small project with one real npm dependency, a test, and a dev server that prints Vite's "Local:" line. */
+const PROJECT = {
+  "package.json": JSON.stringify(
+    { name: "demo", version: "1.0.0", private: true, scripts: { test: "node --test test/", dev: "node server.js" }, dependencies: { ms: "2.1.3" } },
+    null,
+    2,
+  ),
+  "test/ms.test.js": `const test = require("node:test");
+const assert = require("node:assert");
+const ms = require("ms");
+test("ms parses durations", () => assert.equal(ms("2s"), 2000));
+test("ms formats durations", () => assert.equal(ms(60000), "1m"));
+`,
+  "server.js": `const http = require("node:http");
+const ms = require("ms");
+const port = Number(process.env.PORT || 3000);
+http.createServer((req, res) => res.end("hello from the dev server, " + ms(90000) + "\\n")).listen(port, () => {
+  console.log("  Local:   http://localhost:" + port + "/");
+});
+`,
+};
+
+describe("JavaScript in the default image, end to end (examples/js-dev-loop.ts)", () => {
+  let srv: TestServer;
+  let git: GitServer;
+
+  before(async () => {
+    git = await startGitServer({ user: "u", token: "t" }, undefined, { demo: PROJECT });
+    // internet: npm's registry is reached through the egress proxy; the host's CA bundle is passed as extra CAs.
+    srv = await startTestServer({ internet: true, env: { BURROW_EGRESS_ALLOW: `host.burrow.internal:${git.port}` } });
+  });
+  after(async () => {
+    await srv?.cleanup();
+    git?.close();
+  });
+
+  it("has Node.js, npm and Python's requests", async () => {
+    const sbx = srv.burrow.sandbox(name("tools"));
+    const r = await sbx.exec("node --version && npm --version && python3 -c 'import requests; print(requests.__name__)'");
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /^v\d+\.\d+\.\d+\n\d+\.\d+\.\d+\nrequests\n$/);
+    await sbx.destroy();
+  });
+
+  it("clones, installs through the egress proxy, streams npm test, runs npm run dev and answers on the preview URL", { timeout: 240_000 }, async () => {
+    const sbx = srv.burrow.sandbox(name("devloop"));
+    const lines: string[] = [];
+    const r = await devLoop(sbx, { repoUrl: `${git.url}/demo.git`, port: 3000, log: (l) => lines.push(l) });
+    assert.equal(r.testExitCode, 0, r.testChunks.join(""));
+    assert.match(r.testChunks.join(""), /pass 2/);
+    assert.ok(r.testChunks.length >= 1 && lines.some((l) => l.startsWith("  | ")), "the test output was streamed");
+    assert.equal(r.previewStatus, 200);
+    assert.equal(r.previewBody, "hello from the dev server, 2m\n");
+    const audit = await sbx.egressAudit();
+    assert.ok(audit.some((e) => e.host === "registry.npmjs.org" && e.decision === "allowed"), "npm went to the registry through the egress proxy");
+    await sbx.destroy();
+  });
+});
