@@ -4,6 +4,14 @@ import type { BurrowApiError, Sandbox } from "../src/client/index.js";
 import { name, startTestServer, type TestServer } from "./helpers/server.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Poll `ok` until it holds; fail with `what` after `ms`. */
+async function until(what: string, ok: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    assert.ok(Date.now() < deadline, `${what} within ${ms} ms`);
+    await sleep(50);
+  }
+}
 
 describe("background processes", () => {
   let srv: TestServer;
@@ -21,7 +29,7 @@ describe("background processes", () => {
     assert.equal(p.id, "sleeper");
     assert.ok(p.pid && p.pid > 1);
     assert.equal(p.status, "running");
-    await sleep(200);
+    await p.waitForLog("started");
     assert.equal((await sbx.getProcess("sleeper")).status, "running");
     assert.ok((await sbx.listProcesses()).some((x) => x.id === "sleeper" && x.status === "running"));
     const killed = await p.kill();
@@ -51,9 +59,7 @@ describe("background processes", () => {
 
   it("kills a three-level process tree whole", async () => {
     const p = await sbx.startProcess("bash -c 'bash -c \"sleep 301 & sleep 302; wait\" & sleep 303; wait'");
-    await sleep(300);
-    const before = await sbx.exec("ps -eo args | grep -c '^sleep 30[123]'");
-    assert.equal(before.stdout.trim(), "3");
+    await until("all three levels running", async () => (await sbx.exec("ps -eo args | grep -c '^sleep 30[123]' || true")).stdout.trim() === "3");
     const info = await p.kill();
     assert.equal(info.status, "killed");
     const after = await sbx.exec("ps -eo args | grep -c '^sleep 30[123]' || true");
@@ -72,7 +78,7 @@ describe("background processes", () => {
 
   it("streams logs live, replays what was missed, serves several readers, and ends with exit", async () => {
     const p = await sbx.startProcess("for i in 1 2 3 4 5; do echo line-$i; sleep 0.2; done; echo err >&2");
-    await sleep(300);
+    await p.waitForLog("line-1"); // readers that start now have missed a line, which they must get replayed
     const read = async () => {
       const seen: string[] = [];
       let exit: unknown;
@@ -93,11 +99,14 @@ describe("background processes", () => {
     const p = await sbx.startProcess("for i in $(seq 1 30); do echo tick-$i; sleep 0.05; done");
     const ctl = new AbortController();
     let n = 0;
+    let stopped: unknown;
     try {
       for await (const e of p.streamLogs({ signal: ctl.signal })) if (e.type === "stdout" && ++n === 2) ctl.abort();
-    } catch {
-      /* aborted */
+    } catch (err) {
+      stopped = err;
     }
+    assert.equal(n, 2, "the reader stopped where it cancelled");
+    assert.ok(!stopped || /abort/i.test(`${(stopped as Error).name} ${(stopped as Error).message}`), `only the abort ends it: ${stopped}`);
     const again = await p.waitForLog("tick-30", 10_000);
     assert.equal(again.line, "tick-30");
   });
@@ -155,12 +164,15 @@ describe("background processes", () => {
     await sp.waitForLog("yes");
     assert.equal((await sp.getLogs()).stdout, "/tmp\nyes\n", "started where the session's shell was");
     await s.delete();
-    await sleep(300);
-    assert.equal((await sbx.getProcess(sp.id)).status, "killed");
+    await until("the session's process killed with it", async () => (await sbx.getProcess(sp.id)).status === "killed");
     assert.equal((await sbx.getProcess(own.id)).status, "running");
+    // A daemon that an exec left behind is no process of Burrow's: killAllProcesses reaches it too.
+    await sbx.exec("setsid nohup sleep 777 > /dev/null 2>&1 &");
+    assert.equal((await sbx.exec("pgrep -c -f '^sleep 777$'")).stdout.trim(), "1");
     const n = await sbx.killAllProcesses();
-    assert.ok(n >= 1);
+    assert.ok(n >= 2, `killed ${n}`);
     assert.equal((await sbx.getProcess(own.id)).status, "killed");
+    assert.equal((await sbx.exec("pgrep -c -f '^sleep 777$' || true")).stdout.trim(), "0", "the leftover daemon is gone");
   });
 
   it("keeps the sandbox awake while a log stream is open", async () => {
