@@ -13,3 +13,5 @@ export { AgentHost, isAgentClass, type AgentHostOptions } from "./host.js";
 export type { Schedule, ScheduleWhen } from "./schedules.js";
 export { ChatAgent, type ChatMessageOptions } from "./chat/chat-agent.js";
 export type { ChatResponse } from "./chat/chunks.js";
+export { McpAgent } from "./mcp/mcp-agent.js";
+export { createMcpHandler } from "./mcp/handler.js";
