@@ -45,7 +45,18 @@ export function asUser(user: string): string {
   return `setpriv --reuid=${user} --regid=${user} --init-groups env HOME=${home} USER=${user} LOGNAME=${user} `;
 }
 
-/** Creates `user` (home, bash) when the image lacks it; other names must already exist. */
+/**
+ * Creates `user` (home, bash) when the image lacks it; other names must
+ * already exist. A new `user` is also given Burrow's /workspace (empty in a
+ * fresh sandbox), where agent SDKs put their workspace by default.
+ */
 export function provisionScript(user: string): string {
-  return `id -u ${user} >/dev/null 2>&1 || useradd -m -s /bin/bash ${user} >/dev/null 2>&1 || { echo "could not create user ${user}" >&2; exit 1; }; [ -d ${homeOf(user)} ] || install -d -o ${user} -g ${user} ${homeOf(user)}`;
+  const home = homeOf(user);
+  return [
+    `if ! id -u ${user} >/dev/null 2>&1; then`,
+    `  useradd -m -s /bin/bash ${user} >/dev/null 2>&1 || { echo "could not create user ${user}" >&2; exit 1; }`,
+    `  [ ! -d /workspace ] || chown ${user}:${user} /workspace`,
+    `fi`,
+    `[ -d ${home} ] || install -d -o ${user} -g ${user} ${home}`,
+  ].join("\n");
 }
