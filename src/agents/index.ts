@@ -15,3 +15,4 @@ export { ChatAgent, type ChatMessageOptions } from "./chat/chat-agent.js";
 export type { ChatResponse } from "./chat/chunks.js";
 export { McpAgent } from "./mcp/mcp-agent.js";
 export { createMcpHandler } from "./mcp/handler.js";
+export { openaiAgentChunks } from "./chat/openai.js";
