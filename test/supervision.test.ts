@@ -2,6 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import WebSocket from "ws";
 import { name, startTestServer, type TestServer } from "./helpers/server.js";
 
 /** Poll GET /v1/sandboxes/:id until `ok` holds, failing after `ms`. Returns the info and how long it took. */
@@ -29,13 +30,14 @@ describe("supervision", () => {
   });
   after(() => srv.cleanup());
 
-  it("a killed init is noticed within a second, recorded, and the next request restarts the sandbox with its disk", async () => {
+  it("a killed init is noticed within a second, recorded, and the next request restarts the sandbox with its disk", async (t) => {
     const id = name("init");
     const sbx = srv.burrow.sandbox(id);
     await sbx.writeFile("/workspace/keep.txt", "still here");
     process.kill(initPid(srv, id), "SIGKILL");
     const { info, tookMs } = await until(srv, id, (i) => i.state === "crashed", 1000);
     assert.ok(tookMs < 1000, `noticed after ${tookMs} ms`);
+    t.diagnostic(`crashed state seen ${tookMs} ms after the kill (polling every 20 ms)`);
     assert.equal(info.crash.kind, "init-killed");
     assert.match(info.crash.reason, /init ended/);
     assert.ok(Date.now() - Date.parse(info.crash.at) < 5000);
@@ -109,6 +111,21 @@ describe("supervision", () => {
       text += new TextDecoder().decode(value);
     }
     assert.match(text, /event: error\ndata: .*"code":"SANDBOX_CRASHED"/);
+  });
+
+  it("an open terminal is closed with 1011, not a normal close", async () => {
+    const id = name("term");
+    await srv.burrow.sandbox(id).exec("true");
+    const ws = new WebSocket(`${srv.url.replace("http", "ws")}/v1/sandboxes/${id}/terminal`, { headers: { authorization: `Bearer ${srv.token}` } });
+    const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error("the terminal never said ready")), 10_000);
+      ws.on("message", (d) => String(d).includes('"ready"') && (clearTimeout(t), resolve()));
+      ws.once("error", reject);
+    });
+    process.kill(initPid(srv, id), "SIGKILL");
+    const code = await Promise.race([closed, new Promise<number>((_, reject) => setTimeout(() => reject(new Error("the terminal stayed open")), 5000))]);
+    assert.equal(code, 1011);
   });
 
   it("a runtime socket that goes away is healed: the next request restarts the sandbox", async () => {
