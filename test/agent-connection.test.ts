@@ -79,7 +79,7 @@ describe("an agent's Connection is a WebSocket-like object", () => {
   const seen = async (name: string): Promise<Seen> => {
     const c = new AgentClient({ agent: "Echo", name, host: `127.0.0.1:${port}`, WebSocket: WebSocket as never } as never);
     await c.ready;
-    const s = (await c.call("seen", [])) as Seen;
+    const s = (await c.call("seen", [])) as unknown as Seen;
     c.close();
     return s;
   };
