@@ -69,4 +69,13 @@ describe("warm pool", () => {
     await other.cleanup();
     assert.equal(existsSync(other.dataDir), false);
   });
+
+  it("the test helper's cleanup after a kill -9 leaves no container, mount or cgroup either", async () => {
+    const other = await startTestServer({ env: { BURROW_POOL: "1" } });
+    await other.burrow.sandbox(name("orphan")).exec("true");
+    await other.kill9();
+    assert.ok(leftovers(other.dataDir).containers.length > 0, "a killed server leaves containers for the cleanup to find");
+    await other.cleanup();
+    assert.deepEqual(leftovers(other.dataDir), { containers: [], mounts: [], cgroups: [] });
+  });
 });
