@@ -11,6 +11,7 @@ import { benchCode } from "./code.js";
 import { printTable } from "./stats.js";
 import { benchSnapshots } from "./snapshots.js";
 import { benchEgress } from "./egress.js";
+import { benchOpenAISandbox } from "./openai-sandbox.js";
 import { benchE2b } from "./e2b.js";
 
 const srv = await startTestServer({ env: { BURROW_SWEEP_MS: "5000" } });
@@ -18,6 +19,7 @@ try {
   const only = process.env.BENCH_ONLY; // "core", "dev", "code", "agents", "snapshots" or "egress" to run one part
   if (!only || only === "snapshots") await benchSnapshots();
   if (!only || only === "egress") await benchEgress();
+  if (!only || only === "openai") await benchOpenAISandbox();
   if (!only || only === "e2b") await benchE2b();
   if (!only || only === "agents") await benchAgents({ touched: Number(process.env.BENCH_AGENTS ?? 1000) });
   if (!only || only === "dev") await benchDevLoop(srv);

@@ -19,6 +19,7 @@ import { sessionRoutes } from "./routes/sessions.js";
 import { portRoutes } from "./routes/ports.js";
 import { gitRoutes } from "./routes/git.js";
 import { contextRoutes } from "./routes/contexts.js";
+import { cfBridgeRoutes, CfPtyGateway } from "./cf-bridge/index.js";
 import { PreviewProxy } from "./preview.js";
 import { TerminalGateway } from "./terminal.js";
 import { AgentHost } from "../agents/index.js";
@@ -92,6 +93,7 @@ export function buildRouter(services: Services): Router {
   portRoutes(router, sandboxes, preview, serverPort);
   gitRoutes(router, sandboxes);
   contextRoutes(router, sandboxes);
+  cfBridgeRoutes(router, sandboxes); // the Cloudflare sandbox bridge under /cf (src/server/cf-bridge)
   webRoutes(router, sandboxes, () => services.web);
   // The terminal is a WebSocket (see terminal.ts); a plain request is told to upgrade.
   router.on("GET", "/v1/sandboxes/:id/terminal", () => {
@@ -239,11 +241,13 @@ export async function startServer(
   });
   // Requests Node's parser refuses (huge headers, bad methods, garbage) get a JSON error too, where the socket still takes one.
   server.on("clientError", (err, socket) => answerClientError(err, socket));
+  const cfPty = new CfPtyGateway(sandboxes, token);
   const terminals = new TerminalGateway(sandboxes, (req, id) => (isAuthorized(req, token) ? undefined : web.upgradeRefusal(req, id)));
   server.on("upgrade", (req, socket: Socket, head: Buffer) => {
     const target = preview.match(req.headers.host);
     if (target) return void preview.handleUpgrade(req, socket, head, target);
     if (terminals.matches(new URL(req.url ?? "/", "http://burrow").pathname)) return void terminals.handleUpgrade(req, socket, head);
+    if (cfPty.matches(new URL(req.url ?? "/", "http://burrow").pathname)) return void cfPty.handleUpgrade(req, socket, head);
     if (agents?.handleUpgrade(req, socket, head)) return;
     socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
   });

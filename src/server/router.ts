@@ -14,6 +14,8 @@ interface Route {
   method: string;
   parts: string[];
   handler: Handler;
+  /** The last parameter takes every remaining segment, joined with "/" (a file path after the route). */
+  rest?: boolean;
 }
 
 /**
@@ -45,8 +47,8 @@ export function pathSegments(rawPath: string): string[] {
 export class Router {
   private readonly routes: Route[] = [];
 
-  on(method: string, pattern: string, handler: Handler): this {
-    this.routes.push({ method, parts: pattern.split("/").filter(Boolean), handler });
+  on(method: string, pattern: string, handler: Handler, opts: { rest?: boolean } = {}): this {
+    this.routes.push({ method, parts: pattern.split("/").filter(Boolean), handler, rest: opts.rest });
     return this;
   }
 
@@ -61,13 +63,14 @@ export class Router {
     const shown = rawPath.length > 200 ? `${rawPath.slice(0, 200)}...` : rawPath;
     let pathMatched = false;
     for (const r of this.routes) {
-      if (r.parts.length !== segs.length) continue;
+      if (r.rest ? segs.length < r.parts.length : r.parts.length !== segs.length) continue;
       const params: Record<string, string> = {};
       let ok = true;
-      for (let i = 0; i < segs.length && ok; i++) {
+      for (let i = 0; i < r.parts.length && ok; i++) {
         const p = r.parts[i]!;
-        if (p.startsWith(":")) params[p.slice(1)] = decodeURIComponent(segs[i]!);
-        else ok = p === segs[i];
+        const last = r.rest && i === r.parts.length - 1;
+        if (p.startsWith(":")) params[p.slice(1)] = last ? segs.slice(i).map(decodeURIComponent).join("/") : decodeURIComponent(segs[i]!);
+        else ok = !last && p === segs[i];
       }
       if (!ok) continue;
       pathMatched = true;
