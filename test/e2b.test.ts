@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { CommandExitError, FileNotFoundError, NotFoundError, Sandbox, TimeoutError } from "e2b";
+import { CommandExitError, FileNotFoundError, NotFoundError, Sandbox, SandboxNotFoundError, TimeoutError } from "e2b";
 import { Sandbox as CodeInterpreter } from "@e2b/code-interpreter";
 import { run, setTracingDisabled } from "@openai/agents";
 import { filesystem, Manifest, SandboxAgent, shell } from "@openai/agents/sandbox";
@@ -228,8 +228,24 @@ describe("E2B SDK against Burrow (/e2b), unmodified e2b and @e2b/code-interprete
       assert.equal(await other.kill(), true);
     }
     assert.equal(await Sandbox.kill(other.sandboxId), false);
+    await assert.rejects(other.commands.run("true"), (e: unknown) => e instanceof SandboxNotFoundError || e instanceof TimeoutError);
+    assert.equal(await other.isRunning(), false);
     await assert.rejects(Sandbox.connect(other.sandboxId), NotFoundError);
     await assert.rejects(srv.burrow.sandbox(other.sandboxId).info());
+  });
+
+  it("maps E2B's timeout onto Burrow's sleep: idle past it, the sandbox sleeps with its disk; a call wakes it", async () => {
+    const short = await Sandbox.create("base", { timeoutMs: 1000 });
+    try {
+      await short.files.write("state.txt", "kept");
+      const deadline = Date.now() + 10_000;
+      while ((await short.isRunning()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.equal((await srv.burrow.sandbox(short.sandboxId).info()).state, "sleeping");
+      assert.equal((await short.getInfo()).state, "paused");
+      assert.equal((await short.commands.run("cat state.txt")).stdout, "kept");
+    } finally {
+      await short.kill();
+    }
   });
 
   it("refuses a wrong API key with E2B's 401 and a wrong sandbox token", async () => {
