@@ -7,6 +7,9 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { WebSocket } from "ws";
 import { launchChromium } from "./helpers/browser.js";
 import { name, startTestServer, type TestServer } from "./helpers/server.js";
+import { TerminalLinks } from "../src/web/terminal-links.js";
+
+const COUNTER = new URL("../examples/agents/counter.ts", import.meta.url).pathname;
 
 const SHOTS = process.env.BURROW_SCREENSHOTS; // a directory: save screenshots of the main views there
 
@@ -36,7 +39,7 @@ describe("the dashboard in a real browser", () => {
   const scratch = mkdtempSync(join(tmpdir(), "burrow-web-"));
 
   before(async () => {
-    [srv, browser] = await Promise.all([startTestServer(), launchChromium()]);
+    [srv, browser] = await Promise.all([startTestServer({ args: ["--agents", COUNTER] }), launchChromium()]);
     ctx = await browser.newContext({ viewport: { width: 1360, height: 820 }, acceptDownloads: true });
     page = await ctx.newPage();
     page.setDefaultTimeout(15_000);
@@ -67,7 +70,14 @@ describe("the dashboard in a real browser", () => {
     const row = page.locator(`tr[data-sandbox="${id}"]`);
     await row.waitFor();
     await row.locator(".badge", { hasText: "running" }).waitFor();
-    if (SHOTS) await page.screenshot({ path: join(SHOTS, "dashboard.png") });
+    if (SHOTS) {
+      // A fuller list for the picture: one more running, one asleep.
+      await srv.api("PUT", "/v1/sandboxes/agent-session-47", { labels: { agent: "support-desk" }, limits: { memoryMB: 512, cpus: 0.5 } });
+      await srv.api("PUT", "/v1/sandboxes/ci-runner", { sleepAfter: "1h" });
+      await srv.api("POST", "/v1/sandboxes/ci-runner/sleep", {});
+      await page.locator('tr[data-sandbox="ci-runner"] .badge', { hasText: "sleeping" }).waitFor();
+      await page.screenshot({ path: join(SHOTS, "dashboard.png") });
+    }
   });
 
   it("types into a real terminal and reads the answer from the rendered screen", async () => {
@@ -79,6 +89,27 @@ describe("the dashboard in a real browser", () => {
     const rows = await page.locator(".xterm-rows").innerText();
     assert.match(rows, /^answer=42$/m, "the command's output is on a line of its own");
     if (SHOTS) await page.screenshot({ path: join(SHOTS, "terminal.png") });
+  });
+
+  it("reattaches the terminal after a reload (the output is replayed) and follows the window's size", async () => {
+    await page.reload();
+    await page.locator(".terminal-status.open").waitFor();
+    await page.locator(".xterm-rows", { hasText: "answer=42" }).waitFor();
+    const size = async () => {
+      await page.locator(".terminal-box").click();
+      const mark = `size-${Math.random().toString(36).slice(2, 7)}`;
+      await page.keyboard.type(`echo ${mark} $(stty size)\n`);
+      const row = page.locator(".xterm-rows > div", { hasText: new RegExp(`^${mark} \\d+ \\d+`) });
+      await row.waitFor();
+      const [, rows, cols] = (await row.innerText()).trim().split(/\s+/).map(Number);
+      return { rows: rows!, cols: cols! };
+    };
+    const before = await size();
+    await page.setViewportSize({ width: 900, height: 620 });
+    let after = before;
+    for (const t = Date.now(); Date.now() - t < 5000 && after.cols === before.cols; ) after = await size();
+    assert.ok(after.cols < before.cols && after.rows < before.rows, `the PTY follows the window: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
+    await page.setViewportSize({ width: 1360, height: 820 });
   });
 
   it("uploads a file and downloads one", async () => {
@@ -122,6 +153,8 @@ describe("the dashboard in a real browser", () => {
     // Same origin, cookie: reads work.
     const own = await fetch(`${srv.url}/v1/sandboxes`, { headers: { cookie, "sec-fetch-site": "same-origin" } });
     assert.equal(own.status, 200);
+    // An API answer opened in the browser never runs as the dashboard (say, an HTML file of a sandbox).
+    assert.match(own.headers.get("content-security-policy") ?? "", /^sandbox; default-src 'none'/);
     // Another site's page (or a preview URL's) with the cookie: refused for reads and writes.
     for (const origin of ["http://evil.example", `http://8000-${id}-abcd1234.localhost:${srv.port}`]) {
       const get = await fetch(`${srv.url}/v1/sandboxes`, { headers: { cookie, origin } });
@@ -185,6 +218,35 @@ describe("the dashboard in a real browser", () => {
     assert.equal(bad.status, 400);
   });
 
+  it("shows an agent's state changing live, and calls its methods", async () => {
+    const inst = name("count");
+    await page.goto(`${srv.url}/agents`);
+    await page.locator('input[name="instance"]').fill(inst);
+    await page.getByRole("button", { name: "Open" }).click();
+    const state = page.locator("pre[data-agent-state]");
+    await state.filter({ hasText: '"count": 0' }).waitFor();
+    // Another client changes it: the page shows it without a reload.
+    const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/agents/counter/${inst}`);
+    await new Promise((r, j) => ws.once("open", r).once("error", j));
+    ws.send(JSON.stringify({ type: "rpc", id: "1", method: "increment", args: [5] }));
+    await state.filter({ hasText: '"count": 5' }).waitFor();
+    ws.close();
+    await page.locator('input[name="method"]').fill("increment");
+    await page.locator('input[name="args"]').fill("[2]");
+    await page.getByRole("button", { name: "Call" }).click();
+    await state.filter({ hasText: '"count": 7' }).waitFor();
+    await page.locator("pre[data-agent-calls]", { hasText: "increment(2) → 7" }).waitFor();
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, "agents.png") });
+  });
+
+  it("runs a cell in a code context from the Code tab", async () => {
+    await page.goto(`${srv.url}/sandboxes/${id}/code`);
+    await page.getByRole("button", { name: "New context" }).click();
+    await page.locator("textarea.code-input").fill("x = 6\nx * 7");
+    await page.getByRole("button", { name: "Run cell" }).click();
+    await page.locator(".panel pre.viewer-text", { hasText: /^42$/ }).waitFor({ timeout: 30_000 });
+  });
+
   it("signs in by form, signs out, and the old cookie stops working", async () => {
     if (SHOTS) {
       await page.goto(`${srv.url}/server`);
@@ -203,5 +265,20 @@ describe("the dashboard in a real browser", () => {
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.locator("h1", { hasText: "Sandboxes" }).waitFor();
     assert.equal(page.url(), `${srv.url}/`);
+  });
+});
+
+describe("terminal links", () => {
+  it("open only their own sandbox, until they expire", () => {
+    let now = Date.parse("2026-01-01T00:00:00Z");
+    const links = new TerminalLinks("a-token", () => now);
+    const { secret, expiresAt } = links.mint("box-1", 60);
+    assert.equal(expiresAt, "2026-01-01T00:01:00.000Z");
+    assert.equal(links.check("box-1", secret), "ok");
+    assert.equal(links.check("box-2", secret), "invalid");
+    assert.equal(new TerminalLinks("another-token", () => now).check("box-1", secret), "invalid", "a new token voids old links");
+    assert.equal(links.check("box-1", secret.replace(/^\d+/, (e) => String(Number(e) + 3600))), "invalid", "the expiry is signed");
+    now += 61_000;
+    assert.equal(links.check("box-1", secret), "expired");
   });
 });

@@ -181,7 +181,7 @@ export async function startServer(
   // MCP clients at /mcp (Streamable HTTP), with the same bearer token as the API.
   const mcp = new McpGateway({ authorize: (req) => isAuthorized(req, token), version: "0.1.0" });
   let boundPort = config.port;
-  const web = new WebConsole({ dataDir: config.dataDir, token, port: () => boundPort });
+  const web = new WebConsole({ dataDir: config.dataDir, token, port: () => boundPort, agentClasses: () => agents?.classNames ?? [] });
   const observability = new Observability({
     dataDir: config.dataDir,
     log: { format: config.logFormat, level: config.logLevel },
@@ -220,7 +220,7 @@ export async function startServer(
     });
     // The dashboard's pages and files; then the API, by bearer token or by the dashboard's session cookie (Origin and CSRF checked).
     if (web.handleRequest(req, res)) return;
-    const refused = isAuthorized(req, token) ? undefined : web.refusal(req);
+    const refused = isAuthorized(req, token) ? undefined : web.refusal(req, res);
     if (refused) return sendError(res, refused);
     let match;
     let query: Record<string, string>;

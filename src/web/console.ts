@@ -15,10 +15,15 @@ export interface WebOptions {
   token: string;
   /** The port the server listens on (known only once it is bound). */
   port: () => number;
+  /** The agent classes this server hosts (kebab-case names), for the Agents view. */
+  agentClasses?: () => string[];
 }
 
-/** Paths the page itself answers (the app routes on the client): `/`, `/server`, `/sandboxes/<id>[/<tab>]`. */
-const APP_PATH = /^\/(?:server|snapshots|sandboxes\/([a-z0-9-]{1,63})(?:\/(?:terminal|files|processes|ports|snapshots|egress|contexts))?)?$/;
+/**
+ * Paths the page itself answers (the app routes on the client): `/`, `/server`, `/snapshots`, `/agents`
+ * (agents' own `/agents/<class>/<name>` are the agents host's, which answers first), `/sandboxes/<id>[/<tab>]`.
+ */
+const APP_PATH = /^\/(?:server|snapshots|agents|sandboxes\/([a-z0-9-]{1,63})(?:\/(?:terminal|files|processes|ports|snapshots|egress|code))?)?$/;
 
 const UNSIGNED = "send Authorization: Bearer <token>, or sign in at /login in a browser; the token is printed at start and kept in <data>/token";
 
@@ -81,13 +86,23 @@ export class WebConsole {
     return false;
   }
 
-  /** Why an API request without a valid bearer token is refused, or undefined when its session cookie lets it in. */
-  refusal(req: IncomingMessage): BurrowError | undefined {
+  /**
+   * Why an API request without a valid bearer token is refused, or undefined
+   * when its session cookie lets it in. Then the answer is made inert as a
+   * page: a sandbox's file opened in the browser (say an HTML file) renders in
+   * a sandboxed, scriptless origin, never as the dashboard.
+   */
+  refusal(req: IncomingMessage, res?: ServerResponse): BurrowError | undefined {
     const id = readCookie(req, this.cookie);
     if (!id) return new BurrowError("UNAUTHORIZED", UNSIGNED);
     const session = this.sessions.find(id);
     if (!session) return new BurrowError("UNAUTHORIZED", `the browser session has ended (signed out, expired, or the server's token changed); sign in again at /login, or ${UNSIGNED}`);
-    return cookieRequestRefusal(req, session.csrf, "request");
+    const refused = cookieRequestRefusal(req, session.csrf, "request");
+    if (!refused && res) {
+      res.setHeader("content-security-policy", "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'");
+      res.setHeader("x-content-type-options", "nosniff");
+    }
+    return refused;
   }
 
   /** The same for a terminal WebSocket: a terminal link for this sandbox, or the session cookie from this origin. */
@@ -103,6 +118,11 @@ export class WebConsole {
     const session = id ? this.sessions.find(id) : undefined;
     if (!session) return new BurrowError("UNAUTHORIZED", UNSIGNED);
     return cookieRequestRefusal(req, session.csrf, "upgrade");
+  }
+
+  /** The agent classes served, for `GET /v1/agents`. */
+  agentClasses(): string[] {
+    return this.opts.agentClasses?.() ?? [];
   }
 
   close(): void {

@@ -116,7 +116,7 @@ export function SandboxList() {
       : h(
           "table",
           { class: "table sandboxes" },
-          h("thead", null, h("tr", null, ["Name", "State", "Image", "Last activity", "Sleeps after", "Limits", ""].map((t) => h("th", { key: t }, t)))),
+          h("thead", null, h("tr", null, ["Name", "State", "Image", "Last activity", "Limits", ""].map((t) => h("th", { key: t }, t)))),
           h(
             "tbody",
             null,
@@ -127,10 +127,9 @@ export function SandboxList() {
                 h("td", null, h(Link, { href: `/sandboxes/${s.id}`, class: "name" }, s.id), Object.keys(s.labels).length ? h("div", { class: "labels" }, Object.entries(s.labels).map(([k, v]) => h("span", { key: k, class: "label" }, `${k}=${v}`))) : null),
                 h("td", null, h(Badge, { state: s.state })),
                 h("td", { class: "mono" }, s.image),
-                h("td", { title: s.lastActiveAt }, ago(s.lastActiveAt, now)),
-                h("td", null, s.keepAlive ? "never (keep-alive)" : duration(s.sleepAfter)),
-                h("td", { class: "mono small" }, `${s.limits.cpus} CPU · ${s.limits.memoryMB} MB · ${s.limits.pids} pids`),
-                h("td", null, h(Actions, { s })),
+                h("td", { title: s.lastActiveAt }, ago(s.lastActiveAt, now), h("div", { class: "muted small" }, s.keepAlive ? "kept awake" : `sleeps after ${duration(s.sleepAfter)} idle`)),
+                h("td", { class: "mono small" }, `${s.limits.cpus} CPU · ${s.limits.memoryMB} MB`, h("div", { class: "muted" }, `${s.limits.pids} pids`)),
+                h("td", { class: "row-actions-cell" }, h(Actions, { s })),
               ),
             ),
           ),

@@ -1,5 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { json, sbx, type SandboxInfo } from "./api.js";
+import { Code } from "./code-view.js";
+import { Egress } from "./egress-view.js";
 import { Files } from "./files-view.js";
 import { Actions } from "./list.js";
 import { Ports } from "./ports-view.js";
@@ -8,10 +10,10 @@ import { Snapshots } from "./snapshots-view.js";
 import { Terminals } from "./terminal-view.js";
 import { ago, Badge, duration, failed, h, Link, useTick } from "./ui.js";
 
-export const TABS = ["terminal", "files", "processes", "ports", "snapshots"] as const;
+export const TABS = ["terminal", "files", "processes", "ports", "code", "egress", "snapshots"] as const;
 export type TabName = (typeof TABS)[number];
 
-/** One sandbox: its state and actions, then a tab each for terminal, files, processes, ports and snapshots. */
+/** One sandbox: its state and actions, then a tab each for terminal, files, processes, ports, code contexts, egress and snapshots. */
 export function SandboxPage({ id, tab }: { id: string; tab: TabName }) {
   const [info, setInfo] = useState<SandboxInfo | undefined>();
   const [missing, setMissing] = useState(false);
@@ -56,6 +58,8 @@ export function SandboxPage({ id, tab }: { id: string; tab: TabName }) {
       tab === "files" && h(Files, { sandboxId: id }),
       tab === "processes" && h(Processes, { sandboxId: id }),
       tab === "ports" && h(Ports, { sandboxId: id }),
+      tab === "code" && h(Code, { sandboxId: id }),
+      tab === "egress" && h(Egress, { sandboxId: id }),
       tab === "snapshots" && h(Snapshots, { sandboxId: id }),
     ),
   );

@@ -1,0 +1,63 @@
+import { useEffect, useState } from "preact/hooks";
+import { json, sbx } from "./api.js";
+import { ago, bytes, Empty, failed, h } from "./ui.js";
+
+interface AuditEvent {
+  at: string;
+  host: string;
+  port: number;
+  method: string | null;
+  path: string | null;
+  decision: "allowed" | "denied";
+  reason: string | null;
+  handler: string | null;
+  mode: string;
+  bytesOut: number;
+  bytesIn: number;
+  status: number | null;
+}
+
+/** The sandbox's outbound rules as the server applies them, and its newest outbound connections. */
+export function Egress({ sandboxId }: { sandboxId: string }) {
+  const [policy, setPolicy] = useState<unknown>();
+  const [events, setEvents] = useState<AuditEvent[] | undefined>();
+  useEffect(() => {
+    const load = () => {
+      json<unknown>("GET", `${sbx(sandboxId)}/egress`).then(setPolicy).catch(failed);
+      json<{ events: AuditEvent[] }>("GET", `${sbx(sandboxId)}/egress/audit?limit=200`).then((r) => setEvents(r.events)).catch(failed);
+    };
+    load();
+    const i = setInterval(load, 3000);
+    return () => clearInterval(i);
+  }, [sandboxId]);
+  return h(
+    "div",
+    null,
+    h("div", { class: "panel" }, h("div", { class: "panel-head" }, h("span", null, "Rules in force"), h("span", { class: "small" }, "change them with PUT or PATCH /v1/sandboxes/:id/egress")), h("pre", { class: "viewer-text" }, policy === undefined ? "Loading…" : JSON.stringify(policy, null, 2))),
+    !events
+      ? h(Empty, null, "Loading…")
+      : events.length === 0
+        ? h(Empty, null, "No outbound connections yet.")
+        : h(
+            "table",
+            { class: "table" },
+            h("thead", null, h("tr", null, ["When", "Decision", "Destination", "Request", "Via", "Bytes out / in"].map((t) => h("th", { key: t }, t)))),
+            h(
+              "tbody",
+              null,
+              events.map((e, i) =>
+                h(
+                  "tr",
+                  { key: i },
+                  h("td", { class: "small", title: e.at }, ago(e.at)),
+                  h("td", null, h("span", { class: `badge ${e.decision === "allowed" ? "state-running" : "state-failed"}` }, h("span", { class: "dot" }), e.decision), e.reason ? h("div", { class: "muted small" }, e.reason) : null),
+                  h("td", { class: "mono small" }, `${e.host}:${e.port}`),
+                  h("td", { class: "mono small" }, e.method ? `${e.method} ${e.path ?? ""}${e.status ? ` → ${e.status}` : ""}` : ""),
+                  h("td", { class: "small" }, e.handler ? `${e.mode} (${e.handler})` : e.mode),
+                  h("td", { class: "mono small" }, `${bytes(e.bytesOut)} / ${bytes(e.bytesIn)}`),
+                ),
+              ),
+            ),
+          ),
+  );
+}
