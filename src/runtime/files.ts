@@ -9,7 +9,10 @@ import { BurrowError } from "../contract/errors.js";
 import type { FileEntry, FileStat } from "../contract/index.js";
 import { mimeType } from "./mime.js";
 import { toBurrowError } from "../lib/http-json.js";
-import { withDeadline } from "./deadline.js";
+import { FILE_DEADLINE_MS, withDeadline } from "./deadline.js";
+
+/** A move across layers copies the tree, and a recursive listing walks one: they get longer. */
+const TREE_DEADLINE_MS = 10 * 60_000;
 
 /*
  * File operations, run inside the sandbox's own mount namespace: a path, its
@@ -45,10 +48,14 @@ function entry(path: string, st: Stats): FileEntry {
   };
 }
 
-/** Every file operation: errno errors become coded ones, and none takes longer than its deadline. */
-async function wrap<T>(path: string, f: () => Promise<T>): Promise<T> {
+/**
+ * Every file operation: errno errors become coded ones, and none takes longer
+ * than its deadline (0: none, for work whose length the caller sets, such as
+ * an upload's body).
+ */
+async function wrap<T>(path: string, f: () => Promise<T>, deadlineMs = FILE_DEADLINE_MS): Promise<T> {
   try {
-    return await withDeadline(f(), path);
+    return await (deadlineMs ? withDeadline(f(), path, deadlineMs) : f());
   } catch (err) {
     throw toBurrowError(err, path);
   }
@@ -68,8 +75,9 @@ export async function statPath(path: string): Promise<FileStat> {
 export async function exists(path: string): Promise<{ exists: boolean; type?: FileEntry["type"] }> {
   normalize(path);
   try {
-    return { exists: true, type: typeOf(await lstat(path)) };
-  } catch {
+    return { exists: true, type: typeOf(await withDeadline(lstat(path), path)) };
+  } catch (err) {
+    if ((err as BurrowError).code === "FILE_TIMEOUT") throw err;
     return { exists: false };
   }
 }
@@ -125,21 +133,25 @@ export async function openForRead(path: string): Promise<{ stream: Readable; siz
  */
 export async function writeFrom(path: string, body: Readable, mode?: number): Promise<{ path: string; size: number }> {
   changeable(path);
-  return wrap(path, async () => {
-    const existing = await stat(path).catch(() => undefined);
-    if (existing?.isDirectory()) throw new BurrowError("IS_A_DIRECTORY", `${path} is a directory`, { path });
+  // The body takes as long as the caller sends it: only the steps around it have a deadline.
+  const existing = await wrap(path, async () => {
+    const st = await stat(path).catch(() => undefined);
+    if (st?.isDirectory()) throw new BurrowError("IS_A_DIRECTORY", `${path} is a directory`, { path });
     await mkdir(dirname(path), { recursive: true });
-    const tmp = join(dirname(path), `.burrow-upload-${randomBytes(6).toString("hex")}`);
-    try {
-      await pipeline(body, createWriteStream(tmp, { mode: 0o644, highWaterMark: 1024 * 1024 }));
+    return st;
+  });
+  const tmp = join(dirname(path), `.burrow-upload-${randomBytes(6).toString("hex")}`);
+  try {
+    await wrap(path, () => pipeline(body, createWriteStream(tmp, { mode: 0o644, highWaterMark: 1024 * 1024 })), 0);
+    return await wrap(path, async () => {
       await chmod(tmp, mode ?? (existing ? existing.mode & 0o7777 : 0o644));
       await rename(tmp, path);
-    } catch (err) {
-      await unlink(tmp).catch(() => {});
-      throw err;
-    }
-    return { path, size: (await stat(path)).size };
-  });
+      return { path, size: (await stat(path)).size };
+    });
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
 }
 
 export async function remove(path: string, recursive: boolean): Promise<void> {
@@ -150,7 +162,7 @@ export async function remove(path: string, recursive: boolean): Promise<void> {
     if (st.isDirectory() && !recursive)
       throw new BurrowError("IS_A_DIRECTORY", `${path} is a directory: pass recursive=true to delete it and everything in it`, { path });
     await rm(path, { recursive, force: false });
-  });
+  }, recursive ? TREE_DEADLINE_MS : FILE_DEADLINE_MS);
 }
 
 export async function makeDir(path: string, recursive: boolean): Promise<void> {
@@ -177,7 +189,7 @@ export async function move(from: string, to: string, overwrite: boolean): Promis
       await cp(from, to, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true, force: overwrite });
       await rm(from, { recursive: true });
     }
-  });
+  }, TREE_DEADLINE_MS);
 }
 
 export async function list(path: string, recursive: boolean, includeHidden: boolean, limit = 100_000): Promise<FileEntry[]> {
@@ -200,5 +212,5 @@ export async function list(path: string, recursive: boolean, includeHidden: bool
     };
     await walk(path);
     return out;
-  });
+  }, recursive ? TREE_DEADLINE_MS : FILE_DEADLINE_MS);
 }
