@@ -6,6 +6,7 @@
 import { startTestServer } from "../test/helpers/server.js";
 import { benchSandboxCore } from "./sandbox-core.js";
 import { benchDevLoop } from "./dev-loop.js";
+import { benchBackupDemo } from "./backup-demo.js";
 import { benchAgents } from "./agents.js";
 import { benchCode } from "./code.js";
 import { printTable } from "./stats.js";
@@ -23,6 +24,7 @@ try {
   if (!only || only === "e2b") await benchE2b();
   if (!only || only === "agents") await benchAgents({ touched: Number(process.env.BENCH_AGENTS ?? 1000) });
   if (!only || only === "dev") await benchDevLoop(srv);
+  if (!only || only === "backup") await benchBackupDemo();
   if (!only || only === "code") await benchCode(srv);
   if (!only || only === "core") await benchSandboxCore(srv, {
     idleMax: Number(process.env.BENCH_IDLE_MAX ?? 200),

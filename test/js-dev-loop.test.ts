@@ -1,30 +1,10 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { devLoop } from "../examples/js-dev-loop.js";
+import { PROJECT } from "./fixtures/js-project.js";
 import { startGitServer, type GitServer } from "./helpers/git-server.js";
 import { name, startTestServer, type TestServer } from "./helpers/server.js";
 
-/** A small project with one real npm dependency, a test, and a dev server that prints Vite's "Local:" line. */
-const PROJECT = {
-  "package.json": JSON.stringify(
-    { name: "demo", version: "1.0.0", private: true, scripts: { test: "node --test test/", dev: "node server.js" }, dependencies: { ms: "2.1.3" } },
-    null,
-    2,
-  ),
-  "test/ms.test.js": `const test = require("node:test");
-const assert = require("node:assert");
-const ms = require("ms");
-test("ms parses durations", () => assert.equal(ms("2s"), 2000));
-test("ms formats durations", () => assert.equal(ms(60000), "1m"));
-`,
-  "server.js": `const http = require("node:http");
-const ms = require("ms");
-const port = Number(process.env.PORT || 3000);
-http.createServer((req, res) => res.end("hello from the dev server, " + ms(90000) + "\\n")).listen(port, () => {
-  console.log("  Local:   http://localhost:" + port + "/");
-});
-`,
-};
 
 describe("JavaScript in the default image, end to end (examples/js-dev-loop.ts)", () => {
   let srv: TestServer;
