@@ -77,6 +77,7 @@ describe("chat agents, driven by @cloudflare/ai-chat's client", () => {
   const open = async (name: string) => {
     const page = await browser.newPage();
     page.on("pageerror", (e) => console.error("page error:", e.message));
+    if (process.env.CHAT_DEBUG) page.on("websocket", (ws) => { ws.on("framereceived", (f) => console.error("recv", String(f.payload).slice(0, 200))); ws.on("framesent", (f) => console.error("sent", String(f.payload).slice(0, 300))); });
     await page.goto(`${srv.url}/agents/scripted-chat/${name}/page`);
     await until("the chat to load and connect", async () => (await state(page)) && page.evaluate(() => (window as unknown as { chatConnected?: boolean }).chatConnected));
     let seen = "";
@@ -84,7 +85,6 @@ describe("chat agents, driven by @cloudflare/ai-chat's client", () => {
     const poll = setInterval(() => void state(page).then((s) => (seen = JSON.stringify(s)), () => {}), 200);
     page.on("close", () => clearInterval(poll));
     page.on("console", (m) => console.error("page:", m.text()));
-    if (process.env.CHAT_DEBUG) page.on("websocket", (ws) => { ws.on("framereceived", (f) => console.error("recv", String(f.payload).slice(0, 200))); ws.on("framesent", (f) => console.error("sent", String(f.payload).slice(0, 300))); });
     return page;
   };
 
@@ -104,7 +104,9 @@ describe("chat agents, driven by @cloudflare/ai-chat's client", () => {
     const page = await open(name);
     await page.evaluate(() => (window as unknown as { chatSend(t: string): void }).chatSend("slow 25"));
     await until("a few words", async () => ((await texts(page))[1] ?? "").includes("w3 "));
+    assert.equal((await state(page))?.status, "streaming", "the reload comes mid-answer");
     await page.reload();
+    // The new page starts from the stored transcript (the question only) and resumes the answer.
     const full = Array.from({ length: 25 }, (_, i) => `w${i} `).join("");
     await until("the resumed answer to finish", async () => (await texts(page))[1] === `assistant: ${full}` && (await state(page))?.status === "ready", 15_000);
     assert.deepEqual(await texts(page), ["user: slow 25", `assistant: ${full}`]);
@@ -123,6 +125,22 @@ describe("chat agents, driven by @cloudflare/ai-chat's client", () => {
     const stored = await (await fetch(`${srv.url}/agents/scripted-chat/${name}/get-messages`)).json();
     assert.equal(stored.length, 2, "the continuation extends the same assistant message");
     assert.deepEqual(stored[1].parts.find((p: { toolCallId?: string }) => p.toolCallId === "call-1").output, { stdout: "hi\n", exitCode: 0 });
+    await page.close();
+  });
+
+  it("stop() in the page cancels the answer on the server and keeps what streamed", async () => {
+    const name = `stop-${uid()}`;
+    const page = await open(name);
+    await page.evaluate(() => (window as unknown as { chatSend(t: string): void }).chatSend("slow 200"));
+    await until("a few words", async () => ((await texts(page))[1] ?? "").includes("w2 "));
+    await page.evaluate(() => (window as unknown as { chatStop(): void }).chatStop());
+    // The server stops the model and stores the partial answer well before 200 words could have streamed.
+    const stored = await until("the partial answer stored", async () => {
+      const m = await (await fetch(`${srv.url}/agents/scripted-chat/${name}/get-messages`)).json();
+      return m.length === 2 && m;
+    }, 5000);
+    const words = stored[1].parts.find((p: { type: string }) => p.type === "text").text.trim().split(" ").length;
+    assert.ok(words >= 3 && words < 100, `${words} words were stored`);
     await page.close();
   });
 
@@ -173,6 +191,8 @@ describe("chat agents, driven by @cloudflare/ai-chat's client", () => {
     assert.equal(done.outcome, "aborted");
     const stored = await (await fetch(`${srv.url}/agents/scripted-chat/${name}/get-messages`)).json();
     assert.equal(stored.length, 2, "what streamed before the cancel is kept");
+    const words = stored[1].parts.find((p: { type: string }) => p.type === "text").text.trim().split(" ").length;
+    assert.ok(words >= 1 && words < 100, `${words} words were stored: ${JSON.stringify(stored[1]).slice(0, 300)}`);
   });
 
   it("refuses malformed frames, unknown tool calls and oversized messages with codes; a model error ends the answer", async () => {
@@ -184,7 +204,7 @@ describe("chat agents, driven by @cloudflare/ai-chat's client", () => {
     a.send({ type: "cf_agent_tool_approval", toolCallId: 5 });
     a.send({ type: "cf_agent_tool_approval", toolCallId: "nobody", approved: true });
     a.send(request("x3", "x".repeat(3 * 1024 * 1024)));
-    await until("five refusals", () => errors().length === 5);
+    await until("five refusals", () => errors().length === 5 && a.frames.some((f) => f.id === "x3" && f.done));
     assert.deepEqual(errors().map((f) => f.code), ["CHAT_BAD_FRAME", "CHAT_BAD_FRAME", "CHAT_BAD_FRAME", "CHAT_TOOL_CALL_NOT_FOUND", "CHAT_MESSAGE_TOO_LARGE"]);
     for (const id of ["x1", "x2", "x3"]) assert.ok(a.frames.some((f) => f.id === id && f.done && f.error), `request ${id} ends with an error`);
     a.send(request("x4", "explode"));
