@@ -28,6 +28,10 @@ export const ERRORS = {
   SNAPSHOT_NOT_FOUND: 404,
   BACKUP_NOT_FOUND: 404,
   AGENT_NOT_FOUND: 404,
+  // Chat agents' WebSocket refusals (cf_agent_chat_error frames); the statuses are what they would be over HTTP.
+  CHAT_BAD_FRAME: 400,
+  CHAT_MESSAGE_TOO_LARGE: 413,
+  CHAT_TOOL_CALL_NOT_FOUND: 404,
   BACKUP_EXPIRED: 410,
   METHOD_NOT_ALLOWED: 405,
   SANDBOX_EXISTS: 409,
