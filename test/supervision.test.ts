@@ -89,6 +89,7 @@ describe("supervision", () => {
     assert.equal(body.code, "SANDBOX_CRASHED");
     assert.match(body.message, /crashed 2 times in a row/);
     assert.ok(body.retryAfter >= 1);
+    assert.equal(refused.headers.get("retry-after"), String(body.retryAfter));
     await new Promise((r) => setTimeout(r, Date.parse(info.crash.restartAfter) - Date.now() + 50));
     assert.equal((await sbx.exec("echo again")).stdout, "again\n");
   });

@@ -45,6 +45,8 @@ export function sendError(res: ServerResponse, err: unknown): void {
   }
   // The request id (set by the server for each call) names this answer in the server's log.
   const requestId = res.getHeader("x-request-id");
+  // An answer that says when to come back (a crashing sandbox backing off) says it in HTTP's own way too.
+  if (typeof e.details.retryAfter === "number") res.setHeader("retry-after", String(e.details.retryAfter));
   sendJson(res, e.status, typeof requestId === "string" ? { ...e.toJSON(), requestId } : e.toJSON());
 }
 
