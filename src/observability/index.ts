@@ -5,8 +5,10 @@ import { createLogger, type Logger, type LogOptions, newRequestId } from "./logg
 import { Metrics } from "./metrics.js";
 import { type RunningSandboxes, UsageMeter } from "./usage.js";
 import { UsageStore } from "./usage-store.js";
+import { tracer } from "./tracing.js";
 
 export { channels, publish } from "./channels.js";
+export { tracer, type Span } from "./tracing.js";
 export type { Logger } from "./logger.js";
 export type { Usage } from "./usage.js";
 export { newRequestId };
@@ -47,6 +49,7 @@ export class Observability {
   }
 
   close(): void {
+    void tracer.close();
     for (const off of this.offs) off();
     this.usage.close();
     this.metrics.close();

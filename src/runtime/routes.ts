@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BurrowError } from "../contract/errors.js";
 import type { CreateSessionBody, ExecBody, ExecEvent, SetEnvBody } from "../contract/index.js";
+import { RUNTIME_PROTOCOL } from "../contract/runtime-protocol.js";
 import { runOnce, MAX_BUFFERED } from "./exec.js";
 import { Session } from "./session.js";
 import { ProcessTable } from "./processes.js";
@@ -49,7 +50,7 @@ export class RuntimeRoutes {
     if (parts[0] === "contexts") return this.contexts.handle(req, res, parts, q);
     switch (route) {
       case "GET /health":
-        return sendJson(res, 200, { ok: true, pid: process.pid, rss: process.memoryUsage.rss(), sessions: this.sessions.size });
+        return sendJson(res, 200, { ok: true, protocol: RUNTIME_PROTOCOL, pid: process.pid, rss: process.memoryUsage.rss(), sessions: this.sessions.size });
       case "POST /exec":
         return this.exec(req, res, truthy(q.stream));
       case "POST /sessions":
@@ -163,6 +164,8 @@ export class RuntimeRoutes {
   }
 
   private async exec(req: IncomingMessage, res: ServerResponse, stream: boolean): Promise<void> {
+    // With a traceparent from the server, report when this work ran, so it shows as a child span there.
+    const spanStart = req.headers.traceparent ? unixNs() : undefined;
     const body = await read<ExecBody>(req);
     const session = body.sessionId !== undefined ? this.session(body.sessionId) : undefined;
     const abort = new AbortController();
@@ -208,6 +211,7 @@ export class RuntimeRoutes {
       throw new BurrowError("EXEC_TIMEOUT", `command timed out after ${body.timeoutMs} ms; it and every process it started were killed`, {
         stdout, stderr, durationMs: r.durationMs,
       });
+    if (spanStart !== undefined) res.setHeader("x-burrow-span", `${spanStart}-${unixNs()}`);
     sendJson(res, 200, {
       success: r.exitCode === 0,
       exitCode: r.exitCode,
@@ -228,4 +232,9 @@ export class RuntimeRoutes {
     f.stream.pipe(res);
     await new Promise((r) => res.on("close", r));
   }
+}
+
+/** Now, in nanoseconds since the Unix epoch (for span times the server records). */
+function unixNs(): string {
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)).toString();
 }

@@ -38,7 +38,7 @@ import { checkDataDir, minFreeMB } from "./data-dir-checks.js";
 import { openBlobStore } from "../blobs/index.js";
 import { WebConsole } from "../web/index.js";
 import { webRoutes } from "./routes/web.js";
-import { newRequestId, Observability } from "../observability/index.js";
+import { newRequestId, Observability, tracer } from "../observability/index.js";
 import { usageRoutes } from "./routes/usage.js";
 import { startMetricsPort } from "./metrics-port.js";
 
@@ -93,6 +93,7 @@ export function buildRouter(services: Services): Router {
   portRoutes(router, sandboxes, preview, serverPort);
   gitRoutes(router, sandboxes);
   contextRoutes(router, sandboxes);
+  webRoutes(router, sandboxes, () => services.web);
   cfBridgeRoutes(router, sandboxes); // the Cloudflare sandbox bridge under /cf (src/server/cf-bridge)
   webRoutes(router, sandboxes, () => services.web);
   // The terminal is a WebSocket (see terminal.ts); a plain request is told to upgrade.
@@ -233,7 +234,8 @@ export async function startServer(
       return sendError(res, err);
     }
     const handler = match.handler;
-    (async () => handler({ req, res, params: match.params, query }))().catch((err) => {
+    const traceparent = typeof req.headers.traceparent === "string" ? req.headers.traceparent : undefined;
+    tracer.span(`HTTP ${route}`, { "http.method": req.method ?? "", "http.route": route, "burrow.request_id": requestId }, async () => handler({ req, res, params: match.params, query }), traceparent).catch((err) => {
       if (!(err instanceof BurrowError)) log.error({ event: "http.error", requestId, route, err }, "request failed");
       else if (err.status >= 500) log.warn({ event: "http.error", requestId, route, code: err.code }, err.message);
       sendError(res, err);
@@ -277,6 +279,7 @@ export async function startServer(
       agents?.close();
       web.close();
       mcp.close();
+      web.close();
       await metricsPort?.close();
       await sandboxes.shutdown();
       observability.close();

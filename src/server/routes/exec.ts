@@ -4,6 +4,7 @@ import type { SandboxManager } from "../../sandboxes/index.js";
 import type { Router } from "../router.js";
 import { relay, sandboxIdOf, sseFromRuntime } from "./common.js";
 import { channels, publish } from "../../observability/channels.js";
+import { tracer } from "../../observability/tracing.js";
 
 /** Commands: buffered JSON, or SSE when the caller accepts text/event-stream. */
 export function execRoutes(r: Router, sandboxes: SandboxManager): void {
@@ -13,10 +14,14 @@ export function execRoutes(r: Router, sandboxes: SandboxManager): void {
     if ((ctx.req.headers.accept ?? "").includes("text/event-stream"))
       return sseFromRuntime(ctx, sandboxes, id, (rt) => rt.send("POST", "/exec?stream=1", body), ["complete", "error"]);
     const t0 = performance.now();
-    const runtime = await sandboxes.runtime(id);
+    const runtime = await tracer.span("sandbox.running", { sandbox: id }, () => sandboxes.runtime(id));
     const release = sandboxes.hold(id); // a long command keeps the sandbox awake
     try {
-      const res = await runtime.send("POST", "/exec", body);
+      const res = await tracer.span("exec", { sandbox: id }, async () => {
+        const r = await runtime.send("POST", "/exec", body, tracer.headers());
+        tracer.remoteChild("runtime.exec", r.headers["x-burrow-span"], { sandbox: id });
+        return r;
+      });
       // The caller leaving ends the runtime request, which kills the command.
       ctx.res.on("close", () => res.destroy());
       await relay(res, ctx.res);
