@@ -93,7 +93,6 @@ export function buildRouter(services: Services): Router {
   portRoutes(router, sandboxes, preview, serverPort);
   gitRoutes(router, sandboxes);
   contextRoutes(router, sandboxes);
-  webRoutes(router, sandboxes, () => services.web);
   cfBridgeRoutes(router, sandboxes); // the Cloudflare sandbox bridge under /cf (src/server/cf-bridge)
   webRoutes(router, sandboxes, () => services.web);
   // The terminal is a WebSocket (see terminal.ts); a plain request is told to upgrade.
@@ -279,7 +278,6 @@ export async function startServer(
       agents?.close();
       web.close();
       mcp.close();
-      web.close();
       await metricsPort?.close();
       await sandboxes.shutdown();
       observability.close();
