@@ -105,7 +105,11 @@ export class ProcessService {
       });
       const pid = info.pid ?? 0;
       const meta: ProcessMeta = { processId: info.id, cmd: b.process.cmd, args: b.process.args ?? [], envs: b.process.envs ?? {}, cwd: b.process.cwd, tag: b.tag, stdin, pty: !!size };
-      this.sandboxes.of(id).processes.set(pid, meta);
+      const known = this.sandboxes.of(id).processes;
+      known.delete(pid); // re-inserted last: the map's order is the age of its entries
+      known.set(pid, meta);
+      // Burrow keeps the newest 200 finished processes; what E2B knows about older ones can go.
+      if (known.size > 1000) for (const k of [...known.keys()].slice(0, 500)) known.delete(k);
       stream.send({ event: { start: { pid } } });
       // The deadline is the command's timeout: at the end of it the command is killed, as envd does,
       // and the stream ends with deadline_exceeded once it is gone (so a list after no longer shows it).

@@ -7,7 +7,11 @@ import { z } from "zod";
  * that adds a field keeps working.
  */
 
-const Env = z.record(z.string().max(4096), z.string().max(128 * 1024));
+// The same rules as Burrow's own env maps: names a shell accepts, no NUL in values (it would cut them short).
+const Env = z.record(
+  z.string().max(4096).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "environment variable names are letters, digits and underscores" }),
+  z.string().max(128 * 1024).refine((v) => !v.includes("\0"), { message: "environment values cannot contain NUL" }),
+);
 const Path = z.string().min(1, { message: "give a path" }).max(4096).refine((p) => !p.includes("\0"), { message: "paths cannot contain NUL" });
 const Base64 = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, { message: "bytes are sent as base64" });
 
@@ -39,8 +43,8 @@ export const ProcessSelector = z.object({ pid: z.number().int().min(0).optional(
 
 export const StartRequest = z.object({
   process: z.object({
-    cmd: z.string().min(1, { message: "process.cmd names the program to run" }).max(4096),
-    args: z.array(z.string().max(1024 * 1024)).max(10_000).optional(),
+    cmd: z.string().min(1, { message: "process.cmd names the program to run" }).max(4096).refine((v) => !v.includes("\0"), { message: "cmd cannot contain NUL" }),
+    args: z.array(z.string().max(1024 * 1024).refine((v) => !v.includes("\0"), { message: "arguments cannot contain NUL" })).max(10_000).optional(),
     envs: Env.optional(),
     cwd: z.string().max(4096).optional(),
   }),

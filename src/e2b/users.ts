@@ -47,15 +47,15 @@ export function asUser(user: string): string {
 
 /**
  * Creates `user` (home, bash) when the image lacks it; other names must
- * already exist. A new `user` is also given Burrow's /workspace (empty in a
- * fresh sandbox), where agent SDKs put their workspace by default.
+ * already exist. A new `user` is also given Burrow's /workspace when it is empty (as
+ * in a fresh sandbox), where agent SDKs put their workspace by default.
  */
 export function provisionScript(user: string): string {
   const home = homeOf(user);
   return [
     `if ! id -u ${user} >/dev/null 2>&1; then`,
     `  useradd -m -s /bin/bash ${user} >/dev/null 2>&1 || { echo "could not create user ${user}" >&2; exit 1; }`,
-    `  [ ! -d /workspace ] || chown ${user}:${user} /workspace`,
+    `  [ ! -d /workspace ] || [ -n "$(ls -A /workspace)" ] || chown ${user}:${user} /workspace`,
     `fi`,
     `[ -d ${home} ] || install -d -o ${user} -g ${user} ${home}`,
   ].join("\n");
