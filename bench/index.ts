@@ -12,6 +12,7 @@ import { benchCode } from "./code.js";
 import { printTable } from "./stats.js";
 import { benchSnapshots } from "./snapshots.js";
 import { benchEgress } from "./egress.js";
+import { benchWeb } from "./web.js";
 import { benchOpenAISandbox } from "./openai-sandbox.js";
 import { benchE2b } from "./e2b.js";
 
@@ -26,6 +27,7 @@ try {
   if (!only || only === "dev") await benchDevLoop(srv);
   if (!only || only === "backup") await benchBackupDemo();
   if (!only || only === "code") await benchCode(srv);
+  if (!only || only === "web") await benchWeb(srv, { sandboxes: Number(process.env.BENCH_WEB_SANDBOXES ?? 200) });
   if (!only || only === "core") await benchSandboxCore(srv, {
     idleMax: Number(process.env.BENCH_IDLE_MAX ?? 200),
     crashRuns: Number(process.env.BENCH_CRASH_RUNS ?? 20),
