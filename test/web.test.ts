@@ -1,15 +1,59 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { WebSocket } from "ws";
 import { launchChromium } from "./helpers/browser.js";
-import { name, startTestServer, type TestServer } from "./helpers/server.js";
+import { freePort, name, startTestServer, type TestServer } from "./helpers/server.js";
 import { TerminalLinks } from "../src/web/terminal-links.js";
+import { SessionStore } from "../src/web/sessions.js";
 
 const COUNTER = new URL("../examples/agents/counter.ts", import.meta.url).pathname;
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/**
+ * Another application's page on another origin, embedding a sandbox's terminal
+ * with xterm.js and `burrow/xterm`: its own backend asks Burrow for a terminal
+ * link with the token; the browser never sees the token.
+ */
+async function embeddingApp(srv: TestServer, sandboxId: string): Promise<{ url: string; server: Server }> {
+  const files: Record<string, [string, string]> = {
+    "/xterm.mjs": ["text/javascript", readFileSync(`${ROOT}/node_modules/@xterm/xterm/lib/xterm.mjs`, "utf8")],
+    "/xterm.css": ["text/css", readFileSync(`${ROOT}/node_modules/@xterm/xterm/css/xterm.css`, "utf8")],
+    "/burrow-xterm.js": ["text/javascript", readFileSync(`${ROOT}/dist/xterm.js`, "utf8")],
+    "/": [
+      "text/html",
+      `<!doctype html><title>my app</title><link rel="stylesheet" href="/xterm.css">
+<script type="importmap">{"imports": {"@xterm/xterm": "/xterm.mjs"}}</script>
+<div id="t" style="width:800px;height:300px"></div>
+<script type="module">
+import { Terminal } from "@xterm/xterm";
+import { BurrowTerminalAddon } from "/burrow-xterm.js";
+const { url } = await (await fetch("/link")).json();
+const term = new Terminal({ cols: 80, rows: 12 });
+term.open(document.getElementById("t"));
+term.loadAddon(new BurrowTerminalAddon({ url, onStatus: (s) => (document.body.dataset.status = s) }));
+window.term = term;
+</script>`,
+    ],
+  };
+  const port = await freePort();
+  const server = createServer(async (req, res) => {
+    if (req.url === "/link") {
+      const r = await srv.api("POST", `/v1/sandboxes/${sandboxId}/terminal-links`, { ttlSeconds: 60 });
+      res.writeHead(r.status, { "content-type": "application/json" }).end(await r.text());
+      return;
+    }
+    const f = files[req.url ?? ""];
+    if (!f) return void res.writeHead(404).end();
+    res.writeHead(200, { "content-type": f[0] }).end(f[1]);
+  });
+  await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${port}/`, server };
+}
 
 const SHOTS = process.env.BURROW_SCREENSHOTS; // a directory: save screenshots of the main views there
 
@@ -204,6 +248,21 @@ describe("the dashboard in a real browser", () => {
     await p.kill();
   });
 
+  it("embeds a terminal in another origin's page with burrow/xterm and a terminal link", async () => {
+    const app = await embeddingApp(srv, id);
+    const other = await ctx.newPage();
+    try {
+      await other.goto(app.url);
+      await other.locator('body[data-status="open"]').waitFor();
+      await other.locator(".xterm-screen").click();
+      await other.keyboard.type("echo embedded=$((2+3))\n");
+      await other.locator(".xterm-rows", { hasText: "embedded=5" }).waitFor();
+    } finally {
+      await other.close();
+      app.server.close();
+    }
+  });
+
   it("mints terminal links that open one sandbox's terminal, and refuses others", async () => {
     const r = await srv.api("POST", `/v1/sandboxes/${id}/terminal-links`, { ttlSeconds: 60 });
     assert.equal(r.status, 201);
@@ -268,7 +327,30 @@ describe("the dashboard in a real browser", () => {
   });
 });
 
-describe("terminal links", () => {
+describe("sessions and terminal links, on their own", () => {
+  it("sessions end at sign-out, at expiry, and when the token changes", () => {
+    const dir = mkdtempSync(join(tmpdir(), "burrow-sessions-"));
+    try {
+      let now = Date.parse("2026-01-01T00:00:00Z");
+      const store = new SessionStore(join(dir, "db"), "token-1", () => now);
+      const a = store.open();
+      const b = store.open();
+      assert.equal(store.find(a.id)?.csrf, a.session.csrf);
+      assert.notEqual(a.session.csrf, b.session.csrf);
+      store.close(a.id);
+      assert.equal(store.find(a.id), undefined, "signed out");
+      store.shutdown();
+      const again = new SessionStore(join(dir, "db"), "token-2", () => now);
+      assert.equal(again.find(b.id), undefined, "a new token ends old sessions");
+      const c = again.open();
+      now += 8 * 24 * 3600 * 1000;
+      assert.equal(again.find(c.id), undefined, "expired");
+      again.shutdown();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("open only their own sandbox, until they expire", () => {
     let now = Date.parse("2026-01-01T00:00:00Z");
     const links = new TerminalLinks("a-token", () => now);
