@@ -35,7 +35,7 @@ export async function serve(argv: string[]): Promise<void> {
   const stop = async () => {
     if (closing) return;
     closing = true;
-    console.log("Burrow: putting sandboxes to sleep and stopping");
+    console.log(config.stopSandboxes ? "Burrow: putting sandboxes to sleep and stopping" : "Burrow: stopping; running sandboxes keep running (--stop-sandboxes puts them to sleep)");
     await server.close();
     process.exit(0);
   };

@@ -63,6 +63,8 @@ export const ERRORS = {
   RUNTIME_UNAVAILABLE: 502,
   NOT_SUPPORTED: 501,
   SANDBOX_CRASHED: 503,
+  /** A stream cut by a server stop; by default its sandbox keeps running (live restore). */
+  SERVER_RESTARTING: 503,
   GIT_FAILED: 502,
   GIT_AUTH_FAILED: 502,
   UPSTREAM_UNAVAILABLE: 502,

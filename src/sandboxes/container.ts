@@ -51,6 +51,9 @@ export const sandboxPaths = (sandboxesDir: string, id: string) => {
   };
 };
 
+/** The file in a sandbox's directory naming its runc container. */
+export const CONTAINER_ID_FILE = "container-id";
+
 /**
  * Pids kept for the runtime: user commands run in a child cgroup whose limit
  * is this much below the sandbox's (a quarter of a small limit, at most 64).
@@ -78,15 +81,39 @@ export class Container {
   readonly cgroupPath: string;
   /** The host pid of its init, once started. */
   pid = 0;
+  /** When its container started (a re-attached one's is runc's record of it). */
+  startedAt = Date.now();
+  /** Set when it was re-attached running a runtime protocol this server does not speak. */
+  outdatedProtocol: number | undefined;
 
   constructor(
     private record: SandboxRecord,
     private readonly deps: ContainerDeps,
+    /** An existing container's runc name (live restore re-attaches one a claimed pool slot started). */
+    containerId = record.id,
   ) {
     this.paths = sandboxPaths(deps.sandboxesDir, record.id);
     this.client = new RuntimeClient(this.paths.socket);
-    this.containerId = record.id;
-    this.cgroupPath = `${deps.cgroupParent}/${record.id}`;
+    this.containerId = containerId;
+    this.cgroupPath = `${deps.cgroupParent}/${containerId}`;
+  }
+
+  /**
+   * Take over a container a previous server process left running (live
+   * restore): its init is `pid`; the egress socket is listened on again at the
+   * same path, which the sandbox still sees through its bind mount.
+   */
+  async attach(pid: number, startedAt: number): Promise<void> {
+    this.pid = pid;
+    this.startedAt = startedAt;
+    this.closeEgress = await this.deps.openEgress(() => this.record.id, this.paths.egressSocket);
+  }
+
+  /** Let go of a container that keeps running after this server process ends (live restore): its connections and egress listener close; it does not stop. */
+  detach(): void {
+    this.client.close();
+    this.closeEgress?.();
+    this.closeEgress = undefined;
   }
 
   /**
@@ -145,6 +172,8 @@ export class Container {
       writeFileSync(p.log, "");
       await this.deps.runc.run(this.containerId, p.dir, p.log);
       this.pid = Number(readFileSync(join(p.dir, "pid"), "utf8").trim());
+      // Which runc container this directory belongs to, read back at live restore (it moves with the directory when a pool slot is claimed).
+      writeFileSync(join(p.dir, CONTAINER_ID_FILE), this.containerId);
       await this.waitReady();
       // The runtime has made its socket: from now on the run directory is the host's alone, so
       // nothing in the sandbox can put another socket (or a link to one) where the server connects.

@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { removeTree } from "../confine/index.js";
 import { channels, publish } from "../observability/channels.js";
@@ -9,6 +10,7 @@ import { ExitWatcher } from "./exit-watcher.js";
 import { Container, type ContainerDeps, removeSandboxFiles, sandboxPaths } from "./container.js";
 import { DEFAULT_LIMITS, DEFAULT_SLEEP_AFTER_S } from "./defaults.js";
 import { KeyedLock } from "./locks.js";
+import { matchSurvivors, protocolVerdict, removeCgroupsExcept } from "./live-restore.js";
 import { WarmPool } from "./pool.js";
 import { planImageMove } from "./image-move.js";
 import { mountsUnder, unmount } from "./overlay.js";
@@ -33,6 +35,8 @@ interface Live {
   /** A crashed container whose cleanup failed: retried before the next start. */
   stale?: Container;
   healing?: boolean;
+  /** Re-attached at start running a runtime protocol this server does not speak: restarted at its next idle moment. */
+  outdated?: number;
 }
 
 export interface ManagerOptions {
@@ -80,6 +84,8 @@ export class SandboxManager {
   private readonly exits = new ExitWatcher();
   private closing = false;
   private readonly crashWaiters = new Map<string, Set<(crash: SandboxCrash) => void>>();
+  /** Sandboxes found at start whose container ended while no server watched it (live restore). */
+  private readonly diedAway = new Map<string, Pick<SandboxCrash, "kind" | "reason">>();
   /** Preview-URL ports, kept in the registry beside each sandbox. */
   readonly ports: SandboxPorts;
 
@@ -102,17 +108,39 @@ export class SandboxManager {
     this.destroyListeners.push(listener);
   }
 
-  /** Clean what a crash left behind, then load every sandbox as sleeping. */
+  /**
+   * Live restore, then load every sandbox: containers a previous server
+   * process left running are re-attached (see `restore`); everything else a
+   * stop or a crash left (containers, mounts, cgroups, run directories) is
+   * removed, and those sandboxes are sleeping.
+   */
   async init(): Promise<void> {
-    for (const id of await this.deps.runc.list()) await this.deps.runc.delete(id);
-    this.removeCgroups();
-    for (const mp of mountsUnder(this.deps.sandboxesDir).reverse()) await unmount(mp);
+    const records = this.registry.all();
+    const adopted = await this.restore(records);
+    const keep = new Set([...adopted.values()].map((c) => c.containerId));
+    const left = removeCgroupsExcept(this.deps.cgroupParent.replace(/^\//, ""), keep);
+    if (left.length) console.error(`burrow: cgroups still in use, left in place: ${left.join(", ")}`);
+    const keepMounts = new Set([...adopted.keys()].map((id) => sandboxPaths(this.deps.sandboxesDir, id).rootfs));
+    for (const mp of mountsUnder(this.deps.sandboxesDir).reverse()) if (!keepMounts.has(mp)) await unmount(mp);
+    const runRoot = dirname(sandboxPaths(this.deps.sandboxesDir, "x").run);
+    if (existsSync(runRoot)) for (const n of readdirSync(runRoot)) if (!adopted.has(n)) await removeTree(join(runRoot, n)).catch(() => {});
     const known = new Set<string>();
-    for (const record of this.registry.all()) {
+    for (const record of records) {
       known.add(record.id);
       const t = Date.parse(record.lastActiveAt);
-      this.live.set(record.id, { record, holds: 0, lastActive: t, flushedActive: t, startedAt: 0 });
+      const e: Live = { record, holds: 0, lastActive: t, flushedActive: t, startedAt: 0 };
+      const c = adopted.get(record.id);
+      if (c) {
+        e.container = c;
+        e.startedAt = c.startedAt;
+        e.outdated = c.outdatedProtocol;
+        this.supervise(e, c);
+      }
+      const died = this.diedAway.get(record.id);
+      if (died) this.recordCrash(e, died);
+      this.live.set(record.id, e);
     }
+    this.diedAway.clear();
     // A directory without a registry row is a create or destroy that did not finish.
     if (existsSync(this.deps.sandboxesDir))
       for (const name of readdirSync(this.deps.sandboxesDir))
@@ -120,9 +148,57 @@ export class SandboxManager {
           await removeSandboxFiles(this.deps.sandboxesDir, name).catch((err: Error) =>
             console.error(`burrow: could not remove ${name}, left by an unfinished create or destroy: ${err.message}`),
           );
+    if (adopted.size) console.log(`burrow: live restore: ${adopted.size} running sandbox${adopted.size === 1 ? "" : "es"} re-attached`);
     this.sweeper = setInterval(() => void this.sweep(), this.options.sweepIntervalMs);
     this.sweeper.unref();
     this.pool.start();
+  }
+
+  /**
+   * Re-attach what still runs and belongs to a known sandbox: its init alive,
+   * its runtime answering on its socket in a protocol this server speaks, its
+   * egress socket listened on again. A paused one (a snapshot cut short) is
+   * resumed first. Anything else in this server's runc state directory is
+   * removed: warm-pool slots, containers no sandbox owns, and sandboxes whose
+   * container stopped or whose runtime does not answer, which are recorded
+   * as crashed and start again on their next request.
+   */
+  private async restore(records: SandboxRecord[]): Promise<Map<string, Container>> {
+    const adopted = new Map<string, Container>();
+    const { survivors, orphans } = matchSurvivors(await this.deps.runc.states(), records, this.deps.sandboxesDir);
+    for (const o of orphans) {
+      console.error(`burrow: removing container ${o.id}: ${o.why}`);
+      await this.deps.runc.delete(o.id).catch((err: Error) => console.error(`burrow: could not remove container ${o.id}: ${err.message}`));
+    }
+    await Promise.all(
+      survivors.map(async ({ record, state }) => {
+        const c = new Container(record, this.deps, state.id);
+        try {
+          if (state.status === "paused") await this.deps.runc.resume(state.id);
+          else if (state.status !== "running") {
+            const cause = c.exitCause();
+            this.diedAway.set(record.id, { kind: cause.kind, reason: `${cause.reason} (while the server was away)` });
+            throw new Error("it stopped while the server was away");
+          }
+          const health = await Promise.race([
+            c.client.json<{ protocol?: number }>("GET", "/health"),
+            delay(3000).then(() => Promise.reject(new Error("its runtime did not answer within 3 s"))),
+          ]);
+          const verdict = protocolVerdict(health);
+          if (!verdict.speaks) {
+            c.outdatedProtocol = verdict.protocol;
+            console.error(`burrow: sandbox ${record.id} runs a runtime of protocol ${verdict.protocol}, which this server does not speak; it is restarted, disk intact, at its next idle moment`);
+          }
+          await c.attach(state.pid, Date.parse(state.created) || Date.now());
+          adopted.set(record.id, c);
+        } catch (err) {
+          if (!this.diedAway.has(record.id))
+            this.diedAway.set(record.id, { kind: "unreachable", reason: `its runtime did not answer when the server started (${(err as Error).message})` });
+          await c.stop().catch((e: Error) => console.error(`burrow: could not remove the container of ${record.id}: ${e.message}`));
+        }
+      }),
+    );
+    return adopted;
   }
 
   /** Ready containers waiting in the pool for this image. */
@@ -344,19 +420,36 @@ export class SandboxManager {
     return this.info(e);
   }
 
-  /** Put every running sandbox to sleep (server shutdown). */
-  async shutdown(): Promise<void> {
+  /**
+   * Server shutdown. With `keepRunning` (the default stop) running sandboxes
+   * are left running for the next server process to re-attach; their runtime
+   * connections and egress listeners close with this one. Otherwise every
+   * running sandbox is put to sleep. Returns how many were left running.
+   */
+  async shutdown(opts: { keepRunning?: boolean } = {}): Promise<number> {
     this.closing = true;
     clearInterval(this.sweeper);
     await this.pool.close();
     this.flushActivity();
     // Creates and wakes already under way finish first, so the stops below see their containers.
     await this.lock.idle();
-    await Promise.all([...this.live.values()].map((e) => this.lock.run(e.record.id, () => this.stopLocked(e)).catch(() => {})));
+    const kept = new Set<string>();
+    if (opts.keepRunning) {
+      for (const e of this.live.values()) {
+        const c = e.container;
+        if (!c) continue;
+        e.unwatch?.();
+        e.unwatch = undefined;
+        c.detach();
+        kept.add(c.containerId);
+      }
+    } else await Promise.all([...this.live.values()].map((e) => this.lock.run(e.record.id, () => this.stopLocked(e)).catch(() => {})));
     this.exits.close();
-    // Whatever is still known to runc (a start that failed half-way, say) goes too: a stopped server leaves no container and no cgroup.
-    for (const id of await this.deps.runc.list()) await this.deps.runc.delete(id).catch((err: Error) => console.error(`burrow: could not remove container ${id}: ${err.message}`));
-    this.removeCgroups();
+    // Whatever else is known to runc (a start that failed half-way, say) goes: a stopped server leaves no container it does not own.
+    for (const id of await this.deps.runc.list())
+      if (!kept.has(id)) await this.deps.runc.delete(id).catch((err: Error) => console.error(`burrow: could not remove container ${id}: ${err.message}`));
+    if (!kept.size) this.removeCgroups();
+    return kept.size;
   }
 
   private removeCgroups(): void {
@@ -517,12 +610,16 @@ export class SandboxManager {
     this.flushActivity();
     const now = Date.now();
     for (const e of this.live.values()) {
-      if (!e.container || e.record.keepAlive || e.holds > 0) continue;
-      if (now - e.lastActive < e.record.sleepAfter * 1000) continue;
+      // A runtime this server does not speak is restarted (slept; its next request wakes it on the current runtime) once nothing uses it for a moment.
+      const idleFor = (e.outdated !== undefined ? OUTDATED_IDLE_S : e.record.sleepAfter) * 1000;
+      if (!e.container || (e.record.keepAlive && e.outdated === undefined) || e.holds > 0) continue;
+      if (now - e.lastActive < idleFor) continue;
       await this.lock
         .run(e.record.id, async () => {
           // Re-check under the lock: a request may have arrived meanwhile.
-          if (e.holds > 0 || Date.now() - e.lastActive < e.record.sleepAfter * 1000) return;
+          if (e.holds > 0 || Date.now() - e.lastActive < idleFor) return;
+          if (e.outdated !== undefined) console.error(`burrow: restarting sandbox ${e.record.id}, idle now, off its runtime of protocol ${e.outdated}`);
+          e.outdated = undefined;
           await this.sleepLocked(e);
         })
         .catch((err) => console.error(`burrow: could not put ${e.record.id} to sleep:`, err));
@@ -549,5 +646,8 @@ export class SandboxManager {
     };
   }
 }
+
+/** How long a sandbox on a runtime this server does not speak must be idle before it is restarted. */
+const OUTDATED_IDLE_S = 2;
 
 const notFound = (id: string) => new BurrowError("SANDBOX_NOT_FOUND", `no sandbox named ${id}; create it with PUT /v1/sandboxes/${id}`, { id });

@@ -1,6 +1,14 @@
 import { execFile, spawn } from "node:child_process";
 import { openSync, closeSync } from "node:fs";
 
+export interface RuncState {
+  id: string;
+  pid: number;
+  /** created, running, paused or stopped */
+  status: string;
+  created: string;
+}
+
 /** Thin wrapper over the runc binary, scoped to one state directory (one server). */
 export class Runc {
   constructor(
@@ -47,6 +55,13 @@ export class Runc {
 
   async resume(id: string): Promise<void> {
     await this.exec(["resume", id]);
+  }
+
+  /** Every container in this state directory with its init's pid, status and start time (live restore reads these at start). */
+  async states(): Promise<RuncState[]> {
+    const out = await this.exec(["list", "--format", "json"]).catch(() => "null");
+    const rows = (JSON.parse(out.trim() || "null") ?? []) as { id: string; pid: number; status: string; created: string }[];
+    return rows.map((r) => ({ id: r.id, pid: r.pid, status: r.status, created: r.created }));
   }
 
   async list(): Promise<string[]> {

@@ -26,16 +26,17 @@ export interface Views {
 export async function mountViews(dataDir: string, nodeKitDir: string, runtimeDir: string): Promise<Views> {
   const kit = join(dataDir, "kit");
   const runRoot = join(dataDir, "run");
-  for (const d of [kit, runRoot]) {
-    mkdirSync(d, { recursive: true, mode: 0o711 });
-    // A server killed with -9 leaves its mounts; the containers that used them are gone by now.
-    if (isMounted(d)) await unmount(d);
-  }
+  for (const d of [kit, runRoot]) mkdirSync(d, { recursive: true, mode: 0o711 });
+  // The kit is mounted afresh, so new sandboxes get this build's runtime; sandboxes a previous server
+  // left running (live restore) keep theirs through their own bind mounts of the old, detached one.
+  if (isMounted(kit)) await unmount(kit);
   const kitParent = dirname(nodeKitDir);
   const runtimeParent = dirname(runtimeDir);
   if (dirname(kitParent) !== dirname(runtimeParent)) throw new Error(`the Node kit (${nodeKitDir}) and the runtime (${runtimeDir}) must share a cache directory`);
   await pexec("mount", ["-t", "overlay", "burrow-kit", "-o", `ro,lowerdir=${basename(kitParent)}:${basename(runtimeParent)}`, kit], { cwd: dirname(kitParent) });
-  await pexec("mount", ["-t", "tmpfs", "-o", "mode=0711,nosuid,nodev", "burrow-run", runRoot]);
+  // The run tmpfs is kept when a previous server left it: running sandboxes' sockets are in it, and
+  // they see only this one. The manager removes the directories of sandboxes it does not re-attach.
+  if (!isMounted(runRoot)) await pexec("mount", ["-t", "tmpfs", "-o", "mode=0711,nosuid,nodev", "burrow-run", runRoot]);
   return {
     nodeKitDir: join(kit, basename(nodeKitDir)),
     runtimeDir: join(kit, basename(runtimeDir)),

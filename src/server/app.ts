@@ -34,6 +34,7 @@ import { LayerStore, SnapshotCatalog, SnapshotService, SnapshotTransfer } from "
 import { BackupCatalog, BackupService } from "../backups/index.js";
 import { backupRoutes } from "./routes/backups.js";
 import { answerClientError } from "./client-error.js";
+import { endOpenStreams } from "./sse.js";
 import { checkDataDir, minFreeMB } from "./data-dir-checks.js";
 import { openBlobStore } from "../blobs/index.js";
 import { WebConsole } from "../web/index.js";
@@ -273,13 +274,19 @@ export async function startServer(
     token,
     sandboxes,
     async close() {
+      // What cannot outlive this process is told so, then cut: streams end with an error event, terminals with 1012.
+      const keepRunning = !config.stopSandboxes;
+      endOpenStreams("SERVER_RESTARTING", keepRunning
+        ? "the server is stopping; the sandbox keeps running: reconnect once it is back (process logs resume with since)"
+        : "the server is stopping and puts its sandboxes to sleep");
+      terminals.closeAll(1012, keepRunning ? "the server is restarting: reattach with terminalId" : "the server is stopping");
       server.close();
       server.closeAllConnections();
       agents?.close();
       web.close();
       mcp.close();
       await metricsPort?.close();
-      await sandboxes.shutdown();
+      const leftRunning = await sandboxes.shutdown({ keepRunning });
       observability.close();
       imageUsage.stop();
       registry.close();
@@ -287,8 +294,12 @@ export async function startServer(
       backups.close();
       backupCatalog.close();
       audit.close();
-      await views.release();
-      await releaseNosuid();
+      // Running sandboxes need their run tmpfs, the kit and the nosuid data directory: those stay for the next start (live restore).
+      if (leftRunning) console.log(`burrow: ${leftRunning} sandbox${leftRunning === 1 ? "" : "es"} left running for the next start to re-attach`);
+      else {
+        await views.release();
+        await releaseNosuid();
+      }
     },
   };
 }

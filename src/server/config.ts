@@ -45,6 +45,8 @@ export interface ServerConfig {
   extraCaCerts?: string;
   /** The HTTP proxy the egress proxy dials the internet through (--upstream-proxy, else HTTPS_PROXY/HTTP_PROXY), and NO_PROXY. */
   upstreamProxy: UpstreamProxyConfig;
+  /** Put every running sandbox to sleep when the server stops (--stop-sandboxes); by default they keep running for the next start to re-attach. */
+  stopSandboxes: boolean;
 }
 
 /** `--pool 2` (the default image) or `--pool default=2,python=1`. */
@@ -114,6 +116,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
       "log-level": { type: "string" },
       "extra-ca-certs": { type: "string" },
       "upstream-proxy": { type: "string" },
+      "stop-sandboxes": { type: "boolean" },
     },
     allowPositionals: true,
     strict: false,
@@ -147,6 +150,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
       str(values["log-format"]) ?? env.BURROW_LOG_FORMAT, str(values["log-level"]) ?? env.BURROW_LOG_LEVEL),
     extraCaCerts: (str(values["extra-ca-certs"]) ?? env.BURROW_EXTRA_CA_CERTS) || undefined,
     upstreamProxy: upstreamProxyConfig(upstreamProxyFlag(values["upstream-proxy"]), env),
+    stopSandboxes: values["stop-sandboxes"] === true || env.BURROW_STOP_SANDBOXES === "1",
     pool: poolSizes(str(values.pool) ?? env.BURROW_POOL ?? "2", env.BURROW_DEFAULT_IMAGE ?? "default"),
   };
 }

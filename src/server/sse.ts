@@ -2,11 +2,24 @@ import type { ServerResponse } from "node:http";
 
 const HEARTBEAT_MS = 15_000;
 
+/** Streams open now, so a stopping server can end each with an explicit error instead of a cut. */
+const open = new Set<SseStream>();
+
+/** End every open stream with an `error` event carrying `code` (server shutdown). */
+export function endOpenStreams(code: string, message: string): void {
+  for (const s of [...open]) {
+    s.send("error", { type: "error", code, message });
+    s.end();
+  }
+}
+
 /** A server-sent-events stream with heartbeats, so proxies and clients know it is alive. */
 export class SseStream {
   private readonly beat: NodeJS.Timeout;
 
   constructor(private readonly res: ServerResponse) {
+    open.add(this);
+    res.on("close", () => open.delete(this));
     res.writeHead(200, {
       "content-type": "text/event-stream",
       "cache-control": "no-store",
@@ -23,6 +36,7 @@ export class SseStream {
   }
 
   end(): void {
+    open.delete(this);
     clearInterval(this.beat);
     if (!this.res.writableEnded) this.res.end();
   }

@@ -30,12 +30,19 @@ function refuse(socket: Duplex, err: unknown): void {
  */
 export class TerminalGateway {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+  /** Clients joined now, so a stopping server can tell each why it goes (the terminal itself lives on in the runtime). */
+  private readonly clients = new Set<WebSocket>();
 
   constructor(
     private readonly sandboxes: SandboxManager,
     /** Why this upgrade is refused (no bearer, no terminal link, no session from this origin), or undefined. */
     private readonly authorize: (req: IncomingMessage, sandboxId: string) => BurrowError | undefined,
   ) {}
+
+  /** Close every joined client with `code` (1012, service restart, at a server stop): reattaching by terminalId replays what it missed. */
+  closeAll(code: number, reason: string): void {
+    for (const c of this.clients) if (c.readyState === WebSocket.OPEN) c.close(code, reason);
+  }
 
   matches(pathname: string): boolean {
     return PATH.test(pathname);
@@ -58,6 +65,8 @@ export class TerminalGateway {
       const { ws: upstream, forward } = await openUpstream(`ws+unix://${runtime.socketPath}:/terminal?${params}`);
       const release = this.sandboxes.hold(id);
       this.wss.handleUpgrade(req, socket, head, (client) => {
+        this.clients.add(client);
+        client.on("close", () => this.clients.delete(client));
         client.on("message", (data, isBinary) => upstream.readyState === WebSocket.OPEN && upstream.send(data, { binary: isBinary }));
         forward((data, isBinary) => client.readyState === WebSocket.OPEN && client.send(data, { binary: isBinary }));
         const end = (code?: number, reason?: Buffer) => {

@@ -1,0 +1,129 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import WebSocket from "ws";
+import { leftovers } from "./helpers/leaks.js";
+import { name, startTestServer, type TestServer } from "./helpers/server.js";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** Wait until `ok()` holds, failing after `ms`. */
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const t0 = Date.now();
+  while (!(await ok())) {
+    if (Date.now() - t0 > ms) assert.fail(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** GET a preview URL (its host name resolved to loopback, as browsers do for *.localhost). */
+function preview(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { lookup: ((_h: string, o: { all?: boolean }, cb: (...a: unknown[]) => void) => (o?.all ? cb(null, [{ address: "127.0.0.1", family: 4 }]) : cb(null, "127.0.0.1", 4))) as never }, (res) => {
+      let body = "";
+      res.setEncoding("utf8").on("data", (d) => (body += d)).on("end", () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** A raw terminal WebSocket (to see its close code), with everything it printed. */
+function terminal(srv: TestServer, id: string, terminalId: string) {
+  const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/v1/sandboxes/${id}/terminal?terminalId=${terminalId}`, { headers: { authorization: `Bearer ${srv.token}` } });
+  let out = "";
+  ws.on("message", (d, isBinary) => isBinary && (out += d.toString()));
+  const closed = new Promise<number>((r) => ws.on("close", (code) => r(code)));
+  const open = new Promise<void>((resolve, reject) => ws.once("open", () => resolve()).once("error", reject));
+  return { ws, open, closed, output: () => out, type: (s: string) => ws.send(Buffer.from(s), { binary: true }) };
+}
+
+const initPid = (srv: TestServer, id: string) => Number(readFileSync(join(srv.dataDir, "sandboxes", id, "pid"), "utf8"));
+
+describe("live restore", () => {
+  let srv: TestServer;
+  const id = name("live");
+  let counterPid = 0;
+  let webPid = 0;
+  let url = "";
+  let ctx = "";
+  let init = 0;
+  before(async () => {
+    srv = await startTestServer();
+    const sbx = srv.burrow.sandbox(id);
+    const counter = await sbx.startProcess("i=0; while :; do i=$((i+1)); echo line-$i; sleep 0.05; done", { processId: "counter" });
+    const web = await sbx.startProcess("python3 -m http.server 8000", { processId: "web", cwd: "/workspace" });
+    await sbx.writeFile("/workspace/index.html", "served from a sandbox that outlived its server");
+    await web.waitForPort(8000, { timeout: 10_000 });
+    counterPid = (await sbx.getProcess(counter.id)).pid!;
+    webPid = (await sbx.getProcess(web.id)).pid!;
+    url = (await sbx.exposePort(8000, { token: "livetoken" })).url;
+    ctx = (await sbx.createCodeContext({ language: "python" })).id;
+    await sbx.runCode("x = 41", { context: ctx });
+    init = initPid(srv, id);
+  });
+  after(() => srv.cleanup());
+
+  /** Restart the server by `how` while a terminal waits for a file the host makes meanwhile; check that everything lived on. */
+  async function restartAndCheck(t: { diagnostic(s: string): void }, how: "SIGTERM" | "SIGKILL", n: number): Promise<void> {
+    const sbx = srv.burrow.sandbox(id);
+    const term = terminal(srv, id, "tty");
+    await term.open;
+    // The shell waits for a file in its run directory (which the host writes), then prints and leaves a mark the host can read.
+    term.type(`until [ -e /.burrow/run/go${n} ]; do sleep 0.05; done; echo away-$((${n}*1000+42)); touch /tmp/done${n}\r`);
+    await until("the terminal echoed the command", () => term.output().includes(`go${n} ]`));
+    const logsBefore = (await sbx.getProcessLogs("counter")).stdout;
+    if (how === "SIGTERM") {
+      await srv.stop();
+      assert.equal(await term.closed, 1012, "a terminal open at a clean stop is closed with 1012 (service restart)");
+    } else await srv.kill9();
+    assert.ok(leftovers(srv.dataDir).containers.includes(id), "the container kept running while no server was there");
+    writeFileSync(join(srv.dataDir, "run", id, `go${n}`), "");
+    await until("the terminal printed while the server was away", () => existsSync(join(srv.dataDir, "sandboxes", id, "upper", "tmp", `done${n}`)));
+
+    const t0 = performance.now();
+    await srv.restart();
+    const startedMs = performance.now() - t0;
+    const info = await srv.burrow.get(id);
+    assert.equal(info.state, "running", "re-attached, not asleep");
+    const t1 = performance.now();
+    const first = await sbx.exec("echo first");
+    const firstMs = performance.now() - t1;
+    assert.equal(first.stdout, "first\n");
+    t.diagnostic(`${how}: server up again in ${startedMs.toFixed(0)} ms; first exec after the start ${firstMs.toFixed(1)} ms (no wake)`);
+    assert.ok(firstMs < 500, `the first request took ${firstMs} ms: it woke the sandbox`);
+
+    assert.equal(initPid(srv, id), init, "the same container init");
+    assert.equal((await sbx.getProcess("counter")).pid, counterPid, "the same background process");
+    assert.equal((await sbx.getProcess("counter")).status, "running");
+    assert.equal((await sbx.getProcess("web")).pid, webPid);
+    // Logs kept by the runtime while the server was away: the counter has no gap.
+    const lines = (await sbx.getProcessLogs("counter")).stdout.split("\n").filter(Boolean).map((l) => Number(l.slice(5)));
+    assert.ok(lines.length > logsBefore.split("\n").filter(Boolean).length, "output printed while away is kept");
+    lines.forEach((v, i) => i && assert.equal(v, lines[i - 1]! + 1, "no line missed"));
+    assert.equal((await sbx.runCode("x + 1", { context: ctx })).results[0]?.text, "42", "the code context kept x");
+    const page = await preview(url);
+    assert.equal(page.status, 200);
+    assert.equal(page.body, "served from a sandbox that outlived its server");
+    const again = terminal(srv, id, "tty");
+    await again.open;
+    await until("the reattached terminal replays what was printed while the server was away", () => again.output().includes(`away-${n * 1000 + 42}`), 5000);
+    again.ws.close();
+    await again.closed;
+    // Egress works at once after the start.
+    const out = await sbx.exec("curl -s -w ' %{http_code}' http://host.burrow.internal:1/ || true");
+    assert.doesNotMatch(out.stdout, /restarting| 000$/, `the egress proxy answered: ${out.stdout}`);
+  }
+
+  it("SIGTERM then start: same processes, code context, terminal replay, preview URL, no wake", async (t) => {
+    await restartAndCheck(t, "SIGTERM", 1);
+  });
+
+  it("kill -9 then start: the same", async (t) => {
+    await restartAndCheck(t, "SIGKILL", 2);
+  });
+});
