@@ -28,6 +28,16 @@ describe("JavaScript in the default image, end to end (examples/js-dev-loop.ts)"
     await sbx.destroy();
   });
 
+  it("installs packages with large metadata side by side (a tunnel delivers every byte when the registry closes first)", { timeout: 180_000 }, async () => {
+    // Before the egress proxy stopped ending the sandbox's side early, this failed about every other run with ECONNRESET.
+    const sbx = srv.burrow.sandbox(name("bigmeta"));
+    await sbx.writeFile("/workspace/p/package.json", JSON.stringify({ name: "p", version: "1.0.0", dependencies: { zod: "3.24.1", "date-fns": "4.1.0", lodash: "4.17.21", dayjs: "1.11.13" } }));
+    const r = await sbx.exec("npm install --no-audit --no-fund && npm ls --depth=0", { cwd: "/workspace/p", timeoutMs: 170_000 });
+    assert.equal(r.exitCode, 0, r.stderr.slice(-2000));
+    assert.match(r.stdout, /zod@3\.24\.1/);
+    await sbx.destroy();
+  });
+
   it("clones, installs through the egress proxy, streams npm test, runs npm run dev and answers on the preview URL", { timeout: 240_000 }, async () => {
     const sbx = srv.burrow.sandbox(name("devloop"));
     const lines: string[] = [];

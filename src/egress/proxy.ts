@@ -162,7 +162,9 @@ export class EgressProxy {
     upstream.on("error", () => client.destroy());
     client.once("close", () => upstream.destroy());
     upstream.once("close", () => {
-      client.end();
+      // A clean end reaches the client through the pipe, after what the meter still holds (ending the client here
+      // cut large responses short under backpressure); only a connection torn without an end is cut at once.
+      if (!upstream.readableEnded) client.destroy();
       this.audit(sandboxId, {
         host, port, method: "CONNECT", decision: "allowed", mode: "tunnel", bytesOut, bytesIn, durationMs: Math.round(performance.now() - started), upstreamProxy,
       });
