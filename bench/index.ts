@@ -7,6 +7,7 @@ import { startTestServer } from "../test/helpers/server.js";
 import { benchSandboxCore } from "./sandbox-core.js";
 import { benchDevLoop } from "./dev-loop.js";
 import { benchBackupDemo } from "./backup-demo.js";
+import { benchImages } from "./images.js";
 import { benchAgents } from "./agents.js";
 import { benchCode } from "./code.js";
 import { printTable } from "./stats.js";
@@ -26,6 +27,7 @@ try {
   if (!only || only === "agents") await benchAgents({ touched: Number(process.env.BENCH_AGENTS ?? 1000) });
   if (!only || only === "dev") await benchDevLoop(srv);
   if (!only || only === "backup") await benchBackupDemo();
+  if (!only || only === "image") await benchImages();
   if (!only || only === "code") await benchCode(srv);
   if (!only || only === "web") await benchWeb(srv, { sandboxes: Number(process.env.BENCH_WEB_SANDBOXES ?? 200) });
   if (!only || only === "core") await benchSandboxCore(srv, {
