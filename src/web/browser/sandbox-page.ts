@@ -8,7 +8,29 @@ import { Ports } from "./ports-view.js";
 import { Processes } from "./processes-view.js";
 import { Snapshots } from "./snapshots-view.js";
 import { Terminals } from "./terminal-view.js";
-import { ago, Badge, duration, failed, h, Link, useTick } from "./ui.js";
+import { ago, Badge, bytes, duration, failed, h, Link, useTick } from "./ui.js";
+
+interface Usage {
+  cpuSeconds: number;
+  memoryBytes: number;
+  memoryPeakBytes: number;
+  diskBytes: number;
+  egressBytesOut: number;
+  egressBytesIn: number;
+}
+
+/** What the sandbox has used (`GET /v1/sandboxes/:id/usage`, metered from its cgroup). */
+function UsageRow({ u }: { u: Usage }) {
+  const stat = (label: string, value: string) => h("div", { class: "stat" }, h("span", { class: "stat-label" }, label), h("span", { class: "stat-value" }, value));
+  return h(
+    "div",
+    { class: "stats" },
+    stat("CPU used", `${u.cpuSeconds.toFixed(u.cpuSeconds < 10 ? 2 : 1)} s`),
+    stat("Memory", `${bytes(u.memoryBytes)} (peak ${bytes(u.memoryPeakBytes)})`),
+    stat("Disk", bytes(u.diskBytes)),
+    stat("Egress out / in", `${bytes(u.egressBytesOut)} / ${bytes(u.egressBytesIn)}`),
+  );
+}
 
 export const TABS = ["terminal", "files", "processes", "ports", "code", "egress", "snapshots"] as const;
 export type TabName = (typeof TABS)[number];
@@ -17,6 +39,7 @@ export type TabName = (typeof TABS)[number];
 export function SandboxPage({ id, tab }: { id: string; tab: TabName }) {
   const [info, setInfo] = useState<SandboxInfo | undefined>();
   const [missing, setMissing] = useState(false);
+  const [usage, setUsage] = useState<Usage | undefined>();
   const now = useTick();
   // The terminal tab stays mounted while others show, so its shells keep their screens.
   const [seenTerminal, setSeenTerminal] = useState(tab === "terminal");
@@ -26,9 +49,15 @@ export function SandboxPage({ id, tab }: { id: string; tab: TabName }) {
       json<SandboxInfo>("GET", sbx(id))
         .then((s) => (setInfo(s), setMissing(false)))
         .catch((err: { code?: string }) => (err.code === "SANDBOX_NOT_FOUND" ? setMissing(true) : failed(err)));
+    const meter = () =>
+      json<Usage>("GET", `${sbx(id)}/usage`)
+        .then(setUsage)
+        .catch(() => setUsage(undefined)); // a server without metering: the row is left out
     void load();
+    void meter();
+    const m = setInterval(meter, 5000);
     const i = setInterval(load, 2000);
-    return () => clearInterval(i);
+    return () => (clearInterval(i), clearInterval(m));
   }, [id]);
   if (missing) return h("section", { class: "page" }, h("h1", null, id), h("p", { class: "muted" }, "There is no sandbox of this name (it may have been destroyed). ", h(Link, { href: "/" }, "Back to the list")));
   return h(
@@ -46,6 +75,7 @@ export function SandboxPage({ id, tab }: { id: string; tab: TabName }) {
       ),
       info && h(Actions, { s: info, compact: true }),
     ),
+    usage && h(UsageRow, { u: usage }),
     h(
       "nav",
       { class: "tabs" },
