@@ -1,5 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { CommandExitError, FileNotFoundError, NotFoundError, Sandbox, SandboxNotFoundError, TimeoutError } from "e2b";
 import { Sandbox as CodeInterpreter } from "@e2b/code-interpreter";
 import { run, setTracingDisabled } from "@openai/agents";
@@ -270,7 +271,38 @@ describe("E2B SDK against Burrow (/e2b), unmodified e2b and @e2b/code-interprete
       await fetch(`${srv.url}/e2b/files?path=x`, { method: "POST", headers: { ...h, "content-type": "text/plain" }, body: "x" }),
     ];
     for (const r of bad) assert.ok(r.status >= 400 && r.status < 500, `${r.url}: ${r.status}`);
-    assert.equal((await sbx.commands.run("echo alive")).stdout, "alive\n");
+    // Random messages of every RPC (fast-check's JSON values): refusals are 4xx, or an error in the
+    // end-of-stream envelope of a stream; never a 5xx, and nothing crashes the server.
+    const values = fc.sample(fc.jsonValue({ maxDepth: 3 }), 12).concat([{ path: "\u0000" }, { path: "../../etc/passwd" }, { process: { pid: -1 } }, { process: { cmd: "" } }]);
+    const methods = ["process.Process/List", "process.Process/SendInput", "process.Process/SendSignal", "process.Process/CloseStdin", "process.Process/Update",
+      "filesystem.Filesystem/Stat", "filesystem.Filesystem/ListDir", "filesystem.Filesystem/MakeDir", "filesystem.Filesystem/Move", "filesystem.Filesystem/Remove"];
+    for (const m of methods)
+      for (const v of values) {
+        const r = await fetch(`${srv.url}/e2b/${m}`, { method: "POST", headers: { ...h, "content-type": "application/json" }, body: JSON.stringify(v) });
+        assert.ok(r.status < 500, `${m} ${JSON.stringify(v)}: ${r.status} ${await r.text()}`);
+        await r.arrayBuffer().catch(() => {});
+      }
+    for (const m of ["process.Process/Start", "process.Process/Connect", "filesystem.Filesystem/WatchDir"])
+      for (const v of values) {
+        const json = Buffer.from(JSON.stringify(v));
+        const env = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), json]);
+        env.writeUInt32BE(json.length, 1);
+        const r = await fetch(`${srv.url}/e2b/${m}`, { method: "POST", headers: { ...h, "content-type": "application/connect+json", "connect-timeout-ms": "2000" }, body: env });
+        const body = Buffer.from(await r.arrayBuffer());
+        assert.ok(r.status < 500, `${m} ${JSON.stringify(v)}: ${r.status}`);
+        if (r.status !== 200) continue;
+        // A stream of envelopes whose last one is the end of the stream (flag 0x02).
+        let at = 0;
+        let lastFlag = -1;
+        while (at + 5 <= body.length) {
+          lastFlag = body[at]!;
+          at += 5 + body.readUInt32BE(at + 1);
+        }
+        assert.equal(at, body.length, `${m}: whole envelopes`);
+        assert.equal(lastFlag, 2, `${m}: ends with an end-of-stream envelope`);
+      }
+
+    assert.equal((await sbx.commands.run("echo alive", { cwd: "/" })).stdout, "alive\n");
   });
 });
 

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { posix } from "node:path";
 import { Readable } from "node:stream";
 import { BurrowError } from "../contract/index.js";
-import { ConnectStream, keepaliveMs, readStreamRequest, readUnary, sendUnary } from "./connect.js";
+import { ConnectStream, deadlineOf, keepaliveMs, readStreamRequest, readUnary, sendUnary } from "./connect.js";
 import { DENIED, EXISTS, listScript, NOT_A_DIRECTORY, NOT_FOUND, parseEntries, statScript } from "./entries.js";
 import { ConnectError } from "./errors.js";
 import { ListDirRequest, MoveRequest, PathRequest, WatchDirRequest } from "./schemas.js";
@@ -56,13 +56,28 @@ export class FilesystemService {
         const b = await readUnary(req, MoveRequest);
         const from = resolvePath(b.source, user);
         const to = resolvePath(b.destination, user);
-        const rt = await this.sandboxes.runtime(id);
-        await rt.json("POST", "/files/move", { from, to, overwrite: true });
+        if (user === "root") {
+          const rt = await this.sandboxes.runtime(id);
+          await rt.json("POST", "/files/move", { from, to, overwrite: true });
+        } else {
+          // As the user, so the user's permissions apply, as in envd.
+          await this.sandboxes.ensureUser(id, user);
+          const [f, t] = [shellQuote(from), shellQuote(to)];
+          const r = await this.sandboxes.exec(id, `[ -e ${f} ] || [ -L ${f} ] || exit ${NOT_FOUND}; ${asUser(user)}mv -fT -- ${f} ${t} || exit ${DENIED}`);
+          if (r.exitCode === NOT_FOUND) throw new ConnectError("not_found", `no such file or directory: ${from}`);
+          if (r.exitCode !== 0) throw new ConnectError("permission_denied", `could not move ${from} to ${to}: ${r.stderr.trim()}`);
+        }
         return sendUnary(res, { entry: await this.stat(id, to) });
       }
       case "Remove": {
         const b = await readUnary(req, PathRequest);
         const path = resolvePath(b.path, user);
+        if (user !== "root") {
+          await this.sandboxes.ensureUser(id, user);
+          const r = await this.sandboxes.exec(id, `${asUser(user)}rm -rf -- ${shellQuote(path)}`);
+          if (r.exitCode !== 0) throw new ConnectError("permission_denied", `could not remove ${path}: ${r.stderr.trim()}`);
+          return sendUnary(res, {});
+        }
         const rt = await this.sandboxes.runtime(id);
         try {
           await rt.json("DELETE", `/files?${new URLSearchParams({ path, recursive: "true" })}`);
@@ -96,6 +111,14 @@ export class FilesystemService {
     if ((upstream.statusCode ?? 500) >= 400) return stream.end(await runtimeError(upstream));
     const release = this.sandboxes.manager.hold(id);
     res.on("close", () => upstream.destroy());
+    // The watch lasts until the caller's deadline (the SDK's timeoutMs, 60 s unless 0), as envd's does.
+    const deadline = deadlineOf(req);
+    const timer = deadline
+      ? setTimeout(() => {
+          stream.end(new ConnectError("deadline_exceeded", `the watch reached its timeout of ${deadline} ms`));
+          upstream.destroy();
+        }, deadline)
+      : undefined;
     const rel = (p: string) => posix.relative(root, p);
     const event = (name: string, type: string) => ({ filesystem: { name, type } });
     try {
@@ -125,7 +148,10 @@ export class FilesystemService {
         }
       }
       stream.end(new ConnectError("unavailable", "the sandbox stopped; the watch is over"));
+    } catch (err) {
+      if (!stream.closed) throw err;
     } finally {
+      clearTimeout(timer);
       release();
     }
   }
