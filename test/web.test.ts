@@ -236,6 +236,13 @@ describe("the dashboard in a real browser", () => {
     const p = await sbx.startProcess("cd /workspace/site && python3 -m http.server 8000 --bind 127.0.0.1");
     await p.waitForPort(8000);
     const { url } = await sbx.exposePort(8000);
+    // The Ports tab lists it; its link opens the preview in a new tab, with no referrer.
+    await page.goto(`${srv.url}/sandboxes/${id}/ports`);
+    const [popup] = await Promise.all([ctx.waitForEvent("page"), page.locator(`tr[data-port="8000"] a[href="${url}"]`).click()]);
+    await popup.waitForLoadState();
+    assert.equal(await popup.title(), "preview");
+    assert.equal(await popup.evaluate("document.referrer"), "");
+    await popup.close();
     // Sign in on localhost too, so the cookie is same-site with the preview host.
     const page2 = await ctx.newPage();
     await page2.goto(`http://localhost:${srv.port}/login?token=${encodeURIComponent(srv.token)}`);
