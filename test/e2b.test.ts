@@ -19,20 +19,28 @@ async function until(check: () => boolean, ms: number, what: string): Promise<vo
   }
 }
 
+/** One Burrow server for the whole file, and the three variables a user sets (nothing else: no E2B_DEBUG, no E2B_DOMAIN). */
+let shared: Promise<TestServer> | undefined;
+function server(): Promise<TestServer> {
+  shared ??= startTestServer().then((srv) => {
+    process.env.E2B_API_URL = `${srv.url}/e2b`;
+    process.env.E2B_SANDBOX_URL = `${srv.url}/e2b`;
+    process.env.E2B_API_KEY = srv.token;
+    return srv;
+  });
+  return shared;
+}
+after(async () => (await shared)?.cleanup());
+
 describe("E2B SDK against Burrow (/e2b), unmodified e2b and @e2b/code-interpreter", () => {
   let srv: TestServer;
   let sbx: Sandbox;
   before(async () => {
-    srv = await startTestServer();
-    // The three variables a user sets; nothing else (no E2B_DEBUG, no E2B_DOMAIN).
-    process.env.E2B_API_URL = `${srv.url}/e2b`;
-    process.env.E2B_SANDBOX_URL = `${srv.url}/e2b`;
-    process.env.E2B_API_KEY = srv.token;
+    srv = await server();
     sbx = await Sandbox.create("base", { timeoutMs: 120_000, envs: { GREETING: "hi" }, metadata: { suite: "e2b-test" } });
   });
   after(async () => {
     await sbx?.kill().catch(() => {});
-    await srv.cleanup();
   });
 
   it("creates a Burrow sandbox: it is in Burrow's list with E2B's template and metadata as labels", async () => {
@@ -310,15 +318,11 @@ describe("@e2b/code-interpreter against Burrow", () => {
   let srv: TestServer;
   let ci: CodeInterpreter;
   before(async () => {
-    srv = await startTestServer();
-    process.env.E2B_API_URL = `${srv.url}/e2b`;
-    process.env.E2B_SANDBOX_URL = `${srv.url}/e2b`;
-    process.env.E2B_API_KEY = srv.token;
+    srv = await server();
     ci = await CodeInterpreter.create(); // template code-interpreter-v1
   });
   after(async () => {
     await ci?.kill().catch(() => {});
-    await srv.cleanup();
   });
 
   it("runs Python with results, streamed output and errors; state persists in the default context", async () => {
@@ -364,12 +368,8 @@ describe("OpenAI Agents SDK: the unmodified E2BSandboxClient runs a SandboxAgent
   let srv: TestServer;
   before(async () => {
     setTracingDisabled(true);
-    srv = await startTestServer();
-    process.env.E2B_API_URL = `${srv.url}/e2b`;
-    process.env.E2B_SANDBOX_URL = `${srv.url}/e2b`;
-    process.env.E2B_API_KEY = srv.token;
+    srv = await server();
   });
-  after(() => srv.cleanup());
 
   it("runs exec_command, a file edit and a PTY through write_stdin; the sandbox is a Burrow sandbox", async () => {
     const client = new E2BSandboxClient({ template: "base" });
