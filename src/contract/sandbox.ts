@@ -53,6 +53,14 @@ export const EnvMap = z.record(EnvName, CString.max(128 * 1024));
 
 export const Labels = z.record(z.string().max(63), z.string().max(256));
 
+/** A sandbox's own extra CAs: a PEM bundle of CA certificates (checked by the server), or null to remove them. */
+export const SandboxTrust = z
+  .object({
+    extraCaCerts: z.string().max(512 * 1024, { message: "trust.extraCaCerts is at most 512 KiB of PEM" }).nullable(),
+  })
+  .strict();
+export type SandboxTrust = z.infer<typeof SandboxTrust>;
+
 export const EnsureSandboxBody = z
   .object({
     image: z.string().min(1).max(128).optional(),
@@ -67,6 +75,8 @@ export const EnsureSandboxBody = z
     fromSnapshot: z.string().regex(/^snap-[a-f0-9]{12}$/, { message: "fromSnapshot is a snapshot id like snap-0123456789ab" }).optional(),
     /** What sleeping keeps: the disk as it is ("disk"), or the disk frozen into a snapshot ("snapshot"). */
     persist: z.enum(["disk", "snapshot"]).optional(),
+    /** CAs this sandbox alone trusts, on top of the server's; kept on its disk (sleep, snapshots, forks). */
+    trust: SandboxTrust.optional(),
   })
   .strict();
 export type EnsureSandboxBody = z.infer<typeof EnsureSandboxBody>;
@@ -104,5 +114,7 @@ export const SandboxInfo = z.object({
   baseSnapshot: z.string().nullable(),
   /** The last crash since the server started (null if none); state is "crashed" until the sandbox runs again. */
   crash: SandboxCrash.nullable().optional(),
+  /** The sandbox's own extra CAs (not the server's, which GET /v1/status lists). */
+  trust: z.object({ extraCaCerts: z.array(z.object({ subject: z.string(), sha256: z.string(), notAfter: z.string() })) }).optional(),
 });
 export type SandboxInfo = z.infer<typeof SandboxInfo>;

@@ -12,6 +12,7 @@ import { TerminalTable } from "./terminal.js";
 import { CodeContextTable } from "./code/table.js";
 import * as files from "./files.js";
 import { packDirectory, unpackDirectory } from "./backup.js";
+import { sandboxTrust, setSandboxTrust } from "./trust.js";
 import { readBody, sendJson, startNdjson } from "../lib/http-json.js";
 
 const truthy = (v: string | undefined): boolean => v === "true" || v === "1";
@@ -63,6 +64,15 @@ export class RuntimeRoutes {
         }
         return sendJson(res, 200, { updated: Object.keys(b.env) });
       }
+      case "PUT /trust": {
+        const b = await read<{ extraCaCerts: string | null }>(req);
+        const { certificates, env } = setSandboxTrust(b.extraCaCerts);
+        // Only names not set already: a sandbox env that points a variable elsewhere keeps its choice.
+        for (const [k, v] of Object.entries(env)) if (!(k in this.env)) this.env[k] = v;
+        return sendJson(res, 200, { certificates });
+      }
+      case "GET /trust":
+        return sendJson(res, 200, { certificates: sandboxTrust() });
       case "GET /sessions":
         return sendJson(res, 200, { sessions: [...this.sessions.values()].map((s) => ({ id: s.id, createdAt: s.createdAt })) });
       case "POST /git":

@@ -1,10 +1,19 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { type CertInfo, parsePemBundle } from "../lib/pem.js";
 import { RUN_DIR } from "./env.js";
 
 /** What the server puts in the run directory: Burrow's egress CA and the operator's extra CAs (PEM). */
 export const EGRESS_CA = `${RUN_DIR}/egress-ca.pem`;
 /** The system's trusted certificates plus those: what the TLS variables point at. */
 export const CA_BUNDLE = `${RUN_DIR}/ca-bundle.pem`;
+/** What NODE_EXTRA_CA_CERTS names: the server's certificates and the sandbox's own. The runtime writes it, so it can rewrite it when those change. */
+export const NODE_CA = `${RUN_DIR}/extra-ca.pem`;
+/**
+ * The sandbox's own extra CAs (`PUT /v1/sandboxes/:id {trust}`). On its own
+ * disk, so sleep, snapshots and forks keep them and no other sandbox sees them.
+ */
+export const SANDBOX_CA = "/etc/burrow/extra-ca-certs.pem";
 
 const SYSTEM_BUNDLES = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"];
 const BEGIN = "# --- added by Burrow at sandbox start (egress CA, --extra-ca-certs) ---";
@@ -20,14 +29,17 @@ export function withoutBurrowBlock(text: string): string {
 
 /**
  * Make programs in the sandbox trust what the server sent (the egress CA,
- * so HTTPS a handler rewrites still verifies, and the operator's extra CAs):
+ * so HTTPS a handler rewrites still verifies, and the operator's extra CAs)
+ * and the sandbox's own CAs (SANDBOX_CA), if it has any:
  * put into the system bundle between markers (for tools that read only that;
  * replaced at every start) and offered through the variables common tools
- * read. Returns those variables, or none when the server sent nothing.
+ * read. Returns those variables, or none when there is nothing to trust.
  */
 export function installEgressTrust(): Record<string, string> {
-  if (!existsSync(EGRESS_CA)) return {};
-  const ca = readFileSync(EGRESS_CA, "utf8").trim();
+  const server = existsSync(EGRESS_CA) ? readFileSync(EGRESS_CA, "utf8").trim() : "";
+  const own = ownCerts().map((c) => c.pem);
+  if (!server && !own.length) return {};
+  const ca = [server, ...own].filter(Boolean).join("\n");
   const block = `${BEGIN}\n${ca}\n${END}\n`;
   const system = SYSTEM_BUNDLES.find((f) => existsSync(f));
   let base = "";
@@ -42,11 +54,51 @@ export function installEgressTrust(): Record<string, string> {
     }
   }
   writeFileSync(CA_BUNDLE, `${base.replace(/\n*$/, "\n")}${block}`);
+  writeFileSync(NODE_CA, `${ca}\n`);
   return {
-    NODE_EXTRA_CA_CERTS: EGRESS_CA,
+    NODE_EXTRA_CA_CERTS: NODE_CA,
     SSL_CERT_FILE: CA_BUNDLE,
     REQUESTS_CA_BUNDLE: CA_BUNDLE,
     CURL_CA_BUNDLE: CA_BUNDLE,
     GIT_SSL_CAINFO: CA_BUNDLE,
   };
+}
+
+/** The sandbox's own CAs as its file holds them now; a file its processes spoiled counts as none (and the runtime's log says why). */
+function ownCerts(): { pem: string; info: CertInfo }[] {
+  let text: string;
+  try {
+    text = readFileSync(SANDBOX_CA, "utf8");
+  } catch {
+    return [];
+  }
+  try {
+    return parsePemBundle(text, SANDBOX_CA);
+  } catch (err) {
+    console.error(`runtime: ${(err as Error).message}; the sandbox's own CAs are not trusted until the file is fixed or set again`);
+    return [];
+  }
+}
+
+/** `GET /trust`: the sandbox's own CAs (subject, fingerprint, expiry). */
+export function sandboxTrust(): CertInfo[] {
+  return ownCerts().map((c) => c.info);
+}
+
+/**
+ * `PUT /trust`: store the sandbox's own CAs (already checked by the server),
+ * or remove them (null), and rebuild the bundles at once, so every command
+ * started after trusts exactly those. Returns what is trusted now and the
+ * variables naming the bundles (for a runtime that started with none).
+ */
+export function setSandboxTrust(pem: string | null): { certificates: CertInfo[]; env: Record<string, string> } {
+  if (pem === null) rmSync(SANDBOX_CA, { force: true });
+  else {
+    mkdirSync(dirname(SANDBOX_CA), { recursive: true });
+    // Whole or not at all: a start that reads it meanwhile sees the old file or the new one.
+    writeFileSync(`${SANDBOX_CA}.tmp`, pem, { mode: 0o644 });
+    renameSync(`${SANDBOX_CA}.tmp`, SANDBOX_CA);
+  }
+  const env = installEgressTrust();
+  return { certificates: sandboxTrust(), env };
 }

@@ -16,6 +16,7 @@ import { planImageMove } from "./image-move.js";
 import { mountsUnder, unmount } from "./overlay.js";
 import type { Registry, SandboxRecord } from "./registry.js";
 import { SandboxPorts } from "./ports.js";
+import { checkSandboxTrust, reportedTrust } from "./trust.js";
 import type { RuntimeClient } from "./runtime-client.js";
 
 interface Live {
@@ -210,6 +211,8 @@ export class SandboxManager {
   async ensure(id: string, body: EnsureSandboxBody = {}): Promise<{ info: SandboxInfo; created: boolean; warning?: string }> {
     if (body.limits?.diskMB !== undefined)
       throw new BurrowError("LIMIT_NOT_SUPPORTED", "limits.diskMB is not enforced by this server yet (overlay upper layers share the data disk); leave it out");
+    // Checked before anything happens: a bundle that does not parse changes nothing and creates nothing.
+    const trust = body.trust ? checkSandboxTrust(body.trust) : undefined;
     return this.lock.run(id, async () => {
       const existing = this.live.get(id);
       if (existing) {
@@ -229,6 +232,10 @@ export class SandboxManager {
         if (body.limits) r.limits = { ...r.limits, ...body.limits } as SandboxRecord["limits"];
         this.registry.put(r);
         await this.startLocked(existing);
+        if (trust) {
+          await this.applyTrust(existing, trust);
+          this.registry.put(r);
+        }
         this.touch(id);
         return { info: this.info(existing), created: false, ...(move ? { warning: move.warning } : {}) };
       }
@@ -257,7 +264,11 @@ export class SandboxManager {
       const entry: Live = { record, holds: 0, lastActive: Date.now(), flushedActive: Date.now(), startedAt: 0 };
       try {
         await this.startLocked(entry, true);
+        if (trust) await this.applyTrust(entry, trust);
+        // A fork's disk holds its snapshot's CAs: what GET shows comes from its runtime.
+        else if (base) record.trust = { extraCaCerts: await reportedTrust(entry.container!.client).catch(() => []) };
       } catch (err) {
+        await this.stopLocked(entry).catch(() => {});
         await removeSandboxFiles(this.deps.sandboxesDir, id).catch(() => {});
         throw err;
       }
@@ -382,6 +393,25 @@ export class SandboxManager {
     const e = this.live.get(id)!;
     e.record.egress = { ...e.record.egress, ...body };
     this.registry.put(e.record);
+  }
+
+  /**
+   * A sandbox's own CAs go onto its own disk through its runtime (the host
+   * never writes into a sandbox's tree), which rebuilds its bundles at once;
+   * the registry keeps their fingerprints for GET.
+   */
+  private async applyTrust(e: Live, trust: ReturnType<typeof checkSandboxTrust>): Promise<void> {
+    const put = () => e.container!.client.json("PUT", "/trust", { extraCaCerts: trust.pem });
+    try {
+      await put();
+    } catch (err) {
+      // A runtime from before this route (re-attached after an upgrade): restart it on the current one, disk intact.
+      if ((err as BurrowError).code !== "NOT_FOUND") throw err;
+      await this.stopLocked(e);
+      await this.startLocked(e);
+      await put();
+    }
+    e.record.trust = { extraCaCerts: trust.certificates };
   }
 
   /** Every sandbox's layers, to know which snapshots are still stood on. */
@@ -643,6 +673,7 @@ export class SandboxManager {
       persist: r.persist,
       baseSnapshot: r.layers[0] ?? null,
       crash: e.crash ?? null,
+      trust: { extraCaCerts: r.trust?.extraCaCerts ?? [] },
     };
   }
 }

@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
 import { chmodSync, existsSync } from "node:fs";
 import type { EgressSettings, Limits } from "../contract/index.js";
+import type { CertInfo } from "../lib/pem.js";
 
 /** One sandbox as the registry keeps it. */
 export interface SandboxRecord {
@@ -21,6 +22,8 @@ export interface SandboxRecord {
   persist: "disk" | "snapshot";
   /** Its own egress rules (server defaults apply under them). */
   egress: EgressSettings;
+  /** Its own extra CAs as its runtime last reported them (the PEM itself is on its disk). */
+  trust?: { extraCaCerts: CertInfo[] };
 }
 
 interface Row {
@@ -37,6 +40,7 @@ interface Row {
   layers: string;
   persist: string;
   egress: string;
+  trust: string;
 }
 
 const fromRow = (r: Row): SandboxRecord => ({
@@ -53,6 +57,7 @@ const fromRow = (r: Row): SandboxRecord => ({
   layers: JSON.parse(r.layers),
   persist: r.persist as SandboxRecord["persist"],
   egress: JSON.parse(r.egress),
+  trust: JSON.parse(r.trust),
 });
 
 /** A port published through a preview URL; the token is what makes the URL unguessable. */
@@ -111,6 +116,7 @@ export class Registry {
     if (!columns.has("layers")) this.db.exec("ALTER TABLE sandboxes ADD COLUMN layers TEXT NOT NULL DEFAULT '[]'");
     if (!columns.has("persist")) this.db.exec("ALTER TABLE sandboxes ADD COLUMN persist TEXT NOT NULL DEFAULT 'disk'");
     if (!columns.has("egress")) this.db.exec("ALTER TABLE sandboxes ADD COLUMN egress TEXT NOT NULL DEFAULT '{}'");
+    if (!columns.has("trust")) this.db.exec(`ALTER TABLE sandboxes ADD COLUMN trust TEXT NOT NULL DEFAULT '{"extraCaCerts":[]}'`);
     // Sandboxes from before image versions stand on the one unversioned tree their image had.
     if (!columns.has("image_version")) this.db.exec("ALTER TABLE sandboxes ADD COLUMN image_version TEXT NOT NULL DEFAULT 'legacy'");
     this.db.exec(`CREATE TABLE IF NOT EXISTS ports (
@@ -124,10 +130,10 @@ export class Registry {
     this.stmts = {
       get: this.db.prepare<[string], Row>("SELECT * FROM sandboxes WHERE id = ?"),
       all: this.db.prepare<[], Row>("SELECT * FROM sandboxes ORDER BY created_at, id"),
-      put: this.db.prepare(`INSERT INTO sandboxes (id, image, image_version, env, sleep_after, keep_alive, limits, labels, created_at, last_active_at, layers, persist, egress)
-        VALUES (@id, @image, @image_version, @env, @sleep_after, @keep_alive, @limits, @labels, @created_at, @last_active_at, @layers, @persist, @egress)
+      put: this.db.prepare(`INSERT INTO sandboxes (id, image, image_version, env, sleep_after, keep_alive, limits, labels, created_at, last_active_at, layers, persist, egress, trust)
+        VALUES (@id, @image, @image_version, @env, @sleep_after, @keep_alive, @limits, @labels, @created_at, @last_active_at, @layers, @persist, @egress, @trust)
         ON CONFLICT(id) DO UPDATE SET image=@image, image_version=@image_version, env=@env, sleep_after=@sleep_after, keep_alive=@keep_alive,
-          limits=@limits, labels=@labels, last_active_at=@last_active_at, layers=@layers, persist=@persist, egress=@egress`),
+          limits=@limits, labels=@labels, last_active_at=@last_active_at, layers=@layers, persist=@persist, egress=@egress, trust=@trust`),
       touch: this.db.prepare<[string, string]>("UPDATE sandboxes SET last_active_at = ? WHERE id = ?"),
       del: this.db.prepare<[string]>("DELETE FROM sandboxes WHERE id = ?"),
       portsOf: this.db.prepare<[string], PortRow>("SELECT * FROM ports WHERE sandbox_id = ? ORDER BY port"),
@@ -162,6 +168,7 @@ export class Registry {
       layers: JSON.stringify(s.layers),
       persist: s.persist,
       egress: JSON.stringify(s.egress),
+      trust: JSON.stringify(s.trust ?? { extraCaCerts: [] }),
     });
     this.onChange();
   }
