@@ -17,10 +17,9 @@ export async function* chunksOf(response: ChatResponse, signal: AbortSignal): As
   const iterable: AsyncIterable<UIMessageChunk> =
     Symbol.asyncIterator in response ? response : readableIterable(response as ReadableStream<UIMessageChunk>);
   const it = iterable[Symbol.asyncIterator]();
-  const aborted = abortPromise(signal);
   try {
     while (!signal.aborted) {
-      const next = await Promise.race([it.next(), aborted]);
+      const next = await nextOrAbort(it, signal);
       if (next === ABORTED || next.done) return;
       yield next.value;
     }
@@ -31,11 +30,15 @@ export async function* chunksOf(response: ChatResponse, signal: AbortSignal): As
 }
 
 const ABORTED = Symbol("aborted");
-function abortPromise(signal: AbortSignal): Promise<typeof ABORTED> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve(ABORTED);
-    else signal.addEventListener("abort", () => resolve(ABORTED), { once: true });
+/** The next chunk, or ABORTED as soon as the signal fires (a model stuck before its next token does not hold a cancel). */
+function nextOrAbort<T>(it: AsyncIterator<T>, signal: AbortSignal): Promise<IteratorResult<T> | typeof ABORTED> {
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<typeof ABORTED>((resolve) => {
+    onAbort = () => resolve(ABORTED);
+    signal.addEventListener("abort", onAbort, { once: true });
   });
+  // The listener goes with each chunk, so a long answer does not pile them up on the signal.
+  return Promise.race([it.next(), aborted]).finally(() => signal.removeEventListener("abort", onAbort!));
 }
 
 async function* readableIterable<T>(stream: ReadableStream<T>): AsyncGenerator<T> {
