@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import type { BurrowApiError } from "../src/client/index.js";
 import { name, startTestServer, type TestServer } from "./helpers/server.js";
-import { cgroupsOf, leftovers } from "./helpers/leaks.js";
+import { cgroupsOf } from "./helpers/leaks.js";
 import { readdirSync } from "node:fs";
 
 const runcList = (dataDir: string) =>
@@ -119,23 +119,22 @@ describe("lifecycle", () => {
     assert.equal((await srv.api("GET", `/v1/sandboxes/${id}`)).status, 404);
   });
 
-  it("survives a restart: every sandbox sleeping, disk and settings kept", async () => {
+  it("survives a restart: a running sandbox keeps running (live restore), disk and settings kept", async () => {
     const id = name("restart");
     const sbx = srv.burrow.sandbox(id, { keepAlive: true, sleepAfter: "2h", labels: { k: "v" } });
     await sbx.writeFile("/workspace/persist.txt", "before restart");
     await srv.stop();
-    assert.equal(runcList(srv.dataDir).length, 0, "a clean stop puts every sandbox to sleep");
-    assert.deepEqual(leftovers(srv.dataDir), { containers: [], mounts: [], cgroups: [] }, "a stopped server leaves no container, mount or cgroup");
+    assert.ok(runcList(srv.dataDir).includes(id), "a clean stop leaves running sandboxes running (--stop-sandboxes puts them to sleep: test/live-restore.test.ts)");
     await srv.restart();
     const info = await srv.burrow.get(id);
-    assert.equal(info.state, "sleeping");
+    assert.equal(info.state, "running");
     assert.equal(info.keepAlive, true);
     assert.equal(info.sleepAfter, 7200);
     assert.deepEqual(info.labels, { k: "v" });
     assert.equal((await sbx.readFile("/workspace/persist.txt")).content, "before restart");
   });
 
-  it("after kill -9 mid-write: orphans cleaned, earlier files intact, no half-written file", async () => {
+  it("after kill -9 mid-write: the sandbox re-attached, earlier files intact, no half-written file", async () => {
     const id = name("crash");
     const sbx = srv.burrow.sandbox(id);
     const good = randomBytes(2 * 1024 * 1024);
@@ -158,12 +157,13 @@ describe("lifecycle", () => {
     }
     await srv.kill9();
     await upload;
-    assert.ok(runcList(srv.dataDir).length > 0, "kill -9 left containers behind to clean");
+    assert.ok(runcList(srv.dataDir).includes(id), "kill -9 leaves the sandbox's container running");
     await srv.restart();
-    assert.equal(runcList(srv.dataDir).length, 0, "orphaned containers removed at start");
-    assert.equal(mountsUnder(`${srv.dataDir}/sandboxes`), "0", "orphaned mounts removed at start");
-    assert.ok(cgroupsOf(srv.dataDir).every((d) => readdirSync(d, { withFileTypes: true }).every((e) => !e.isDirectory() || e.name === id)), "only the woken sandbox's cgroups are left");
-    assert.equal((await srv.burrow.get(id)).state, "sleeping");
+    assert.equal((await srv.burrow.get(id)).state, "running", "re-attached at start");
+    const running = new Set((await srv.burrow.list()).filter((s) => s.state === "running").map((s) => s.id));
+    assert.deepEqual(runcList(srv.dataDir).filter((c) => !running.has(c)), [], "no container but those of running sandboxes");
+    assert.equal(Number(mountsUnder(`${srv.dataDir}/sandboxes`)), running.size, "one root mount per running sandbox, nothing else");
+    assert.ok(cgroupsOf(srv.dataDir).every((d) => readdirSync(d, { withFileTypes: true }).every((e) => !e.isDirectory() || running.has(e.name))), "only running sandboxes' cgroups are left");
     const back = await sbx.readFile("/workspace/good.bin", { encoding: "base64" });
     assert.equal(createHash("sha256").update(Buffer.from(back.content, "base64")).digest("hex"), createHash("sha256").update(good).digest("hex"));
     assert.equal((await sbx.readFile("/workspace/target.bin")).content, "original");

@@ -77,10 +77,29 @@ describe("live restore", () => {
     term.type(`until [ -e /.burrow/run/go${n} ]; do sleep 0.05; done; echo away-$((${n}*1000+42)); touch /tmp/done${n}\r`);
     await until("the terminal echoed the command", () => term.output().includes(`go${n} ]`));
     const logsBefore = (await sbx.getProcessLogs("counter")).stdout;
+    // A log stream open across the stop: it ends with an explicit error (a clean stop) or is cut (kill -9); `since` resumes it.
+    let lastSeq = 0;
+    let ending: { type: string; code?: string } | undefined;
+    const follow = (async () => {
+      try {
+        for await (const e of sbx.streamProcessLogs("counter")) {
+          if (e.type === "stdout") lastSeq = e.seq;
+          if (e.type === "error") ending = e;
+        }
+      } catch {
+        /* cut */
+      }
+    })();
+    await until("the log stream follows", () => lastSeq > 0);
     if (how === "SIGTERM") {
       await srv.stop();
       assert.equal(await term.closed, 1012, "a terminal open at a clean stop is closed with 1012 (service restart)");
-    } else await srv.kill9();
+      await follow;
+      assert.equal(ending?.code, "SERVER_RESTARTING", "a stream open at a clean stop ends with an explicit error");
+    } else {
+      await srv.kill9();
+      await follow;
+    }
     assert.ok(leftovers(srv.dataDir).containers.includes(id), "the container kept running while no server was there");
     writeFileSync(join(srv.dataDir, "run", id, `go${n}`), "");
     await until("the terminal printed while the server was away", () => existsSync(join(srv.dataDir, "sandboxes", id, "upper", "tmp", `done${n}`)));
@@ -105,6 +124,15 @@ describe("live restore", () => {
     const lines = (await sbx.getProcessLogs("counter")).stdout.split("\n").filter(Boolean).map((l) => Number(l.slice(5)));
     assert.ok(lines.length > logsBefore.split("\n").filter(Boolean).length, "output printed while away is kept");
     lines.forEach((v, i) => i && assert.equal(v, lines[i - 1]! + 1, "no line missed"));
+    const resumed: number[] = [];
+    const ctl = new AbortController();
+    for await (const e of sbx.streamProcessLogs("counter", { since: lastSeq, signal: ctl.signal })) {
+      if (e.type !== "stdout") continue;
+      resumed.push(e.seq);
+      if (resumed.length >= 5) break;
+    }
+    ctl.abort();
+    assert.equal(resumed[0], lastSeq + 1, "the stream resumed with since starts right after the last line seen");
     assert.equal((await sbx.runCode("x + 1", { context: ctx })).results[0]?.text, "42", "the code context kept x");
     const page = await preview(url);
     assert.equal(page.status, 200);
@@ -125,5 +153,78 @@ describe("live restore", () => {
 
   it("kill -9 then start: the same", async (t) => {
     await restartAndCheck(t, "SIGKILL", 2);
+  });
+
+  it("a sandbox whose container ended while the server was away is recorded as crashed and healed on its next request", async () => {
+    const gone = name("gone");
+    const sbx = srv.burrow.sandbox(gone);
+    await sbx.writeFile("/workspace/kept.txt", "disk intact");
+    await srv.kill9();
+    execFileSync("runc", ["--root", join(srv.dataDir, "runc"), "kill", gone, "KILL"]);
+    await until("its init ended", () => execFileSync("runc", ["--root", join(srv.dataDir, "runc"), "state", gone], { encoding: "utf8" }).includes('"stopped"'));
+    await srv.restart();
+    const info = await srv.burrow.get(gone);
+    assert.equal(info.state, "crashed");
+    assert.match(info.crash!.reason, /while the server was away/);
+    assert.ok(!leftovers(srv.dataDir).containers.includes(gone), "its container was removed at start");
+    assert.equal((await sbx.readFile("/workspace/kept.txt")).content, "disk intact");
+    assert.equal((await sbx.info()).state, "running");
+    assert.equal((await srv.burrow.get(id)).state, "running", "the others were re-attached");
+  });
+
+  it("an idle sandbox still sleeps on time after a restart, counting the time the server was away", async () => {
+    const idle = name("idle");
+    const sbx = srv.burrow.sandbox(idle, { sleepAfter: 4 });
+    await sbx.exec("true");
+    const last = Date.now();
+    await srv.stop();
+    await srv.restart();
+    await until("it sleeps", async () => (await srv.burrow.get(idle)).state === "sleeping", 10_000);
+    const after = (Date.now() - last) / 1000;
+    assert.ok(after >= 4 && after < 8, `slept ${after.toFixed(1)} s after its last request (sleepAfter 4 s)`);
+  });
+
+  it("an upgrade in between: a running sandbox keeps the runtime it started with, new ones get the new build's", async () => {
+    // A "newer build": the same runtime files plus one more, which gives it another content hash (another directory in the cache).
+    const newer = mkdtempSync(join(tmpdir(), "burrow-newer-runtime-"));
+    try {
+      cpSync(join(ROOT, "dist", "runtime"), newer, { recursive: true });
+      writeFileSync(join(newer, "NEWER"), "a newer build");
+      const sbx = srv.burrow.sandbox(id);
+      await srv.stop();
+      await srv.restart({ env: { BURROW_RUNTIME_DIST: newer } });
+      assert.equal((await srv.burrow.get(id)).state, "running");
+      assert.equal(initPid(srv, id), init, "the same container");
+      assert.equal((await sbx.exec("test -e /.burrow/runtime/NEWER && echo new || echo old")).stdout, "old\n");
+      const fresh = srv.burrow.sandbox(name("fresh"));
+      assert.equal((await fresh.exec("test -e /.burrow/runtime/NEWER && echo new || echo old")).stdout, "new\n");
+      // The old runtime still serves a terminal (its native addon comes from its own, older directory).
+      const term = terminal(srv, id, "after-upgrade");
+      await term.open;
+      term.type("echo still-$((20+1))\r");
+      await until("the old runtime's terminal answers", () => term.output().includes("still-21"));
+      term.ws.close();
+      await term.closed;
+    } finally {
+      rmSync(newer, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("live restore: --stop-sandboxes", () => {
+  it("puts every sandbox to sleep and leaves no container, mount or cgroup", async () => {
+    const srv = await startTestServer({ args: ["--stop-sandboxes"] });
+    try {
+      const id = name("full-stop");
+      const sbx = srv.burrow.sandbox(id);
+      await sbx.writeFile("/workspace/f.txt", "kept");
+      await srv.stop();
+      assert.deepEqual(leftovers(srv.dataDir), { containers: [], mounts: [], cgroups: [] });
+      await srv.restart();
+      assert.equal((await srv.burrow.get(id)).state, "sleeping");
+      assert.equal((await sbx.readFile("/workspace/f.txt")).content, "kept");
+    } finally {
+      await srv.cleanup();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { name, startTestServer, type TestServer } from "./helpers/server.js";
 import { leftovers } from "./helpers/leaks.js";
 
@@ -39,6 +39,22 @@ describe("warm pool", () => {
     assert.equal((await sbx.exec("hostname")).stdout, `${id}\n`);
   });
 
+  it("a sandbox in a claimed pool container is re-attached after a restart; the pool's own slots are replaced", async () => {
+    await full(2);
+    const id = name("claimed");
+    const sbx = srv.burrow.sandbox(id);
+    const p = await sbx.startProcess("sleep 600");
+    const slot = readFileSync(`${srv.dataDir}/sandboxes/${id}/container-id`, "utf8");
+    assert.match(slot, /^_pool-/);
+    await srv.stop();
+    assert.deepEqual(runcList(srv.dataDir).filter((c) => c.startsWith("_pool")), [slot], "of the pool, only the claimed slot is left running");
+    await srv.restart();
+    assert.equal((await sbx.info()).state, "running");
+    assert.equal((await sbx.getProcess(p.id)).status, "running", "its process lived on");
+    assert.equal((await sbx.exec("hostname")).stdout, `${id}\n`);
+    await full(2);
+  });
+
   it("pooled sandboxes are independent of each other", async () => {
     await full(2);
     const [a, b] = [srv.burrow.sandbox(name("pa")), srv.burrow.sandbox(name("pb"))];
@@ -55,10 +71,14 @@ describe("warm pool", () => {
     assert.ok(runcList(srv.dataDir).includes(id), "the sandbox started its own container");
     assert.equal(await pooled(), 2, "the pool was not used");
     await srv.stop();
-    assert.deepEqual(runcList(srv.dataDir), []);
+    // Unclaimed pool slots go at shutdown; running sandboxes (claimed slots too) stay for the next start (live restore).
+    const sandboxes = `${srv.dataDir}/sandboxes`;
+    const owned = new Set(readdirSync(sandboxes).map((n) => (existsSync(`${sandboxes}/${n}/container-id`) ? readFileSync(`${sandboxes}/${n}/container-id`, "utf8") : n)));
+    assert.deepEqual(runcList(srv.dataDir).filter((c) => !owned.has(c)), []);
+    assert.ok(runcList(srv.dataDir).includes(id));
     assert.deepEqual(readdirSync(`${srv.dataDir}/sandboxes`).filter((n) => n.startsWith("_pool")), []);
-    assert.deepEqual(leftovers(srv.dataDir), { containers: [], mounts: [], cgroups: [] });
     await srv.restart();
+    assert.equal((await srv.burrow.get(id)).state, "running", "re-attached at start");
   });
 
   it("a server stopped while its pool is still filling leaves no container, mount or cgroup", async () => {

@@ -32,8 +32,8 @@ export interface TestServer {
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
   stop(): Promise<void>;
   kill9(): Promise<void>;
-  /** Start again on the same port and data directory. */
-  restart(): Promise<void>;
+  /** Start again on the same port and data directory; `env` adds to (and overrides) the environment it started with (a newer build, say). */
+  restart(opts?: { env?: Record<string, string> }): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -52,12 +52,13 @@ export async function startTestServer(opts: { env?: Record<string, string>; args
   let child!: ChildProcess;
   let log = "";
 
-  const launch = async () => {
+  const launch = async (extraEnv: Record<string, string> = {}) => {
     child = spawn(process.execPath, [join(ROOT, "dist/cli.js"), "serve", "--port", String(port), "--data", dataDir, ...(opts.args ?? [])], {
       env: {
         ...process.env, BURROW_TOKEN: token, BURROW_SWEEP_MS: "200", BURROW_POOL: "0",
         ...(opts.internet && existsSync(HOST_CA_BUNDLE) ? { BURROW_EXTRA_CA_CERTS: HOST_CA_BUNDLE } : {}),
         ...opts.env,
+        ...extraEnv,
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -107,8 +108,8 @@ export async function startTestServer(opts: { env?: Record<string, string>; args
       child.kill("SIGKILL");
       await exited();
     },
-    async restart() {
-      await launch();
+    async restart(again) {
+      await launch(again?.env);
     },
     async cleanup() {
       await s.stop();
