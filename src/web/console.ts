@@ -59,7 +59,8 @@ export class WebConsole {
     }
     if (path === "/login" && get) {
       const token = url.searchParams.get("token");
-      if (token === null) sendLogin(res, host, this.assets, { next: safeNext(url.searchParams.get("next")) });
+      // HEAD (link previewers, prefetchers) never opens a session.
+      if (token === null || method === "HEAD") sendLogin(res, host, this.assets, { next: safeNext(url.searchParams.get("next")) });
       else this.signIn(req, res, token, safeNext(url.searchParams.get("next")));
       return true;
     }
@@ -164,7 +165,13 @@ export class WebConsole {
       res.writeHead(413, { "content-type": "text/plain" });
       return void res.end("form too large");
     }
-    then(new URLSearchParams(body));
+    try {
+      then(new URLSearchParams(body));
+    } catch (err) {
+      console.error("burrow: sign-in form failed:", err);
+      if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+      res.end("sign-in failed; see the server's log");
+    }
   }
 }
 

@@ -23,7 +23,8 @@ export function webRoutes(r: Router, sandboxes: SandboxManager, web: () => WebCo
     const body = await readJson(ctx.req, TerminalLinkBody);
     sandboxes.get(id); // SANDBOX_NOT_FOUND for a name that does not exist
     const { secret, expiresAt } = web()!.links.mint(id, body.ttlSeconds ?? LINK_TTL.default);
-    const url = `ws://${ctx.req.headers.host}/v1/sandboxes/${id}/terminal?link=${secret}`;
+    const scheme = (ctx.req.socket as { encrypted?: boolean }).encrypted ? "wss" : "ws";
+    const url = `${scheme}://${ctx.req.headers.host}/v1/sandboxes/${id}/terminal?link=${secret}`;
     sendJson(ctx.res, 201, { url, expiresAt });
   });
 }
