@@ -55,6 +55,10 @@ describe("E2B SDK against Burrow (/e2b), unmodified e2b and @e2b/code-interprete
     assert.deepEqual(e2b.metadata, { suite: "e2b-test" });
     assert.equal(e2b.state, "running");
     assert.equal(await sbx.isRunning(), true);
+    const [m] = await sbx.getMetrics();
+    assert.ok(m, "one sample");
+    assert.ok(m.memTotal > 0 && m.cpuCount >= 1 && m.timestamp instanceof Date, JSON.stringify(m));
+    assert.ok(m.cpuUsedPct >= 0 && m.cpuUsedPct <= 100);
   });
 
   it("runs commands as user `user` in /home/user, with the sandbox's envs, exit codes and CommandExitError", async () => {

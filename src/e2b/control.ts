@@ -7,6 +7,9 @@ import { ConnectSandboxBody, CreateSandboxBody, ListSandboxesQuery, TimeoutBody 
 import type { E2bSandboxes } from "./sandboxes.js";
 import { asBurrowError, e2bStatus } from "./errors.js";
 
+/** What getMetrics needs from the observability domain (its `usage.usage`). */
+export type UsageReader = (id: string, createdAt: string) => Promise<{ cpuSeconds: number; memoryBytes: number; diskBytes: number; runningSeconds: number }>;
+
 /** E2B's REST answers errors as `{code: <http status>, message}`. */
 export function sendRestError(res: ServerResponse, err: unknown): void {
   const e = asBurrowError(err);
@@ -37,6 +40,10 @@ function sandboxIdOf(raw: string): string {
  * timed, paused (Burrow's sleep), connected to (woken) and killed (destroyed).
  */
 export class ControlPlane {
+  usage: UsageReader | undefined;
+  /** The last CPU reading per sandbox, so a metric is the CPU used since the one before. */
+  private readonly lastCpu = new Map<string, { at: number; cpuSeconds: number }>();
+
   constructor(
     private readonly sandboxes: E2bSandboxes,
     private readonly token: string,
@@ -57,6 +64,7 @@ export class ControlPlane {
     if (!sub && method === "GET") return sendJson(res, 200, this.detail(info())), true;
     if (!sub && method === "DELETE") {
       await m.destroy(id);
+      this.lastCpu.delete(id);
       res.writeHead(204).end();
       return true;
     }
@@ -98,8 +106,7 @@ export class ControlPlane {
       return true;
     }
     if (sub === "metrics" && method === "GET") {
-      info();
-      sendJson(res, 200, []);
+      sendJson(res, 200, await this.metrics(info()));
       return true;
     }
     if (sub === "logs" && method === "GET") {
@@ -108,6 +115,31 @@ export class ControlPlane {
       return true;
     }
     return false;
+  }
+
+  /** One sample now, in E2B's shape: CPU since the last sample (or on average since start), memory, disk. */
+  private async metrics(info: SandboxInfo): Promise<object[]> {
+    if (!this.usage) return [];
+    const u = await this.usage(info.id, info.createdAt);
+    const now = Date.now();
+    const cpuCount = Math.max(1, Math.ceil(info.limits.cpus));
+    const last = this.lastCpu.get(info.id);
+    this.lastCpu.set(info.id, { at: now, cpuSeconds: u.cpuSeconds });
+    const [cpu, secs] = last && now > last.at ? [u.cpuSeconds - last.cpuSeconds, (now - last.at) / 1000] : [u.cpuSeconds, u.runningSeconds];
+    const pct = secs > 0 ? Math.min(100, Math.max(0, (cpu / secs / cpuCount) * 100)) : 0;
+    return [
+      {
+        timestamp: new Date(now).toISOString(),
+        timestampUnix: Math.floor(now / 1000),
+        cpuUsedPct: Math.round(pct * 100) / 100,
+        cpuCount,
+        memUsed: u.memoryBytes,
+        memTotal: info.limits.memoryMB * 1024 * 1024,
+        memCache: 0,
+        diskUsed: u.diskBytes,
+        diskTotal: 0,
+      },
+    ];
   }
 
   private async create(req: IncomingMessage, res: ServerResponse): Promise<void> {

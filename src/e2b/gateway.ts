@@ -4,7 +4,7 @@ import { sendJson } from "../lib/http-json.js";
 import type { SandboxManager } from "../sandboxes/index.js";
 import { CodeService } from "./code.js";
 import { sendUnaryError } from "./connect.js";
-import { ControlPlane, sendRestError } from "./control.js";
+import { ControlPlane, sendRestError, type UsageReader } from "./control.js";
 import { FilesHttp } from "./files-http.js";
 import { FilesystemService } from "./filesystem.js";
 import { accessTokenFor, sameSecret } from "./mapping.js";
@@ -57,6 +57,11 @@ export class E2bGateway {
     this.filesystem = new FilesystemService(this.sandboxes);
     this.files = new FilesHttp(this.sandboxes);
     this.code = new CodeService(this.sandboxes);
+  }
+
+  /** Where getMetrics reads a sandbox's usage (the observability domain's meter), once the server has one. */
+  useUsage(usage: UsageReader): void {
+    this.control.usage = usage;
   }
 
   /** Take the request if it is under /e2b (answering it asynchronously); false otherwise. */

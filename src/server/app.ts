@@ -196,6 +196,7 @@ export async function startServer(
     agentsLive: () => agents?.liveCount ?? 0,
   });
   const log = observability.logger;
+  e2b.useUsage((id, createdAt) => observability.usage.usage(id, createdAt));
   const router = buildRouter({ sandboxes, egress: { rules, proxy: egress, audit, trust }, snapshots, transfers, backups, preview, serverPort: () => boundPort, observability, web });
 
   const server: Server = createServer({ keepAliveTimeout: 65_000, highWaterMark: 1024 * 1024 }, (req, res) => {
