@@ -117,7 +117,9 @@ export class SandboxManager {
    */
   async init(): Promise<void> {
     const records = this.registry.all();
+    const t0 = performance.now();
     const adopted = await this.restore(records);
+    const restoreMs = performance.now() - t0;
     const keep = new Set([...adopted.values()].map((c) => c.containerId));
     const left = removeCgroupsExcept(this.deps.cgroupParent.replace(/^\//, ""), keep);
     if (left.length) console.error(`burrow: cgroups still in use, left in place: ${left.join(", ")}`);
@@ -149,7 +151,7 @@ export class SandboxManager {
           await removeSandboxFiles(this.deps.sandboxesDir, name).catch((err: Error) =>
             console.error(`burrow: could not remove ${name}, left by an unfinished create or destroy: ${err.message}`),
           );
-    if (adopted.size) console.log(`burrow: live restore: ${adopted.size} running sandbox${adopted.size === 1 ? "" : "es"} re-attached`);
+    if (adopted.size) console.log(`burrow: live restore: ${adopted.size} running sandbox${adopted.size === 1 ? "" : "es"} re-attached in ${restoreMs.toFixed(0)} ms`);
     this.sweeper = setInterval(() => void this.sweep(), this.options.sweepIntervalMs);
     this.sweeper.unref();
     this.pool.start();
