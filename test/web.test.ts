@@ -154,6 +154,16 @@ describe("the dashboard in a real browser", () => {
     for (const t = Date.now(); Date.now() - t < 5000 && after.cols === before.cols; ) after = await size();
     assert.ok(after.cols < before.cols && after.rows < before.rows, `the PTY follows the window: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
     await page.setViewportSize({ width: 1360, height: 820 });
+
+    // A second tab is a second shell.
+    await page.locator(".term-add").click();
+    const second = page.locator(".terminal-pane").nth(1);
+    await second.locator(".terminal-status.open").waitFor();
+    await second.locator(".terminal-box").click();
+    await page.keyboard.type("echo tab=$$\n");
+    await second.locator(".xterm-rows", { hasText: /tab=\d+/ }).waitFor();
+    const first = await page.locator(".terminal-pane").nth(0).locator(".xterm-rows").innerText();
+    assert.ok(!first.includes("tab="), "the first tab's shell did not get the second tab's input");
   });
 
   it("uploads a file and downloads one", async () => {
@@ -175,6 +185,16 @@ describe("the dashboard in a real browser", () => {
     await page.locator('tr[data-file="report.csv"] a.file-name').click();
     await page.locator('pre[data-viewer="/workspace/report.csv"]', { hasText: "1,2" }).waitFor();
     if (SHOTS) await page.screenshot({ path: join(SHOTS, "files.png") });
+
+    // New folder (named in a prompt) and delete (confirmed).
+    page.once("dialog", (d) => void d.accept("reports"));
+    await page.getByRole("button", { name: "New folder" }).click();
+    await page.locator('tr[data-file="reports"] a.file-name.directory').waitFor();
+    assert.equal((await srv.burrow.sandbox(id).stat("/workspace/reports")).type, "directory");
+    page.once("dialog", (d) => void d.accept());
+    await page.locator('tr[data-file="notes.txt"] button', { hasText: "Delete" }).click();
+    await page.locator('tr[data-file="notes.txt"]').waitFor({ state: "detached" });
+    assert.equal(await srv.burrow.sandbox(id).exists("/workspace/notes.txt"), false);
   });
 
   it("follows a process's logs and kills it", async () => {
