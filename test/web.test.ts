@@ -166,6 +166,19 @@ describe("the dashboard in a real browser", () => {
     assert.ok(!first.includes("tab="), "the first tab's shell did not get the second tab's input");
   });
 
+  it("does not wake a sandbox put to sleep under an open terminal until a key is pressed", async () => {
+    await page.locator('button[data-action="sleep"]').click();
+    const pane = page.locator(".terminal-pane").nth(1);
+    await pane.locator(".terminal-status.stopped").waitFor();
+    // Give an eager reconnect the time to happen: the sandbox must stay asleep.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal((await srv.burrow.sandbox(id).info()).state, "sleeping");
+    await pane.locator(".terminal-box").click();
+    await page.keyboard.press("Enter");
+    await pane.locator(".terminal-status.open").waitFor();
+    assert.equal((await srv.burrow.sandbox(id).info()).state, "running");
+  });
+
   it("uploads a file and downloads one", async () => {
     await page.goto(`${srv.url}/sandboxes/${id}/files`);
     await page.locator("table.files-table").waitFor();

@@ -58,7 +58,7 @@ function TerminalPane({ sandboxId, tab, visible, onId }: { sandboxId: string; ta
     "div",
     { class: "terminal-pane", style: { display: visible ? "flex" : "none" } },
     h("div", { class: "terminal-box", ref: box, "data-terminal": tab.key }),
-    h("div", { class: `terminal-status ${status}` }, status === "exited" ? `shell exited (${exitCode ?? 0})` : status),
+    h("div", { class: `terminal-status ${status}` }, status === "exited" ? `shell exited (${exitCode ?? 0})` : status === "stopped" ? "sandbox stopped · press a key to wake it" : status),
   );
 }
 

@@ -1,6 +1,7 @@
 import type { IDisposable, ITerminalAddon, Terminal } from "@xterm/xterm";
 
-export type TerminalStatus = "connecting" | "open" | "reconnecting" | "exited" | "failed";
+/** `stopped`: the sandbox went to sleep or stopped; the next keystroke wakes it and reattaches. */
+export type TerminalStatus = "connecting" | "open" | "reconnecting" | "stopped" | "exited" | "failed";
 
 export interface BurrowTerminalOptions {
   /**
@@ -23,7 +24,9 @@ const MAX_FAILURES = 6;
  * An xterm.js addon that attaches a `Terminal` to a sandbox's terminal over a
  * WebSocket: keystrokes go in as bytes, output comes out, the size follows the
  * terminal's, and a dropped connection reattaches to the same terminal, whose
- * recent output the server replays onto a cleared screen.
+ * recent output the server replays onto a cleared screen. When the sandbox
+ * itself stopped (it went to sleep: any close but 1006 or 1012), the addon waits for the
+ * next keystroke before reattaching, since reattaching wakes the sandbox.
  */
 export class BurrowTerminalAddon implements ITerminalAddon {
   private term: Terminal | undefined;
@@ -34,6 +37,7 @@ export class BurrowTerminalAddon implements ITerminalAddon {
   private disposed = false;
   private exited = false;
   private everOpened = false;
+  private stopped = false;
   private retry: ReturnType<typeof setTimeout> | undefined;
   private readonly encoder = new TextEncoder();
 
@@ -49,7 +53,7 @@ export class BurrowTerminalAddon implements ITerminalAddon {
   activate(term: Terminal): void {
     this.term = term;
     this.subs.push(
-      term.onData((d) => this.send(this.encoder.encode(d))),
+      term.onData((d) => (this.stopped ? this.resume() : this.send(this.encoder.encode(d)))),
       term.onBinary((d) => this.send(Uint8Array.from(d, (c) => c.charCodeAt(0) & 0xff))),
       term.onResize(({ cols, rows }) => this.sendJson({ type: "resize", cols, rows })),
     );
@@ -103,13 +107,26 @@ export class BurrowTerminalAddon implements ITerminalAddon {
         this.opts.onStatus?.("exited", { terminalId: this.terminalId, exitCode: msg.code ?? 0 });
       }
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (this.disposed || this.exited) return;
+      // 1006 (the connection dropped) and 1012 (the server restarts) reattach at once; any other close of a
+      // terminal that was open means its sandbox stopped.
+      if (this.everOpened && ev.code !== 1006 && ev.code !== 1012) {
+        this.stopped = true;
+        this.term?.write("\r\n\x1b[2m[the sandbox stopped; press a key to wake it and reconnect]\x1b[0m\r\n");
+        return this.opts.onStatus?.("stopped");
+      }
       this.failures++;
       if (this.failures >= MAX_FAILURES) return this.opts.onStatus?.("failed");
       this.opts.onStatus?.("reconnecting");
       this.retry = setTimeout(() => this.connect(), Math.min(250 * 2 ** this.failures, 5000));
     };
+  }
+
+  private resume(): void {
+    this.stopped = false;
+    this.failures = 0;
+    this.connect();
   }
 
   private send(bytes: Uint8Array): void {
