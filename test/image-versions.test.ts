@@ -157,3 +157,44 @@ describe("image versions: an upgrade under live sandboxes", () => {
     await fresh.destroy();
   });
 });
+
+describe("image versions: the warm pool follows the current version", () => {
+  let srv: TestServer;
+  let work: string;
+  const img = name("pooled");
+  const images = new ImageStore(defaultCacheDir());
+  const importImage = (dir: string) => execFileSync(process.execPath, [CLI, "image", "import", img, dir], { stdio: "pipe" });
+  const pooled = async () => ((await (await srv.api("GET", "/v1/status")).json()) as { pooled: number }).pooled;
+  const full = async () => {
+    for (let i = 0; i < 200 && (await pooled()) < 1; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await pooled(), 1, "the pool filled");
+  };
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), "burrow-upg-pool-"));
+    importImage(tinyRootfs(join(work, "v1"), "version one"));
+    srv = await startTestServer({ env: { BURROW_DEFAULT_IMAGE: img, BURROW_POOL: "1" } });
+  });
+  after(async () => {
+    await srv?.cleanup();
+    images.remove(img);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it("never hands out a container on the old version, and refills on the new one", async () => {
+    await full();
+    importImage(tinyRootfs(join(work, "v2"), "version two"));
+    const v2 = images.current(img)!;
+    const a = srv.burrow.sandbox(name("a"));
+    assert.equal((await a.exec("cat /etc/hello")).stdout, "version two\n");
+    assert.equal((await a.info()).imageVersion, v2);
+    await full();
+    const b = srv.burrow.sandbox(name("b"));
+    assert.equal((await b.exec("cat /etc/hello")).stdout, "version two\n", "the refilled pool stands on the new version");
+    // A claimed container keeps its pool slot's runc name: b came from the pool, so the stale slot was replaced.
+    const runc = execFileSync("runc", ["--root", join(srv.dataDir, "runc"), "list", "-q"], { encoding: "utf8" }).split("\n");
+    assert.ok(runc.includes(a.id) && !runc.includes(b.id), `a started fresh, b was a pool slot: ${runc.join(" ")}`);
+    await a.destroy();
+    await b.destroy();
+  });
+});

@@ -42,6 +42,7 @@ export class WarmPool {
 
   /** A running container now named for `record`, or undefined when none is ready. */
   async claim(record: SandboxRecord): Promise<Container | undefined> {
+    this.dropStale(record.image);
     if (!this.fits(record)) return undefined;
     const c = this.ready.get(record.image)!.shift()!;
     void this.refill();
@@ -100,6 +101,24 @@ export class WarmPool {
         list.push(c);
       }
     }
+  }
+
+  /** Ready containers on a version the image has since moved on from would never be claimed: stop them and fill again. */
+  private dropStale(image: string): void {
+    const list = this.ready.get(image);
+    if (!list?.length) return;
+    let current: string;
+    try {
+      current = this.deps.imageVersion(image);
+    } catch {
+      return;
+    }
+    const stale = list.filter((c) => this.versions.get(c) !== current);
+    if (!stale.length) return;
+    // In place: a refill running now holds this same list.
+    for (const c of stale) list.splice(list.indexOf(c), 1);
+    for (const c of stale) void this.discard(c, c.containerId);
+    void this.refill();
   }
 
   private async discard(c: Container, id: string): Promise<void> {
