@@ -4,7 +4,7 @@ import { ConnectStream, deadlineOf, keepaliveMs, readStreamRequest, readUnary, s
 import { ConnectError } from "./errors.js";
 import { CloseStdinRequest, ConnectRequest, ListRequest, SendInputRequest, SendSignalRequest, StartRequest, UpdateRequest, type ProcessSelector } from "./schemas.js";
 import type { E2bSandboxes, ProcessMeta } from "./sandboxes.js";
-import { asUser, homeOf, resolvePath, shellQuote, userOfRpc } from "./users.js";
+import { asUser, homeOf, resolvePath, shellQuote, userEnv, userOfRpc } from "./users.js";
 
 /** Burrow's view of one background process (GET /processes in the runtime). */
 interface RuntimeProcess {
@@ -101,7 +101,7 @@ export class ProcessService {
       const info = await rt.json<RuntimeProcess>("POST", "/processes", {
         command: commandLine(b.process.cmd, b.process.args ?? [], user, stdin, size),
         cwd: b.process.cwd ? resolvePath(b.process.cwd, user) : homeOf(user),
-        env: b.process.envs ?? {},
+        env: { ...userEnv(user), ...(b.process.envs ?? {}) },
       });
       const pid = info.pid ?? 0;
       const meta: ProcessMeta = { processId: info.id, cmd: b.process.cmd, args: b.process.args ?? [], envs: b.process.envs ?? {}, cwd: b.process.cwd, tag: b.tag, stdin, pty: !!size };

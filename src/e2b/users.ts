@@ -38,11 +38,15 @@ export function resolvePath(path: string, user: string): string {
 
 export const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** A shell prefix that runs the rest of the line as `user`, with that user's HOME, USER and LOGNAME. */
+/** A shell prefix that runs the rest of the line as `user` (its uid, gid and groups). */
 export function asUser(user: string): string {
   if (user === "root") return "";
-  const home = shellQuote(homeOf(user));
-  return `setpriv --reuid=${user} --regid=${user} --init-groups env HOME=${home} USER=${user} LOGNAME=${user} `;
+  return `setpriv --reuid=${user} --regid=${user} --init-groups `;
+}
+
+/** The variables a login as `user` would set; the caller's own envs win over them. */
+export function userEnv(user: string): Record<string, string> {
+  return { HOME: homeOf(user), USER: user, LOGNAME: user };
 }
 
 /**
