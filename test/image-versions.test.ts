@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { DEFAULT_PACKAGES, defaultRecipe, ImageStore, readUsage, recipeKey } from "../src/images/index.js";
+import { BuildLock } from "../src/images/build-lock.js";
 import { Registry } from "../src/sandboxes/registry.js";
 import { defaultCacheDir } from "../src/server/index.js";
 import { name, startTestServer, type TestServer } from "./helpers/server.js";
@@ -63,6 +64,22 @@ describe("image versions: the recipe and the store", () => {
     assert.equal(existsSync(join(cache, "images", "tiny", v1)), false);
     assert.equal(store.current("tiny"), v2);
     assert.equal(store.current("old"), "legacy", "a legacy image that is current is kept");
+  });
+
+  it("takes over a build lock whose builder died, and waits for a live one", async () => {
+    const lock = join(work, "x.lock");
+    mkdirSync(lock);
+    writeFileSync(join(lock, "pid"), "999999999"); // no such process
+    assert.equal(await BuildLock.with(lock, () => {}, async () => "built"), "built");
+    assert.equal(existsSync(lock), false, "released after the build");
+    mkdirSync(lock);
+    writeFileSync(join(lock, "pid"), String(process.pid)); // alive: this process
+    const waiting: string[] = [];
+    const second = BuildLock.with(lock, (l) => waiting.push(l), async () => "after");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(waiting.length, 1, "it waits while the holder lives");
+    rmSync(lock, { recursive: true });
+    assert.equal(await second, "after");
   });
 
   it("gives sandboxes from before versions the version 'legacy'", () => {
