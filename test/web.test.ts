@@ -347,10 +347,9 @@ describe("the dashboard in a real browser", () => {
   });
 
   it("signs in by form, signs out, and the old cookie stops working", async () => {
-    if (SHOTS) {
-      await page.goto(`${srv.url}/server`);
-      await page.locator(".card-value").first().waitFor();
-    }
+    await page.goto(`${srv.url}/server`);
+    await page.locator(".card-value", { hasText: /^\d+$/ }).first().waitFor();
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, "server.png") });
     await page.locator('button[data-action="sign-out"]').click();
     await page.waitForURL(`${srv.url}/login`);
     const after = await fetch(`${srv.url}/v1/sandboxes`, { headers: { cookie } });

@@ -1,14 +1,31 @@
 import { useEffect, useState } from "preact/hooks";
 import { json } from "./api.js";
-import { failed, h } from "./ui.js";
+import { bytes, Empty, failed, h, Link } from "./ui.js";
 
-/** The server at a glance, from `GET /v1/status`. */
+interface PeriodRow {
+  sandbox: string;
+  cpuSeconds: number;
+  runningSeconds: number;
+  egressBytesIn: number;
+  egressBytesOut: number;
+  memoryPeakBytes: number;
+}
+
+const hours = (s: number) => (s < 3600 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
+
+/** The server at a glance (`GET /v1/status`) and what each sandbox used over the last day (`GET /v1/usage`). */
 export function ServerView() {
   const [status, setStatus] = useState<Record<string, unknown> | undefined>();
+  const [usage, setUsage] = useState<PeriodRow[] | undefined>();
   useEffect(() => {
-    const load = () => json<Record<string, unknown>>("GET", "/v1/status").then(setStatus).catch(failed);
-    void load();
-    const i = setInterval(load, 3000);
+    const load = () => {
+      json<Record<string, unknown>>("GET", "/v1/status").then(setStatus).catch(failed);
+      json<{ sandboxes: PeriodRow[] }>("GET", "/v1/usage")
+        .then((r) => setUsage([...r.sandboxes].sort((a, b) => b.cpuSeconds - a.cpuSeconds)))
+        .catch(() => setUsage([]));
+    };
+    load();
+    const i = setInterval(load, 5000);
     return () => clearInterval(i);
   }, []);
   const n = (k: string) => (typeof status?.[k] === "number" ? String(status[k]) : "–");
@@ -28,6 +45,31 @@ export function ServerView() {
         ["Warm pool", n("pooled")],
       ].map(([k, v]) => h("div", { key: k, class: "card" }, h("div", { class: "card-label" }, k), h("div", { class: "card-value" }, v))),
     ),
+    h("h2", { class: "section-title" }, "Usage, last 24 hours"),
+    !usage
+      ? h(Empty, null, "Loading…")
+      : usage.length === 0
+        ? h(Empty, null, "No usage recorded yet.")
+        : h(
+            "table",
+            { class: "table" },
+            h("thead", null, h("tr", null, ["Sandbox", "CPU", "Running", "Memory peak", "Egress out / in"].map((t) => h("th", { key: t }, t)))),
+            h(
+              "tbody",
+              null,
+              usage.map((u) =>
+                h(
+                  "tr",
+                  { key: u.sandbox },
+                  h("td", null, h(Link, { href: `/sandboxes/${u.sandbox}`, class: "name" }, u.sandbox)),
+                  h("td", { class: "mono small" }, `${u.cpuSeconds.toFixed(2)} s`),
+                  h("td", { class: "small" }, hours(u.runningSeconds)),
+                  h("td", { class: "mono small" }, bytes(u.memoryPeakBytes)),
+                  h("td", { class: "mono small" }, `${bytes(u.egressBytesOut)} / ${bytes(u.egressBytesIn)}`),
+                ),
+              ),
+            ),
+          ),
     status && h("div", { class: "panel" }, h("div", { class: "panel-head" }, "GET /v1/status"), h("pre", { class: "viewer-text" }, JSON.stringify(status, null, 2))),
   );
 }
