@@ -16,6 +16,7 @@ import { benchEgress } from "./egress.js";
 import { benchWeb } from "./web.js";
 import { benchOpenAISandbox } from "./openai-sandbox.js";
 import { benchE2b } from "./e2b.js";
+import { benchChatMcp } from "./chat-mcp.js";
 import { benchLiveRestore } from "./live-restore.js";
 
 const srv = await startTestServer({ env: { BURROW_SWEEP_MS: "5000" } });
@@ -25,6 +26,7 @@ try {
   if (!only || only === "egress") await benchEgress();
   if (!only || only === "openai") await benchOpenAISandbox();
   if (!only || only === "e2b") await benchE2b();
+  if (!only || only === "chat") await benchChatMcp();
   if (!only || only === "restart") await benchLiveRestore({ sandboxes: Number(process.env.BENCH_RESTART_SANDBOXES ?? 20) });
   if (!only || only === "agents") await benchAgents({ touched: Number(process.env.BENCH_AGENTS ?? 1000) });
   if (!only || only === "dev") await benchDevLoop(srv);

@@ -91,6 +91,8 @@ export class McpGateway {
     const server = this.newServer();
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      // Plain JSON answers: one write per call instead of an SSE stream per request.
+      enableJsonResponse: true,
       onsessioninitialized: (id) => void this.sessions.set(id, { transport, server, lastUsed: Date.now() }),
     });
     transport.onclose = () => {

@@ -57,6 +57,7 @@ export class ChatStore {
   }
 
   clear(): void {
+    this.flush();
     this.db.exec("DELETE FROM _burrow_chat_messages; DELETE FROM _burrow_chat_streams; DELETE FROM _burrow_chat_chunks;");
   }
 
@@ -65,11 +66,28 @@ export class ChatStore {
     this.db.prepare("DELETE FROM _burrow_chat_chunks WHERE request_id = ?").run(requestId);
   }
 
+  /**
+   * Chunks are written in one transaction per turn of the event loop: a
+   * commit per chunk made a fast model wait on SQLite. Reads flush first, so
+   * a replay always sees every chunk already sent.
+   */
   addChunk(requestId: string, seq: number, body: string): void {
-    this.insertChunk.run(requestId, seq, body);
+    this.pending.push([requestId, seq, body]);
+    if (this.pending.length === 1) setImmediate(() => this.flush());
+  }
+  private pending: [string, number, string][] = [];
+
+  flush(): void {
+    if (!this.pending.length || !this.db.open) return;
+    const rows = this.pending;
+    this.pending = [];
+    this.db.transaction(() => {
+      for (const r of rows) this.insertChunk.run(...r);
+    })();
   }
 
   chunks(requestId: string): string[] {
+    this.flush();
     return (this.db.prepare("SELECT body FROM _burrow_chat_chunks WHERE request_id = ? ORDER BY seq").all(requestId) as { body: string }[]).map((r) => r.body);
   }
 
@@ -80,6 +98,7 @@ export class ChatStore {
 
   /** The answer is stored as a message (or dropped): its chunks are no longer needed. */
   endStream(requestId: string, finalMessages?: UIMessage[]): void {
+    this.flush();
     this.db.transaction(() => {
       if (finalMessages) this.replace(finalMessages);
       this.db.prepare("DELETE FROM _burrow_chat_chunks WHERE request_id = ?").run(requestId);
