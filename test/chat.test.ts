@@ -181,6 +181,20 @@ describe("chat agents, driven by @cloudflare/ai-chat's client", () => {
     assert.deepEqual(none, { type: "cf_agent_stream_resume_none", reason: "idle", probeId: "p1" });
   });
 
+  it("applies a tool result a client sends back, and tells every client", async () => {
+    const name = `result-${uid()}`;
+    const a = await raw(name);
+    const b = await raw(name);
+    a.send(request("r1", "shell"));
+    await until("the answer", () => a.frames.some((f) => f.id === "r1" && f.done));
+    a.send({ type: "cf_agent_tool_result", toolCallId: "call-1", toolName: "shell", output: { stdout: "from the client" } });
+    const updated = await until("the update", () => b.frames.find((f) => f.type === "cf_agent_message_updated"));
+    const part = (updated.message as { parts: { toolCallId?: string; state?: string; output?: unknown }[] }).parts.find((p) => p.toolCallId === "call-1");
+    assert.deepEqual({ state: part?.state, output: part?.output }, { state: "output-available", output: { stdout: "from the client" } });
+    const stored = await (await fetch(`${srv.url}/agents/scripted-chat/${name}/get-messages`)).json();
+    assert.equal(stored[1].parts.find((p: { toolCallId?: string }) => p.toolCallId === "call-1").state, "output-available");
+  });
+
   it("cancels an answer when its client asks", async () => {
     const name = `cancel-${uid()}`;
     const a = await raw(name);
