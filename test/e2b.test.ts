@@ -193,6 +193,8 @@ describe("E2B SDK against Burrow (/e2b), unmodified e2b and @e2b/code-interprete
       },
     });
     await sbx.files.write("big.bin", stream);
+    await sbx.files.write("packed.txt", "sent gzipped", { gzip: true });
+    assert.equal(await sbx.files.read("packed.txt", { gzip: true }), "sent gzipped");
     const back = await sbx.files.read("big.bin", { format: "stream" });
     const chunks: Uint8Array[] = [];
     for await (const c of back as unknown as AsyncIterable<Uint8Array>) chunks.push(c);
@@ -281,6 +283,7 @@ describe("E2B SDK against Burrow (/e2b), unmodified e2b and @e2b/code-interprete
       await fetch(`${srv.url}/e2b/filesystem.Filesystem/Stat`, { method: "POST", headers: { ...h, "content-type": "application/json" }, body: "{not json" }),
       await fetch(`${srv.url}/e2b/filesystem.Filesystem/Stat`, { method: "POST", headers: { ...h, "content-type": "application/json" }, body: '{"path": 5}' }),
       await fetch(`${srv.url}/e2b/files?path=x`, { method: "POST", headers: { ...h, "content-type": "text/plain" }, body: "x" }),
+      await fetch(`${srv.url}/e2b/files?path=x.gz`, { method: "POST", headers: { ...h, "content-type": "application/octet-stream", "content-encoding": "gzip" }, body: "not gzip at all" }),
     ];
     for (const r of bad) assert.ok(r.status >= 400 && r.status < 500, `${r.url}: ${r.status}`);
     // Random messages of every RPC (fast-check's JSON values): refusals are 4xx, or an error in the

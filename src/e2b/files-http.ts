@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { posix } from "node:path";
 import { Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
 import { BurrowError } from "../contract/index.js";
 import { DENIED } from "./entries.js";
 import { FilesQuery } from "./schemas.js";
@@ -53,10 +54,20 @@ export class FilesHttp {
     const written: { path: string; name: string; type: "file" }[] = [];
     if (type.startsWith("application/octet-stream")) {
       if (!q.path) throw new BurrowError("INVALID_PATH", "an application/octet-stream upload names its file with ?path=");
-      if (req.headers["content-encoding"] && req.headers["content-encoding"] !== "identity")
-        throw new BurrowError("BAD_REQUEST", `Content-Encoding ${req.headers["content-encoding"]} is not supported; send the file uncompressed`);
+      const encoding = (req.headers["content-encoding"] ?? "identity").toLowerCase();
+      if (encoding !== "identity" && encoding !== "gzip")
+        throw new BurrowError("BAD_REQUEST", `Content-Encoding ${encoding} is not supported; send the file uncompressed or gzip`);
       const path = resolvePath(q.path, user);
-      await this.write(id, user, [{ path, body: req }]);
+      // files.write(..., {gzip: true}): the body is unpacked on its way to the runtime.
+      let corrupt = false;
+      const body = encoding === "gzip" ? req.pipe(createGunzip().on("error", () => (corrupt = true))) : req;
+      try {
+        await this.write(id, user, [{ path, body }]);
+      } catch (err) {
+        // A broken gzip stream aborts the upload (nothing is written); say whose fault it was.
+        if (corrupt) throw new BurrowError("BAD_REQUEST", "the body is not valid gzip (Content-Encoding: gzip); nothing was written");
+        throw err;
+      }
       written.push({ path, name: posix.basename(path), type: "file" });
     } else if (type.startsWith("multipart/form-data")) {
       const declared = Number(req.headers["content-length"] ?? 0);
