@@ -313,6 +313,9 @@ describe("the dashboard in a real browser", () => {
     await srv.api("PUT", `/v1/sandboxes/${other}`, {});
     assert.equal(await upgrade(url.replace(`/sandboxes/${id}/`, `/sandboxes/${other}/`), {}), "401 UNAUTHORIZED");
     assert.equal(await upgrade(url.replace(/link=\d+\./, "link=1."), {}), "401 UNAUTHORIZED");
+    // A link this server signed an hour ago for a minute: refused as expired.
+    const old = new TerminalLinks(srv.token, () => Date.now() - 3600_000).mint(id, 60);
+    assert.equal(await upgrade(url.replace(/link=[^&]+/, `link=${old.secret}`), {}), "401 TERMINAL_LINK_EXPIRED");
     const bad = await srv.api("POST", `/v1/sandboxes/${id}/terminal-links`, { ttlSeconds: 99999 });
     assert.equal(bad.status, 400);
   });
