@@ -98,6 +98,13 @@ describe("a sandbox's own extra CAs (trust.extraCaCerts)", () => {
     const forked = await curl(fork!);
     assert.equal(forked.stdout, "site /hello", forked.stderr);
     assert.deepEqual(await own(fork!.id), [sha256]);
+
+    // The registry keeps the fingerprints across a server restart; the sandbox (re-attached, still running) keeps the trust.
+    await srv.stop();
+    await srv.restart();
+    assert.deepEqual(await own(sbx.id), [sha256]);
+    assert.deepEqual(await own(fork!.id), [sha256]);
+    assert.equal((await curl(srv.burrow.sandbox(fork!.id))).stdout, "site /hello");
   });
 
   it("a bundle that does not parse is a 400 CA_CERTS_INVALID and stores nothing", async () => {
