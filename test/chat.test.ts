@@ -195,6 +195,22 @@ describe("chat agents, driven by @cloudflare/ai-chat's client", () => {
     assert.equal(stored[1].parts.find((p: { toolCallId?: string }) => p.toolCallId === "call-1").state, "output-available");
   });
 
+  it("an answer cut off by a server stop is stored from the chunks that streamed", async () => {
+    const name = `cut-${uid()}`;
+    const a = await raw(name);
+    a.send(request("r1", "slow 200"));
+    await until("a few words", () => answerText(a.frames, "r1").includes("w4 "));
+    await srv.stop();
+    await srv.restart();
+    const stored = await (await fetch(`${srv.url}/agents/scripted-chat/${name}/get-messages`)).json();
+    assert.deepEqual(stored.map((m: { role: string }) => m.role), ["user", "assistant"]);
+    assert.match(stored[1].parts.find((p: { type: string }) => p.type === "text").text, /^w0 w1 w2 w3 w4 /);
+    // Nothing is left streaming: a probe is told the agent is idle.
+    const b = await raw(name);
+    b.send({ type: "cf_agent_stream_resume_request", probeId: "p" });
+    assert.equal((await until("resume none", () => b.frames.find((f) => f.type === "cf_agent_stream_resume_none"))).reason, "idle");
+  });
+
   it("cancels an answer when its client asks", async () => {
     const name = `cancel-${uid()}`;
     const a = await raw(name);
