@@ -172,6 +172,26 @@ describe("live restore", () => {
     assert.equal((await srv.burrow.get(id)).state, "running", "the others were re-attached");
   });
 
+  it("a registry row whose container is gone is sleeping; a container no sandbox owns (a pool slot) is removed and reported", async () => {
+    const gone = name("deleted");
+    await srv.burrow.sandbox(gone).writeFile("/workspace/kept.txt", "disk intact");
+    await srv.stop();
+    await srv.restart({ env: { BURROW_POOL: "1" } });
+    await until("the pool has a slot", async () => (await (await srv.api("GET", "/v1/status")).json()).pooled === 1);
+    await srv.kill9();
+    const slot = leftovers(srv.dataDir).containers.find((c) => c.startsWith("_pool-"));
+    assert.ok(slot, "kill -9 left the pool's slot running");
+    execFileSync("runc", ["--root", join(srv.dataDir, "runc"), "delete", "-f", gone]);
+    const logFrom = srv.log.length;
+    await srv.restart();
+    assert.equal((await srv.burrow.get(gone)).state, "sleeping");
+    assert.match(srv.log.slice(logFrom), new RegExp(`removing container ${slot}: a warm-pool slot`));
+    assert.ok(!leftovers(srv.dataDir).containers.includes(slot!), "the slot was removed");
+    assert.ok(!existsSync(join(srv.dataDir, "sandboxes", slot!)), "with its directory");
+    assert.equal((await srv.burrow.sandbox(gone).readFile("/workspace/kept.txt")).content, "disk intact");
+    assert.equal((await srv.burrow.get(id)).state, "running", "the others were re-attached");
+  });
+
   it("an idle sandbox still sleeps on time after a restart, counting the time the server was away", async () => {
     const idle = name("idle");
     const sbx = srv.burrow.sandbox(idle, { sleepAfter: 4 });
