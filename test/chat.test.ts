@@ -36,8 +36,8 @@ describe("chat agents, driven by @cloudflare/ai-chat's client", () => {
   let scratch: string;
   const sockets: WebSocket[] = [];
 
-  const raw = async (name: string) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/agents/scripted-chat/${name}?_pk=${uid()}`);
+  const raw = async (name: string, query = "") => {
+    const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/agents/scripted-chat/${name}?_pk=${uid()}${query}`);
     sockets.push(ws);
     const frames: Frame[] = [];
     ws.on("message", (d) => frames.push(JSON.parse(d.toString())));
@@ -209,6 +209,22 @@ describe("chat agents, driven by @cloudflare/ai-chat's client", () => {
     const b = await raw(name);
     b.send({ type: "cf_agent_stream_resume_request", probeId: "p" });
     assert.equal((await until("resume none", () => b.frames.find((f) => f.type === "cf_agent_stream_resume_none"))).reason, "idle");
+  });
+
+  it("a readonly connection follows the chat but cannot change it", async () => {
+    const name = `ro-${uid()}`;
+    const writer = await raw(name);
+    writer.send(request("r1", "slow 6"));
+    await until("a chunk", () => answerText(writer.frames, "r1").length > 0);
+    const watcher = await raw(name, "&mode=readonly");
+    await until("a resume offer", () => watcher.frames.some((f) => f.type === "cf_agent_stream_resuming"));
+    watcher.send({ type: "cf_agent_stream_resume_ack", id: "r1" });
+    watcher.send({ type: "cf_agent_chat_clear" });
+    watcher.send(request("r2", "sneaky"));
+    await until("the answer, followed", () => answerText(watcher.frames, "r1") === "w0 w1 w2 w3 w4 w5 ");
+    await until("two refusals", () => watcher.frames.filter((f) => f.type === "cf_agent_chat_error").length === 2);
+    assert.ok(watcher.frames.filter((f) => f.type === "cf_agent_chat_error").every((f) => f.code === "CHAT_READONLY"));
+    await until("the answer stored", async () => (await (await fetch(`${srv.url}/agents/scripted-chat/${name}/get-messages`)).json()).length === 2);
   });
 
   it("cancels an answer when its client asks", async () => {

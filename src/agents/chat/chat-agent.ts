@@ -161,6 +161,9 @@ export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<En
       return this.refuse(conn, "CHAT_BAD_FRAME", `malformed ${raw.type} frame: ${issue ? `${issue.path.join(".") || "frame"}: ${issue.message}` : "invalid"}`, id);
     }
     const f = parsed.data;
+    // A readonly connection may watch the chat (and resume it) but not change it.
+    if (conn.readonly && f.type !== ChatFrame.RESUME_REQUEST && f.type !== ChatFrame.RESUME_ACK)
+      return this.refuse(conn, "CHAT_READONLY", "this connection is readonly: it cannot send, change or clear the chat", f.type === ChatFrame.REQUEST ? f.id : undefined);
     switch (f.type) {
       case ChatFrame.REQUEST:
         return this.onRequestFrame(conn, f);
