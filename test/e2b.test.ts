@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { request } from "node:http";
 import { CommandExitError, FileNotFoundError, NotFoundError, Sandbox, SandboxNotFoundError, TimeoutError } from "e2b";
 import { Sandbox as CodeInterpreter } from "@e2b/code-interpreter";
 import { run, setTracingDisabled } from "@openai/agents";
@@ -121,6 +122,28 @@ describe("E2B SDK against Burrow (/e2b), unmodified e2b and @e2b/code-interprete
     while (!gone && Date.now() < deadline) gone = !(await sbx.commands.list()).some((p) => p.pid === h.pid);
     assert.ok(gone, "the timed-out command was killed");
   });
+  it("answers getHost(port) with a host Burrow's preview proxy serves (the token in the name is the credential)", async () => {
+    const server = await sbx.commands.run("echo served > /tmp/index.html && exec python3 -m http.server 8123 --bind 127.0.0.1 --directory /tmp", { background: true, user: "root" });
+    const host = sbx.getHost(8123);
+    assert.match(host, new RegExp(`^8123-${sbx.sandboxId}\\.[a-f0-9]{24}\\.localhost:${srv.port}$`));
+    const get = (h: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: "127.0.0.1", port: srv.port, path: "/index.html", headers: { host: h } }, (res) => {
+          let body = "";
+          res.on("data", (d) => (body += d)).on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on("error", reject).end();
+      });
+    let r = await get(host);
+    const deadline = Date.now() + 10_000;
+    while (r.status !== 200 && Date.now() < deadline) r = await get(host); // until the server listens
+    assert.equal(r.status, 200);
+    assert.equal(r.body, "served\n");
+    // Another token in the name is not a preview: it falls to the admin API, which wants the bearer.
+    assert.equal((await get(host.replace(/\.[a-f0-9]{24}\./, ".000000000000000000000000."))).status, 401);
+    await server.kill();
+  });
+
   it("opens a PTY: input, resize, output as it happens, kill", async () => {
     let out = "";
     const term = await sbx.pty.create({ cols: 100, rows: 30, onData: (d) => void (out += new TextDecoder().decode(d)) });

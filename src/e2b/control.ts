@@ -47,6 +47,8 @@ export class ControlPlane {
   constructor(
     private readonly sandboxes: E2bSandboxes,
     private readonly token: string,
+    /** The domain `sbx.getHost` builds on, when the server serves previews. */
+    private readonly domainFor: (id: string) => string | undefined = () => undefined,
   ) {}
 
   /** Route `parts` (the path after /e2b, split); false when it is not a control-plane path. */
@@ -169,11 +171,13 @@ export class ControlPlane {
       envdVersion: ENVD_VERSION,
       envdAccessToken: token,
       trafficAccessToken: token,
+      ...(this.domainFor(info.id) ? { domain: this.domainFor(info.id) } : {}),
     };
   }
 
   private detail(info: SandboxInfo) {
-    return { ...describe(info), envdAccessToken: accessTokenFor(this.token, info.id) };
+    const domain = this.domainFor(info.id);
+    return { ...describe(info), envdAccessToken: accessTokenFor(this.token, info.id), ...(domain ? { domain } : {}) };
   }
 
   /** `GET /v2/sandboxes?metadata=k%3Dv&state=running,paused&limit=&nextToken=`; the next page's token comes in x-next-token. */

@@ -10,6 +10,8 @@ import { FilesystemService } from "./filesystem.js";
 import { accessTokenFor, sameSecret } from "./mapping.js";
 import { ProcessService } from "./process.js";
 import { E2bSandboxes } from "./sandboxes.js";
+import { E2bPreviews, type PreviewProxyLike } from "./preview.js";
+import type { Socket } from "node:net";
 
 export const PREFIX = "/e2b";
 
@@ -46,13 +48,15 @@ export class E2bGateway {
   private readonly filesystem: FilesystemService;
   private readonly files: FilesHttp;
   private readonly code: CodeService;
+  private readonly previews: E2bPreviews;
 
   constructor(
     manager: SandboxManager,
     private readonly token: string,
   ) {
     this.sandboxes = new E2bSandboxes(manager);
-    this.control = new ControlPlane(this.sandboxes, token);
+    this.previews = new E2bPreviews(manager, token);
+    this.control = new ControlPlane(this.sandboxes, token, (id) => this.previews.domainFor(id));
     this.processes = new ProcessService(this.sandboxes);
     this.filesystem = new FilesystemService(this.sandboxes);
     this.files = new FilesHttp(this.sandboxes);
@@ -62,6 +66,20 @@ export class E2bGateway {
   /** Where getMetrics reads a sandbox's usage (the observability domain's meter), once the server has one. */
   useUsage(usage: UsageReader): void {
     this.control.usage = usage;
+  }
+
+  /** Serve `sbx.getHost(port)` hosts through the server's preview proxy (see preview.ts). */
+  usePreviews(proxy: PreviewProxyLike, serverPort: () => number): void {
+    this.previews.use(proxy, serverPort);
+  }
+
+  /** A request for a `getHost` host, by its Host header; false for anything else. */
+  handlePreviewRequest(req: IncomingMessage, res: ServerResponse): boolean {
+    return this.previews.handleRequest(req, res);
+  }
+
+  handlePreviewUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): boolean {
+    return this.previews.handleUpgrade(req, socket, head);
   }
 
   /** Take the request if it is under /e2b (answering it asynchronously); false otherwise. */

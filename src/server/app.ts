@@ -182,6 +182,8 @@ export async function startServer(
   // MCP clients at /mcp (Streamable HTTP), with the same bearer token as the API.
   const mcp = new McpGateway({ authorize: (req) => isAuthorized(req, token), version: "0.1.0" });
   let boundPort = config.port;
+  // sbx.getHost(port) hosts of the E2B API go through the same preview proxy.
+  e2b.usePreviews(preview, () => boundPort);
   const web = new WebConsole({ dataDir: config.dataDir, token, port: () => boundPort, agentClasses: () => agents?.classNames ?? [] });
   const observability = new Observability({
     dataDir: config.dataDir,
@@ -203,6 +205,7 @@ export async function startServer(
     // Preview URLs are routed by host name; their token is in the name, not the Authorization header.
     const target = preview.match(req.headers.host);
     if (target) return void preview.handleRequest(req, res, target);
+    if (e2b.handlePreviewRequest(req, res)) return;
     // Agents are the application's public surface: their own hooks decide who gets in.
     if (agents?.handleRequest(req, res)) return;
     if (e2b.handleRequest(req, res)) return;
@@ -249,6 +252,7 @@ export async function startServer(
   server.on("upgrade", (req, socket: Socket, head: Buffer) => {
     const target = preview.match(req.headers.host);
     if (target) return void preview.handleUpgrade(req, socket, head, target);
+    if (e2b.handlePreviewUpgrade(req, socket, head)) return;
     if (terminals.matches(new URL(req.url ?? "/", "http://burrow").pathname)) return void terminals.handleUpgrade(req, socket, head);
     if (cfPty.matches(new URL(req.url ?? "/", "http://burrow").pathname)) return void cfPty.handleUpgrade(req, socket, head);
     if (agents?.handleUpgrade(req, socket, head)) return;
