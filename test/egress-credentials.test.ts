@@ -124,8 +124,10 @@ describe("egress credential injection over real TLS", () => {
   it("the CA key never enters a sandbox; its certificate is in the trust store and variables", async () => {
     const sbx = srv.burrow.sandbox(name("trust"));
     const r = await sbx.exec("echo $NODE_EXTRA_CA_CERTS $SSL_CERT_FILE $REQUESTS_CA_BUNDLE $CURL_CA_BUNDLE $GIT_SSL_CAINFO; grep -c 'BEGIN CERTIFICATE' /.burrow/run/egress-ca.pem; grep -rlsIF 'PRIVATE KEY' /.burrow /etc/ssl | head -3");
-    assert.equal(r.stdout, "/.burrow/run/egress-ca.pem /.burrow/run/ca-bundle.pem /.burrow/run/ca-bundle.pem /.burrow/run/ca-bundle.pem /.burrow/run/ca-bundle.pem\n1\n");
+    // Node reads a file the runtime writes (the egress CA plus any extra CAs); the other tools read the whole bundle.
+    assert.equal(r.stdout, "/.burrow/run/extra-ca.pem /.burrow/run/ca-bundle.pem /.burrow/run/ca-bundle.pem /.burrow/run/ca-bundle.pem /.burrow/run/ca-bundle.pem\n1\n");
     const ca = (await sbx.exec("cat /.burrow/run/egress-ca.pem")).stdout.trim();
+    assert.ok((await sbx.exec("cat /.burrow/run/extra-ca.pem")).stdout.includes(ca), "Node's file holds the egress CA");
     assert.ok((await sbx.exec("cat /etc/ssl/certs/ca-certificates.crt")).stdout.includes(ca));
   });
 
