@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { leftovers } from "./helpers/leaks.js";
+import { matchSurvivors, protocolVerdict } from "../src/sandboxes/live-restore.js";
 import { name, startTestServer, type TestServer } from "./helpers/server.js";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -74,7 +75,8 @@ describe("live restore", () => {
     const term = terminal(srv, id, "tty");
     await term.open;
     // The shell waits for a file in its run directory (which the host writes), then prints and leaves a mark the host can read.
-    term.type(`until [ -e /.burrow/run/go${n} ]; do sleep 0.05; done; echo away-$((${n}*1000+42)); touch /tmp/done${n}\r`);
+    // Meanwhile it also tries the egress proxy, which must refuse cleanly (a 503 from the sandbox's own bridge), not hang or reset.
+    term.type(`until [ -e /.burrow/run/go${n} ]; do sleep 0.05; done; echo away-$((${n}*1000+42)); curl -s -m 5 -x http://127.0.0.1:3128 -w ' %{http_code}' http://example.invalid/ > /tmp/egress${n}; touch /tmp/done${n}\r`);
     await until("the terminal echoed the command", () => term.output().includes(`go${n} ]`));
     const logsBefore = (await sbx.getProcessLogs("counter")).stdout;
     // A log stream open across the stop: it ends with an explicit error (a clean stop) or is cut (kill -9); `since` resumes it.
@@ -103,6 +105,7 @@ describe("live restore", () => {
     assert.ok(leftovers(srv.dataDir).containers.includes(id), "the container kept running while no server was there");
     writeFileSync(join(srv.dataDir, "run", id, `go${n}`), "");
     await until("the terminal printed while the server was away", () => existsSync(join(srv.dataDir, "sandboxes", id, "upper", "tmp", `done${n}`)));
+    assert.equal(readFileSync(join(srv.dataDir, "sandboxes", id, "upper", "tmp", `egress${n}`), "utf8"), "burrow: the egress proxy is restarting; retry in a moment\n 503");
 
     const t0 = performance.now();
     await srv.restart();
@@ -246,5 +249,32 @@ describe("live restore: --stop-sandboxes", () => {
     } finally {
       await srv.cleanup();
     }
+  });
+});
+
+describe("live restore: matching and protocol", () => {
+  it("matches a sandbox to its container by its container-id file, by name, or by its init's pid; the rest are orphans", () => {
+    const dir = mkdtempSync(join(tmpdir(), "burrow-match-"));
+    try {
+      const rec = (id: string) => ({ id }) as never;
+      for (const [id, files] of [["claimed", { "container-id": "_pool-aa" }], ["named", {}], ["old", { pid: "4242" }], ["asleep", {}]] as const) {
+        execFileSync("mkdir", ["-p", join(dir, id)]);
+        for (const [f, v] of Object.entries(files)) writeFileSync(join(dir, id, f), v);
+      }
+      const st = (id: string, pid: number) => ({ id, pid, status: "running", created: "" });
+      const { survivors, orphans } = matchSurvivors([st("_pool-aa", 1), st("named", 2), st("_pool-bb", 4242), st("_pool-cc", 5), st("stray", 6)], ["claimed", "named", "old", "asleep"].map(rec), dir);
+      assert.deepEqual(survivors.map((s) => [(s.record as { id: string }).id, s.state.id]), [["claimed", "_pool-aa"], ["named", "named"], ["old", "_pool-bb"]]);
+      assert.deepEqual(orphans.map((o) => o.id), ["_pool-cc", "stray"]);
+      assert.match(orphans[0]!.why, /warm-pool slot/);
+      assert.match(orphans[1]!.why, /no sandbox/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("speaks runtime protocol 1, and a runtime that reports none speaks 1", () => {
+    assert.deepEqual(protocolVerdict({}), { protocol: 1, speaks: true });
+    assert.deepEqual(protocolVerdict({ protocol: 1 }), { protocol: 1, speaks: true });
+    assert.deepEqual(protocolVerdict({ protocol: 2 }), { protocol: 2, speaks: false });
   });
 });
