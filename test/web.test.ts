@@ -124,6 +124,23 @@ describe("the dashboard in a real browser", () => {
     }
   });
 
+  it("creates, sleeps, wakes and destroys sandboxes from the list's buttons", async () => {
+    const made = name("ui");
+    await page.locator('form.create input[name="id"]').fill(made);
+    await page.getByRole("button", { name: "Create sandbox" }).click();
+    const row = page.locator(`tr[data-sandbox="${made}"]`);
+    await row.locator(".badge", { hasText: "running" }).waitFor();
+    await row.locator('button[data-action="sleep"]').click();
+    await row.locator(".badge", { hasText: "sleeping" }).waitFor();
+    assert.equal((await srv.burrow.sandbox(made).info()).state, "sleeping");
+    await row.locator('button[data-action="wake"]').click();
+    await row.locator(".badge", { hasText: "running" }).waitFor();
+    page.once("dialog", (d) => void d.accept());
+    await row.locator('button[data-action="destroy"]').click();
+    await row.waitFor({ state: "detached" });
+    assert.equal((await srv.api("GET", `/v1/sandboxes/${made}`)).status, 404);
+  });
+
   it("types into a real terminal and reads the answer from the rendered screen", async () => {
     await page.goto(`${srv.url}/sandboxes/${id}/terminal`);
     await page.locator(".terminal-status.open").waitFor();

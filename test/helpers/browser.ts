@@ -8,7 +8,7 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.BURROW_CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
-    timeout: 30_000,
+    timeout: 60_000, // a loaded machine starts it slowly
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
 }
