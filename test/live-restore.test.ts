@@ -53,6 +53,7 @@ describe("live restore", () => {
   let url = "";
   let ctx = "";
   let init = 0;
+  let shell: { exec(command: string): Promise<{ stdout: string }> };
   before(async () => {
     srv = await startTestServer();
     const sbx = srv.burrow.sandbox(id);
@@ -63,6 +64,8 @@ describe("live restore", () => {
     counterPid = (await sbx.getProcess(counter.id)).pid!;
     webPid = (await sbx.getProcess(web.id)).pid!;
     url = (await sbx.exposePort(8000, { token: "livetoken" })).url;
+    shell = await sbx.createSession({ id: "shell" });
+    await shell.exec("cd /tmp && export KEPT=across-restarts");
     ctx = (await sbx.createCodeContext({ language: "python" })).id;
     await sbx.runCode("x = 41", { context: ctx });
     init = initPid(srv, id);
@@ -137,6 +140,7 @@ describe("live restore", () => {
     ctl.abort();
     assert.equal(resumed[0], lastSeq + 1, "the stream resumed with since starts right after the last line seen");
     assert.equal((await sbx.runCode("x + 1", { context: ctx })).results[0]?.text, "42", "the code context kept x");
+    assert.equal((await shell.exec("echo $KEPT $(pwd)")).stdout, "across-restarts /tmp\n", "the session kept its shell state");
     const page = await preview(url);
     assert.equal(page.status, 200);
     assert.equal(page.body, "served from a sandbox that outlived its server");
@@ -173,6 +177,19 @@ describe("live restore", () => {
     assert.equal((await sbx.readFile("/workspace/kept.txt")).content, "disk intact");
     assert.equal((await sbx.info()).state, "running");
     assert.equal((await srv.burrow.get(id)).state, "running", "the others were re-attached");
+  });
+
+  it("a container whose run directory the sandbox could write (a start cut short) is not re-attached", async () => {
+    const cut = name("cut");
+    await srv.burrow.sandbox(cut).exec("true");
+    await srv.kill9();
+    execFileSync("chown", ["100000:100000", join(srv.dataDir, "run", cut)]);
+    await srv.restart();
+    const info = await srv.burrow.get(cut);
+    assert.equal(info.state, "crashed");
+    assert.match(info.crash!.reason, /run directory is not the host's/);
+    assert.ok(!leftovers(srv.dataDir).containers.includes(cut));
+    assert.equal((await srv.burrow.sandbox(cut).exec("echo back")).stdout, "back\n");
   });
 
   it("a registry row whose container is gone is sleeping; a container no sandbox owns (a pool slot) is removed and reported", async () => {

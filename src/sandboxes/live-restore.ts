@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, rmdirSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { RUNTIME_PROTOCOL, RUNTIME_PROTOCOL_MIN } from "../contract/runtime-protocol.js";
 import { cgroupRoots, removeCgroupTree } from "./cgroups.js";
@@ -44,6 +44,22 @@ export function matchSurvivors(states: RuncState[], records: SandboxRecord[], sa
 export function protocolVerdict(health: { protocol?: unknown }): { protocol: number; speaks: boolean } {
   const protocol = typeof health.protocol === "number" ? health.protocol : 1;
   return { protocol, speaks: protocol >= RUNTIME_PROTOCOL_MIN && protocol <= RUNTIME_PROTOCOL };
+}
+
+/**
+ * Whether a run directory is the host's alone, as a start leaves it once the
+ * runtime has made its socket. One still owned by the sandbox (a start cut
+ * short) could hold a socket or link the sandbox put there: such a container
+ * is not re-attached.
+ */
+export function runDirTrusted(runDir: string): boolean {
+  try {
+    const d = lstatSync(runDir);
+    const sock = lstatSync(join(runDir, "runtime.sock"));
+    return d.isDirectory() && d.uid === 0 && (d.mode & 0o022) === 0 && sock.isSocket();
+  } catch {
+    return false;
+  }
 }
 
 /** Remove this server's sandbox cgroups except those of containers it re-attached; returns those it could not remove. */

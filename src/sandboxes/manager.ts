@@ -10,7 +10,7 @@ import { ExitWatcher } from "./exit-watcher.js";
 import { Container, type ContainerDeps, removeSandboxFiles, sandboxPaths } from "./container.js";
 import { DEFAULT_LIMITS, DEFAULT_SLEEP_AFTER_S } from "./defaults.js";
 import { KeyedLock } from "./locks.js";
-import { matchSurvivors, protocolVerdict, removeCgroupsExcept } from "./live-restore.js";
+import { matchSurvivors, protocolVerdict, removeCgroupsExcept, runDirTrusted } from "./live-restore.js";
 import { WarmPool } from "./pool.js";
 import { planImageMove } from "./image-move.js";
 import { mountsUnder, unmount } from "./overlay.js";
@@ -183,6 +183,7 @@ export class SandboxManager {
             this.diedAway.set(record.id, { kind: cause.kind, reason: `${cause.reason} (while the server was away)` });
             throw new Error("it stopped while the server was away");
           }
+          if (!runDirTrusted(sandboxPaths(this.deps.sandboxesDir, record.id).run)) throw new Error("its run directory is not the host's (a start cut short)");
           const health = await Promise.race([
             c.client.json<{ protocol?: number }>("GET", "/health"),
             delay(3000).then(() => Promise.reject(new Error("its runtime did not answer within 3 s"))),
