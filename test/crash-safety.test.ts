@@ -10,8 +10,9 @@ import { name, startTestServer, type TestServer } from "./helpers/server.js";
  * while clients write files, change agent data and start processes, then
  * started again on the same data directory. Nothing it acknowledged may be
  * lost, no file may be torn, and every sandbox it acknowledged must still be
- * there. 20 rounds (CRASH_ROUNDS). Processes do not outlive a server restart
- * yet, so for them the check is only that the restarted server answers.
+ * there. 20 rounds (CRASH_ROUNDS). Processes outlive a server restart (live
+ * restore, checked in test/live-restore.test.ts); here the check for them is
+ * only that the restarted server answers.
  */
 
 const FIXTURES = new URL("./fixtures/agents.ts", import.meta.url).pathname;
