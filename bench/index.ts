@@ -9,6 +9,7 @@ import { benchDevLoop } from "./dev-loop.js";
 import { benchBackupDemo } from "./backup-demo.js";
 import { benchImages } from "./images.js";
 import { benchAgents } from "./agents.js";
+import { benchFiles } from "./files.js";
 import { benchCode } from "./code.js";
 import { printTable } from "./stats.js";
 import { benchSnapshots } from "./snapshots.js";
@@ -29,6 +30,7 @@ try {
   if (!only || only === "chat") await benchChatMcp();
   if (!only || only === "restart") await benchLiveRestore({ sandboxes: Number(process.env.BENCH_RESTART_SANDBOXES ?? 20) });
   if (!only || only === "agents") await benchAgents({ touched: Number(process.env.BENCH_AGENTS ?? 1000) });
+  if (!only || only === "files") await benchFiles(srv);
   if (!only || only === "dev") await benchDevLoop(srv);
   if (!only || only === "backup") await benchBackupDemo();
   if (!only || only === "image") await benchImages();

@@ -143,6 +143,8 @@ export class Connection<ConnState = unknown> {
   /** @internal The instance's entry points: a message, the close, an error of the socket. */
   readonly [feed] = {
     message: (raw: string | Buffer): void => {
+      // Most connections (AgentClient's) have no listener: no event is built for them.
+      if (!this.onmessage && this.listeners.message.size === 0) return;
       this.dispatch("message", { type: "message", data: typeof raw === "string" ? raw : this.asBinary(raw), target: this });
     },
     close: (code: number, reason: string): void => {

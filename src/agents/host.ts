@@ -8,6 +8,7 @@ import Database from "better-sqlite3";
 import { WebSocketServer } from "ws";
 import { Agent } from "./agent.js";
 import { Instance, type AgentClass } from "./instance.js";
+import { ensureTemplate } from "./storage.js";
 import { kebab } from "./kebab.js";
 import { callerContext } from "./rpc.js";
 import type { Sandbox } from "../client/index.js";
@@ -46,6 +47,11 @@ export class AgentHost {
   private alarmTimer: NodeJS.Timeout | undefined;
   private readonly sweeper: NodeJS.Timeout;
   private readonly idleMs: number;
+  /** The empty agent file new agents' files are copied from. */
+  private readonly template: string;
+  /** Class directories known to exist: a new agent need not create its own again. */
+  private readonly dirs = new Set<string>();
+  private evicting = false;
 
   constructor(private readonly options: AgentHostOptions) {
     for (const cls of options.classes) this.classes.set(kebab(cls.name), cls);
@@ -53,8 +59,9 @@ export class AgentHost {
     this.index = new Database(join(options.dataDir, "agents", "alarms.db"));
     this.index.pragma("journal_mode = WAL");
     this.index.exec("CREATE TABLE IF NOT EXISTS alarms (class TEXT NOT NULL, name TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (class, name))");
+    this.template = ensureTemplate(join(options.dataDir, "agents", ".template-v1.db"));
     this.idleMs = options.idleMs ?? 60_000;
-    this.sweeper = setInterval(() => this.evictIdle(), Math.min(this.idleMs, 10_000));
+    this.sweeper = setInterval(() => void this.evictIdle(), Math.min(this.idleMs, 10_000));
     this.sweeper.unref();
     current = this;
     this.armAlarm();
@@ -77,7 +84,10 @@ export class AgentHost {
     const safe = name.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 80);
     const hash = createHash("sha256").update(name).digest("hex").slice(0, 12);
     const dir = join(this.options.dataDir, "agents", cls);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!this.dirs.has(dir)) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      this.dirs.add(dir);
+    }
     return join(dir, `${safe}-${hash}.db`);
   }
 
@@ -91,6 +101,7 @@ export class AgentHost {
     // Woken on behalf of some caller, but its onStart and queue belong to no connection.
     inst = callerContext.exit(() => new Instance(c, name, {
       file: this.file(cls, name),
+      template: this.template,
       kebab: cls,
       env: this.options.env,
       onNextAlarm: (t) => this.setAlarm(cls, name, t),
@@ -209,13 +220,26 @@ export class AgentHost {
 
   // --- memory ---------------------------------------------------------------
 
-  private evictIdle(): void {
-    const cutoff = Date.now() - this.idleMs;
-    for (const [key, inst] of this.instances) {
-      if (inst.idle && inst.lastActive < cutoff) {
-        inst.close();
+  /**
+   * Close idle instances a few at a time: each close checkpoints its WAL with
+   * two fsyncs (~5-9 ms here), and a thousand in one go would stall every
+   * connection for seconds.
+   */
+  private async evictIdle(): Promise<void> {
+    if (this.evicting) return;
+    this.evicting = true;
+    try {
+      const cutoff = Date.now() - this.idleMs;
+      let closed = 0;
+      for (const [key, inst] of this.instances) {
+        if (!(inst.idle && inst.lastActive < cutoff)) continue;
+        // Removed and closed together: a new instance of the same name opens the file only after this one let go.
         this.instances.delete(key);
+        inst.close();
+        if (++closed % 4 === 0) await new Promise((r) => setImmediate(r));
       }
+    } finally {
+      this.evicting = false;
     }
   }
 

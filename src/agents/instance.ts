@@ -22,6 +22,8 @@ export type AgentClass = (new (name: string, env: never) => Agent<unknown, unkno
 
 export interface InstanceDeps {
   file: string;
+  /** An empty agent file to copy when `file` does not exist yet (see ensureTemplate). */
+  template?: string;
   sandbox?: (id: string) => Sandbox;
   kebab: string;
   env: unknown;
@@ -53,7 +55,7 @@ export class Instance {
     readonly name: string,
     private readonly deps: InstanceDeps,
   ) {
-    this.storage = new AgentStorage(deps.file);
+    this.storage = new AgentStorage(deps.file, deps.template);
     this.scheduler = new Scheduler(this.storage, deps.onNextAlarm);
     this.agent = new cls(name, deps.env as never);
     this.agent[internals] = {
@@ -81,7 +83,11 @@ export class Instance {
       if (callerContext.getStore()?.connection.readonly) throw new Error("Connection is readonly");
       apply(state, source);
     };
-    this.enqueue(() => this.agent.onStart());
+    // A new agent's file is copied first, off the event loop; every event waits behind this one.
+    this.enqueue(async () => {
+      await this.storage.prepare();
+      await this.agent.onStart();
+    });
   }
 
   get idle(): boolean {
@@ -96,8 +102,14 @@ export class Instance {
     this.queue = run.catch(() => {}).finally(() => {
       this.pending--;
       this.lastActive = Date.now();
+      this.settle();
     });
     return run;
+  }
+
+  /** Nothing to do and no one connected: what it cached is given back until the next event. */
+  private settle(): void {
+    if (this.idle && !this.destroyed) this.storage.shrink();
   }
 
   accept(ws: WebSocket, request: Request, connectionId: string): void {
