@@ -1,3 +1,7 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { startTestServer } from "../test/helpers/server.js";
 import { median, ms, report, samples, time } from "./stats.js";
 
@@ -20,7 +24,10 @@ EOF`;
 /** Snapshots, restore and fork across disk sizes, blob transfer, and the warm pool against a cold start. */
 export async function benchSnapshots(): Promise<void> {
   console.log("\n## Snapshots, forks, blob store and warm pool");
-  const srv = await startTestServer({ env: { BURROW_SWEEP_MS: "5000", BURROW_POOL: "2" } });
+  // Servers that share a blob store share a signing key, or a pull refuses what the other pushed.
+  const keyFile = join(mkdtempSync(join(tmpdir(), "burrow-bench-key-")), "blob.key");
+  writeFileSync(keyFile, randomBytes(32), { mode: 0o600 });
+  const srv = await startTestServer({ env: { BURROW_SWEEP_MS: "5000", BURROW_POOL: "2", BURROW_BLOB_SIGNING_KEY_FILE: keyFile } });
   const b = srv.burrow;
   const pooled = async () => (await (await srv.api("GET", "/v1/status")).json()).pooled as number;
   const waitFull = async () => {
@@ -59,7 +66,7 @@ export async function benchSnapshots(): Promise<void> {
         const push = await time(() => b.pushSnapshot(sleeping.id));
         const archived = (await b.getSnapshot(sleeping.id)).archive!.sizeBytes;
         report("push 200 MB snapshot to the local blob store (tar+zstd+sha256)", `${(info.sizeBytes / 1048576 / (push / 1000)).toFixed(0)} MiB/s (${ms(push)})`, "-", `archive ${(archived / 1048576).toFixed(0)} MiB`);
-        const other = await startTestServer({ env: { BURROW_BLOBS: `${srv.dataDir}/blobs`, BURROW_POOL: "0" } });
+        const other = await startTestServer({ env: { BURROW_BLOBS: `${srv.dataDir}/blobs`, BURROW_POOL: "0", BURROW_BLOB_SIGNING_KEY_FILE: keyFile } });
         try {
           const pull = await time(() => other.burrow.pullSnapshot(sleeping.id));
           report("pull 200 MB snapshot on another server (download+verify+unpack)", `${(info.sizeBytes / 1048576 / (pull / 1000)).toFixed(0)} MiB/s (${ms(pull)})`, "-");
@@ -70,5 +77,6 @@ export async function benchSnapshots(): Promise<void> {
     }
   } finally {
     await srv.cleanup();
+    rmSync(dirname(keyFile), { recursive: true, force: true });
   }
 }
