@@ -4,34 +4,9 @@ import fc from "fast-check";
 import { request } from "node:http";
 import { CommandExitError, FileNotFoundError, NotFoundError, Sandbox, SandboxNotFoundError, TimeoutError } from "e2b";
 import { Sandbox as CodeInterpreter } from "@e2b/code-interpreter";
-import { run, setTracingDisabled } from "@openai/agents";
-import { filesystem, Manifest, SandboxAgent, shell } from "@openai/agents/sandbox";
-import { ScriptedModel, assistantMessage, functionCall, modelResponder } from "@openai/agents/testing";
-import { E2BSandboxClient } from "@openai/agents-extensions/sandbox/e2b";
-import { lastToolOutput } from "./fixtures/openai-sandbox-agent.js";
-import { startTestServer, type TestServer } from "./helpers/server.js";
+import type { TestServer } from "./helpers/server.js";
 
-/** Resolve when `check` holds, or fail after `ms` (no fixed sleeps: the SDK's callbacks are the signal). */
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** One Burrow server for the whole file, and the three variables a user sets (nothing else: no E2B_DEBUG, no E2B_DOMAIN). */
-let shared: Promise<TestServer> | undefined;
-function server(): Promise<TestServer> {
-  shared ??= startTestServer().then((srv) => {
-    process.env.E2B_API_URL = `${srv.url}/e2b`;
-    process.env.E2B_SANDBOX_URL = `${srv.url}/e2b`;
-    process.env.E2B_API_KEY = srv.token;
-    return srv;
-  });
-  return shared;
-}
-after(async () => (await shared)?.cleanup());
+import { e2bServer as server, until } from "./helpers/e2b.js";
 
 describe("E2B SDK against Burrow (/e2b), unmodified e2b and @e2b/code-interpreter", () => {
   let srv: TestServer;
@@ -391,59 +366,5 @@ describe("@e2b/code-interpreter against Burrow", () => {
     const js = await ci.runCode("const a = [1, 2, 3]; a.map((v) => v * 2)", { language: "js" });
     assert.equal(js.error, undefined);
     assert.match(js.text ?? "", /2.*4.*6/);
-  });
-});
-
-describe("OpenAI Agents SDK: the unmodified E2BSandboxClient runs a SandboxAgent on Burrow", () => {
-  let srv: TestServer;
-  before(async () => {
-    setTracingDisabled(true);
-    srv = await server();
-  });
-
-  it("runs exec_command, a file edit and a PTY through write_stdin; the sandbox is a Burrow sandbox", async () => {
-    const client = new E2BSandboxClient({ template: "base" });
-    const manifest = new Manifest({
-      entries: {
-        "calc.py": { type: "file", content: "def add(a, b):\n    return a - b\n" },
-        "test_calc.py": { type: "file", content: "import unittest\nimport calc\n\nclass T(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(calc.add(2, 3), 5)\n" },
-      },
-      environment: { PROJECT: "calc" },
-    });
-    const session = await client.create({ manifest });
-    const id = session.state.sandboxId;
-    assert.equal((await srv.burrow.sandbox(id).info()).labels["e2b.template"], "base");
-    const seen: string[] = [];
-    let pty = 0;
-    const step = (n: number, respond: () => object) =>
-      modelResponder((call) => {
-        if (n > 0) {
-          const items = call.request.input as { type?: string }[];
-          const last = [...items].reverse().find((i) => i.type === "function_call_result" || i.type === "apply_patch_call_output");
-          seen.push(last?.type === "apply_patch_call_output" ? JSON.stringify(last) : lastToolOutput(items));
-        }
-        return [respond() as never];
-      });
-    const model = new ScriptedModel([
-      step(0, () => functionCall("exec_command", { cmd: "echo $PROJECT; python3 -m unittest -q 2>&1 | tail -1" }, { callId: "c0" })),
-      step(1, () => ({ type: "apply_patch_call", callId: "c1", status: "completed", operation: { type: "update_file", path: "calc.py", diff: "@@\n def add(a, b):\n-    return a - b\n+    return a + b  # fixed\n" } })),
-      step(2, () => functionCall("exec_command", { cmd: "python3 -m unittest -q 2>&1 | tail -1" }, { callId: "c2" })),
-      step(3, () => functionCall("exec_command", { cmd: "python3 -q -i", tty: true, yield_time_ms: 2000 }, { callId: "c3" })),
-      step(4, () => {
-        pty = Number(/session ID (\d+)/.exec(seen.at(-1)!)![1]);
-        return functionCall("write_stdin", { session_id: pty, chars: "import calc; print(calc.add(40, 2))\n", yield_time_ms: 1500 }, { callId: "c4" });
-      }),
-      step(5, () => assistantMessage("tests pass")),
-    ]);
-    const agent = new SandboxAgent({ name: "coder", instructions: "Make the tests pass.", model, capabilities: [shell(), filesystem()] });
-    const result = await run(agent, "Make the tests pass", { sandbox: { session }, maxTurns: 20 });
-    assert.equal(result.finalOutput, "tests pass");
-    const outputOf = (answer: string) => answer.split("\nOutput:\n")[1] ?? "";
-    assert.match(outputOf(seen[0]!), /^calc\nFAILED \(failures=1\)/, seen[0]);
-    assert.match(seen[1]!, /completed/);
-    assert.equal(outputOf(seen[2]!).trim(), "OK", seen[2]);
-    assert.match(seen[3]!, /Process running with session ID \d+/);
-    assert.match(outputOf(seen[4]!), /42/, seen[4]);
-    await session.close();
   });
 });

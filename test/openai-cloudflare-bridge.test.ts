@@ -3,9 +3,8 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { run, setTracingDisabled } from "@openai/agents";
 import { filesystem, Manifest, SandboxAgent, shell } from "@openai/agents/sandbox";
-import { ScriptedModel, assistantMessage, functionCall, modelResponder } from "@openai/agents/testing";
 import { CloudflareSandboxClient, type CloudflareSandboxSession } from "@openai/agents-extensions/sandbox/cloudflare";
-import { lastToolOutput } from "./fixtures/openai-sandbox-agent.js";
+import { calcManifest, fixCalcModel } from "./fixtures/openai-sandbox-agent.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 
 const outputOf = (answer: string) => answer.split("\nOutput:\n")[1] ?? "";
@@ -22,40 +21,14 @@ describe("Cloudflare bridge: the unmodified CloudflareSandboxClient runs a Sandb
   after(() => srv.cleanup());
 
   it("runs the same scenario: exec_command, a PTY driven by write_stdin, file edits; then deletes its sandbox", async () => {
-    const manifest = new Manifest({
-      entries: {
-        "calc.py": { type: "file", content: "def add(a, b):\n    return a - b\n" },
-        "test_calc.py": { type: "file", content: "import unittest\nimport calc\n\nclass T(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(calc.add(2, 3), 5)\n" },
-      },
-      environment: { PROJECT: "calc" },
-    });
+    const manifest = calcManifest();
     const session = (await client.create({ manifest })) as CloudflareSandboxSession;
     const id = session.state.sandboxId;
     assert.match(id, /^cf-[0-9a-f]{12}$/);
     assert.deepEqual((await srv.burrow.get(id)).labels, { "burrow.bridge": "cloudflare" });
 
     const seen: string[] = [];
-    let pty = 0;
-    const step = (n: number, respond: () => object) =>
-      modelResponder((call) => {
-        if (n > 0) {
-          const items = call.request.input as { type?: string }[];
-          const last = [...items].reverse().find((i) => i.type === "function_call_result" || i.type === "apply_patch_call_output");
-          seen.push(last?.type === "apply_patch_call_output" ? JSON.stringify(last) : lastToolOutput(items));
-        }
-        return [respond() as never];
-      });
-    const model = new ScriptedModel([
-      step(0, () => functionCall("exec_command", { cmd: "echo $PROJECT; python3 -m unittest -q 2>&1 | tail -1" }, { callId: "c0" })),
-      step(1, () => ({ type: "apply_patch_call", callId: "c1", status: "completed", operation: { type: "update_file", path: "calc.py", diff: "@@\n def add(a, b):\n-    return a - b\n+    return a + b  # fixed\n" } })),
-      step(2, () => functionCall("exec_command", { cmd: "python3 -m unittest -q 2>&1 | tail -1" }, { callId: "c2" })),
-      step(3, () => functionCall("exec_command", { cmd: "python3 -q -i", tty: true, yield_time_ms: 2000 }, { callId: "c3" })),
-      step(4, () => {
-        pty = Number(/session ID (\d+)/.exec(seen.at(-1)!)![1]);
-        return functionCall("write_stdin", { session_id: pty, chars: "import calc; print(calc.add(40, 2))\n", yield_time_ms: 1500 }, { callId: "c4" });
-      }),
-      step(5, () => assistantMessage("tests pass")),
-    ]);
+    const model = fixCalcModel(seen);
     const agent = new SandboxAgent({ name: "coder", instructions: "Make the tests pass.", model, capabilities: [shell(), filesystem()] });
     // A session handed to the run stays open after it, so the files can be checked.
     const result = await run(agent, "Make the tests pass", { sandbox: { session }, maxTurns: 20 });

@@ -8,7 +8,7 @@ import { run, setTracingDisabled } from "@openai/agents";
 import { filesystem, Manifest, SandboxAgent, SandboxArchiveError, shell } from "@openai/agents/sandbox";
 import { ScriptedModel, assistantMessage, functionCall, modelResponder } from "@openai/agents/testing";
 import { BurrowSandboxClient, type BurrowSandboxSession } from "../src/openai/index.js";
-import { lastToolOutput, resumableAgent } from "./fixtures/openai-sandbox-agent.js";
+import { calcManifest, FIX_CALC, lastToolOutput, recordingStep, resumableAgent } from "./fixtures/openai-sandbox-agent.js";
 import { startGitServer, type GitServer } from "./helpers/git-server.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 
@@ -44,18 +44,10 @@ describe("BurrowSandboxClient: the OpenAI Agents SDK's SandboxAgent on Burrow (s
   it("runs a SandboxAgent: exec_command, write_stdin into a real PTY, and file edits through the filesystem capability", async () => {
     const seen: string[] = [];
     let ptySession = 0;
-    const step = (n: number, respond: () => ReturnType<typeof functionCall> | object) =>
-      modelResponder((call) => {
-        if (n > 0) {
-          const items = call.request.input as { type?: string }[];
-          const last = [...items].reverse().find((i) => i.type === "function_call_result" || i.type === "apply_patch_call_output");
-          seen.push(last?.type === "apply_patch_call_output" ? JSON.stringify(last) : lastToolOutput(items));
-        }
-        return [respond() as never];
-      });
+    const step = recordingStep(seen);
     const model = new ScriptedModel([
       step(0, () => functionCall("exec_command", { cmd: "cat README.md; echo $PROJECT; python3 -m unittest -q 2>&1 | tail -1" }, { callId: "c0" })),
-      step(1, () => ({ type: "apply_patch_call", callId: "c1", status: "completed", operation: { type: "update_file", path: "calc.py", diff: "@@\n def add(a, b):\n-    return a - b\n+    return a + b  # fixed\n" } })),
+      step(1, () => FIX_CALC),
       step(2, () => functionCall("exec_command", { cmd: "python3 -m unittest -q 2>&1 | tail -1", workdir: "." }, { callId: "c2" })),
       step(3, () => functionCall("exec_command", { cmd: "python3 -q -i", tty: true, yield_time_ms: 1500 }, { callId: "c3" })),
       step(4, () => {
@@ -65,14 +57,7 @@ describe("BurrowSandboxClient: the OpenAI Agents SDK's SandboxAgent on Burrow (s
       step(5, () => functionCall("write_stdin", { session_id: ptySession, chars: "exit()\n", yield_time_ms: 3000 }, { callId: "c5" })),
       step(6, () => assistantMessage("tests pass")),
     ]);
-    const manifest = new Manifest({
-      entries: {
-        "README.md": { type: "file", content: "calc: add two numbers\n" },
-        "calc.py": { type: "file", content: "def add(a, b):\n    return a - b\n" },
-        "test_calc.py": { type: "file", content: "import unittest\nimport calc\n\nclass T(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(calc.add(2, 3), 5)\n" },
-      },
-      environment: { PROJECT: "calc" },
-    });
+    const manifest = calcManifest({ "README.md": { type: "file", content: "calc: add two numbers\n" } });
     const agent = new SandboxAgent({ name: "coder", instructions: "Make the tests pass.", model, capabilities: [shell(), filesystem()], defaultManifest: manifest });
     // A named sandbox is left in place when the run ends, so its files can be checked afterwards.
     const result = await run(agent, "Make the tests pass", { sandbox: { client, options: { name: "oa-coder" } }, maxTurns: 20 });

@@ -5,12 +5,15 @@ import { removeTree } from "../confine/index.js";
 import { channels, publish } from "../observability/channels.js";
 import { BurrowError, durationSeconds, type EgressSettings, type EnsureSandboxBody, type SandboxCrash, type SandboxInfo } from "../contract/index.js";
 import { removeCgroupTree } from "./cgroups.js";
-import { backoffRefusal, nextCrash } from "./crash-policy.js";
+import { backoffRefusal } from "./crash-policy.js";
+import { CrashLog } from "./crash-log.js";
 import { ExitWatcher } from "./exit-watcher.js";
 import { Container, type ContainerDeps, removeSandboxFiles, sandboxPaths } from "./container.js";
+import { type Live, sandboxInfo } from "./live.js";
+import { reattachSurvivors } from "./reattach.js";
 import { DEFAULT_LIMITS, DEFAULT_SLEEP_AFTER_S } from "./defaults.js";
 import { KeyedLock } from "./locks.js";
-import { matchSurvivors, protocolVerdict, removeCgroupsExcept, runDirTrusted } from "./live-restore.js";
+import { removeCgroupsExcept } from "./live-restore.js";
 import { WarmPool } from "./pool.js";
 import { planImageMove } from "./image-move.js";
 import { mountsUnder, unmount } from "./overlay.js";
@@ -19,26 +22,6 @@ import { SandboxPorts } from "./ports.js";
 import { checkSandboxTrust, reportedTrust } from "./trust.js";
 import type { RuntimeClient } from "./runtime-client.js";
 
-interface Live {
-  record: SandboxRecord;
-  container?: Container;
-  /** Open streams, terminals and the like: while any is held the sandbox stays awake. */
-  holds: number;
-  lastActive: number;
-  flushedActive: number;
-  /** When its container last started (crashes soon after a start count as in a row). */
-  startedAt: number;
-  /** The last crash since the server started; `crashed` while it has not run since. */
-  crash?: SandboxCrash;
-  crashed?: boolean;
-  /** Stops watching its container's init. */
-  unwatch?: () => void;
-  /** A crashed container whose cleanup failed: retried before the next start. */
-  stale?: Container;
-  healing?: boolean;
-  /** Re-attached at start running a runtime protocol this server does not speak: restarted at its next idle moment. */
-  outdated?: number;
-}
 
 export interface ManagerOptions {
   defaultImage: string;
@@ -84,7 +67,7 @@ export class SandboxManager {
   /** Tells us within milliseconds when a container's init ends without being asked (pidfds, no polling). */
   private readonly exits = new ExitWatcher();
   private closing = false;
-  private readonly crashWaiters = new Map<string, Set<(crash: SandboxCrash) => void>>();
+  private readonly crashes = new CrashLog();
   /** Sandboxes found at start whose container ended while no server watched it (live restore). */
   private readonly diedAway = new Map<string, Pick<SandboxCrash, "kind" | "reason">>();
   /** Preview-URL ports, kept in the registry beside each sandbox. */
@@ -118,7 +101,7 @@ export class SandboxManager {
   async init(): Promise<void> {
     const records = this.registry.all();
     const t0 = performance.now();
-    const adopted = await this.restore(records);
+    const adopted = await reattachSurvivors(this.deps, records, this.diedAway);
     const restoreMs = performance.now() - t0;
     const keep = new Set([...adopted.values()].map((c) => c.containerId));
     const left = removeCgroupsExcept(this.deps.cgroupParent.replace(/^\//, ""), keep);
@@ -157,53 +140,6 @@ export class SandboxManager {
     this.pool.start();
   }
 
-  /**
-   * Re-attach what still runs and belongs to a known sandbox: its init alive,
-   * its runtime answering on its socket in a protocol this server speaks, its
-   * egress socket listened on again. A paused one (a snapshot cut short) is
-   * resumed first. Anything else in this server's runc state directory is
-   * removed: warm-pool slots, containers no sandbox owns, and sandboxes whose
-   * container stopped or whose runtime does not answer, which are recorded
-   * as crashed and start again on their next request.
-   */
-  private async restore(records: SandboxRecord[]): Promise<Map<string, Container>> {
-    const adopted = new Map<string, Container>();
-    const { survivors, orphans } = matchSurvivors(await this.deps.runc.states(), records, this.deps.sandboxesDir);
-    for (const o of orphans) {
-      console.error(`burrow: removing container ${o.id}: ${o.why}`);
-      await this.deps.runc.delete(o.id).catch((err: Error) => console.error(`burrow: could not remove container ${o.id}: ${err.message}`));
-    }
-    await Promise.all(
-      survivors.map(async ({ record, state }) => {
-        const c = new Container(record, this.deps, state.id);
-        try {
-          if (state.status === "paused") await this.deps.runc.resume(state.id);
-          else if (state.status !== "running") {
-            const cause = c.exitCause();
-            this.diedAway.set(record.id, { kind: cause.kind, reason: `${cause.reason} (while the server was away)` });
-            throw new Error("it stopped while the server was away");
-          }
-          if (!runDirTrusted(sandboxPaths(this.deps.sandboxesDir, record.id).run)) throw new Error("its run directory is not the host's (a start cut short)");
-          const health = await Promise.race([
-            c.client.json<{ protocol?: number }>("GET", "/health"),
-            delay(3000).then(() => Promise.reject(new Error("its runtime did not answer within 3 s"))),
-          ]);
-          const verdict = protocolVerdict(health);
-          if (!verdict.speaks) {
-            c.outdatedProtocol = verdict.protocol;
-            console.error(`burrow: sandbox ${record.id} runs a runtime of protocol ${verdict.protocol}, which this server does not speak; it is restarted, disk intact, at its next idle moment`);
-          }
-          await c.attach(state.pid, Date.parse(state.created) || Date.now());
-          adopted.set(record.id, c);
-        } catch (err) {
-          if (!this.diedAway.has(record.id))
-            this.diedAway.set(record.id, { kind: "unreachable", reason: `its runtime did not answer when the server started (${(err as Error).message})` });
-          await c.stop().catch((e: Error) => console.error(`burrow: could not remove the container of ${record.id}: ${e.message}`));
-        }
-      }),
-    );
-    return adopted;
-  }
 
   /** Ready containers waiting in the pool for this image. */
   pooled(image = this.options.defaultImage): number {
@@ -240,7 +176,7 @@ export class SandboxManager {
           this.registry.put(r);
         }
         this.touch(id);
-        return { info: this.info(existing), created: false, ...(move ? { warning: move.warning } : {}) };
+        return { info: sandboxInfo(existing), created: false, ...(move ? { warning: move.warning } : {}) };
       }
       const now = new Date().toISOString();
       const base = body.fromSnapshot ? this.resolveSnapshot(body.fromSnapshot) : undefined;
@@ -278,7 +214,7 @@ export class SandboxManager {
       // Only a sandbox that really started is recorded.
       this.registry.put(record);
       this.live.set(id, entry);
-      return { info: this.info(entry), created: true };
+      return { info: sandboxInfo(entry), created: true };
     });
   }
 
@@ -300,7 +236,7 @@ export class SandboxManager {
   get(id: string): SandboxInfo {
     const e = this.live.get(id);
     if (!e) throw notFound(id);
-    return this.info(e);
+    return sandboxInfo(e);
   }
 
   has(id: string): boolean {
@@ -308,7 +244,7 @@ export class SandboxManager {
   }
 
   list(): SandboxInfo[] {
-    return [...this.live.values()].map((e) => this.info(e));
+    return [...this.live.values()].map((e) => sandboxInfo(e));
   }
 
   touch(id: string): void {
@@ -321,23 +257,9 @@ export class SandboxManager {
    * second, or the next one within `waitMs` (the socket can close a moment
    * before the exit is reported). Undefined if the sandbox did not crash.
    */
-  async recentCrash(id: string, waitMs = 1000): Promise<SandboxCrash | undefined> {
+  recentCrash(id: string, waitMs = 1000): Promise<SandboxCrash | undefined> {
     const e = this.live.get(id);
-    if (!e) return undefined;
-    if (e.crashed && e.crash && Date.now() - Date.parse(e.crash.at) < 1000) return e.crash;
-    if (e.container && existsSync(e.container.client.socketPath) && !e.healing) {
-      let waiter!: (c: SandboxCrash) => void;
-      const got = new Promise<SandboxCrash>((r) => (waiter = r));
-      const set = this.crashWaiters.get(id) ?? new Set();
-      this.crashWaiters.set(id, set.add(waiter));
-      try {
-        return await Promise.race([got, delay(waitMs).then(() => undefined)]);
-      } finally {
-        set.delete(waiter);
-        if (!set.size) this.crashWaiters.delete(id);
-      }
-    }
-    return e.crashed ? e.crash : undefined;
+    return e ? this.crashes.recent(e, waitMs) : Promise.resolve(undefined);
   }
 
   /** Keep a sandbox awake until the returned function is called (streams, terminals). */
@@ -361,7 +283,7 @@ export class SandboxManager {
       if (!e) throw notFound(id);
       await this.sleepLocked(e, persist);
       e.crashed = false; // asked to sleep: it is sleeping now, whatever happened before
-      return this.info(e);
+      return sandboxInfo(e);
     });
   }
 
@@ -450,7 +372,7 @@ export class SandboxManager {
     await rt.json("POST", "/env", { env: changes });
     e.record.env = env;
     this.registry.put(e.record);
-    return this.info(e);
+    return sandboxInfo(e);
   }
 
   /**
@@ -561,15 +483,9 @@ export class SandboxManager {
   }
 
   private recordCrash(e: Live, cause: Pick<SandboxCrash, "kind" | "reason">): void {
-    e.crash = nextCrash(e.crash, Date.now() - e.startedAt, cause);
-    e.crashed = true;
-    for (const w of this.crashWaiters.get(e.record.id) ?? []) w(e.crash);
-    const { count, restartAfter, reason } = e.crash;
-    console.error(
-      `burrow: sandbox ${e.record.id} crashed: ${reason}. ` +
-        (restartAfter ? `That is ${count} crashes in a row: it is not restarted before ${restartAfter}.` : "The next request restarts it, disk intact."),
-    );
+    this.crashes.record(e, cause);
   }
+
 
   /** Remove what a crashed container left (its container, mounts, cgroups); keep it for a retry if that fails. */
   private async cleanUp(e: Live, c: Container): Promise<void> {
@@ -659,26 +575,6 @@ export class SandboxManager {
     }
   }
 
-  private info(e: Live): SandboxInfo {
-    const r = e.record;
-    return {
-      id: r.id,
-      state: e.container ? "running" : e.crashed ? "crashed" : "sleeping",
-      image: r.image,
-      imageVersion: r.imageVersion,
-      createdAt: r.createdAt,
-      lastActiveAt: new Date(e.lastActive).toISOString(),
-      sleepAfter: r.sleepAfter,
-      keepAlive: r.keepAlive,
-      limits: r.limits,
-      labels: r.labels,
-      env: r.env,
-      persist: r.persist,
-      baseSnapshot: r.layers[0] ?? null,
-      crash: e.crash ?? null,
-      trust: { extraCaCerts: r.trust?.extraCaCerts ?? [] },
-    };
-  }
 }
 
 /** How long a sandbox on a runtime this server does not speak must be idle before it is restarted. */

@@ -17,7 +17,8 @@ import {
 import type { ToolOutputImage } from "@openai/agents";
 import { BurrowApiError, type Burrow, type Sandbox } from "../../client/index.js";
 import { materializeEntry, materializeManifest, type MaterializeContext } from "./manifest.js";
-import { DEFAULT_EXEC_YIELD_MS, LiveProcess, outcome, ProcessRegistry, writeToProcess } from "./processes.js";
+import { DEFAULT_EXEC_YIELD_MS, outcome, ProcessRegistry, writeToProcess } from "./processes.js";
+import { type LaunchContext, startPty, startStream } from "./launch.js";
 import { checkWorkspaceTar } from "./tar.js";
 import { emptyTar, hydrateScript, persistScript } from "../../lib/workspace-archive.js";
 
@@ -129,11 +130,11 @@ export class BurrowSandboxSession implements SandboxSession<BurrowSandboxSession
     const cwd = this.workdir(args.workdir);
     const argv = await this.argvFor(args);
     if (args.tty) {
-      const p = await this.startPty(argv, cwd);
+      const p = await startPty(this.launchContext(), argv, cwd);
       await p.settle(Math.min(PTY_YIELD_MAX_MS, Math.max(PTY_YIELD_MIN_MS, args.yieldTimeMs ?? DEFAULT_EXEC_YIELD_MS)));
       return outcome(this.processes, p, start, args.maxOutputTokens);
     }
-    const p = this.startStream(argv, cwd);
+    const p = startStream(this.launchContext(), argv, cwd);
     await p.settle(args.yieldTimeMs ?? DEFAULT_EXEC_YIELD_MS);
     return outcome(this.processes, p, start, args.maxOutputTokens);
   }
@@ -147,82 +148,8 @@ export class BurrowSandboxSession implements SandboxSession<BurrowSandboxSession
   }
 
   /** A command over the streamed exec API; leaving the stream (Ctrl-C, stop) ends the command. */
-  private startStream(argv: string[], cwd: string): LiveProcess {
-    const ac = new AbortController();
-    let interrupted = false;
-    const p = new LiveProcess(
-      false,
-      undefined,
-      async () => {
-        interrupted = true;
-        ac.abort();
-      },
-      async () => ac.abort(),
-    );
-    void (async () => {
-      try {
-        for await (const ev of this.sandbox.execStream(argv, { cwd, env: this.state.environment, signal: ac.signal })) {
-          if (ev.type === "stdout" || ev.type === "stderr") p.append(ev.type, ev.data);
-          else if (ev.type === "complete") return p.finish(ev.timedOut ? 124 : ev.exitCode);
-          else if (ev.type === "error") {
-            p.append("stderr", `${ev.code}: ${ev.message}\n`);
-            return p.finish(ev.code === "EXEC_TIMEOUT" ? 124 : 1);
-          }
-        }
-        p.finish(interrupted ? 130 : null);
-      } catch (err) {
-        if (interrupted || ac.signal.aborted) return p.finish(130);
-        // A refusal before the command started (a missing workdir, a stopped sandbox) is reported like its output.
-        p.append("stderr", err instanceof BurrowApiError ? `${err.code}: ${err.message}\n` : `error: ${(err as Error).message}\n`);
-        p.finish(1);
-      }
-    })();
-    return p;
-  }
-
-  /**
-   * A command in a real terminal (a PTY over Burrow's terminal WebSocket). The
-   * shell prints a marker with its pid, then becomes the command: what came
-   * before the marker (prompt, echo of that line) is not shown, the terminal
-   * ends with the command, and its exit code (130 after Ctrl-C) is the command's.
-   */
-  private async startPty(argv: string[], cwd: string): Promise<LiveProcess> {
-    const term = await this.sandbox.terminal({ cols: 80, rows: 24 });
-    const tag = rand();
-    const marker = new RegExp(`__BURROW_PTY_${tag} (\\d+)\\r?\\n`);
-    let pid: string | undefined;
-    let held = "";
-    let onStarted!: () => void;
-    const started = new Promise<void>((r) => (onStarted = r));
-    const p = new LiveProcess(
-      true,
-      async (chars) => term.write(chars),
-      undefined,
-      async () => {
-        if (!p.done && pid) await this.sh(`pkill -KILL -s ${pid} 2>/dev/null || kill -KILL -- -${pid} 2>/dev/null || true`, "stop a terminal command").catch(() => {});
-        await term.close();
-      },
-    );
-    term.onData((d) => {
-      if (pid !== undefined) return p.append("pty", d);
-      held += d;
-      const m = marker.exec(held);
-      if (!m) return;
-      pid = m[1];
-      p.append("pty", held.slice(m.index + m[0].length));
-      held = "";
-      onStarted();
-    });
-    void term.exited.then((code) => {
-      onStarted();
-      p.finish(code);
-    });
-    const env = Object.entries(this.state.environment).map(([k, v]) => `${k}=${shellQuote(v)}`);
-    // `trap : INT` in the wrapper shell: the command gets Ctrl-C, the wrapper outlives it to report 130.
-    const line = `printf '%s%s %s\\n' __BURROW_ PTY_${tag} $$; cd -- ${shellQuote(cwd)} || exit 1; exec env ${env.join(" ")} /bin/sh -c 'trap : INT; "$@"; exit $?' sh ${argv.map(shellQuote).join(" ")}\n`;
-    term.write(line);
-    await Promise.race([started, new Promise((r) => setTimeout(r, 10_000))]);
-    return p;
+  private launchContext(): LaunchContext {
+    return { sandbox: this.sandbox, environment: this.state.environment, sh: (script, what) => this.sh(script, what) };
   }
 
   // ---- files ----

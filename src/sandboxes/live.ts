@@ -1,0 +1,47 @@
+import type { SandboxCrash, SandboxInfo } from "../contract/index.js";
+import type { Container } from "./container.js";
+import type { SandboxRecord } from "./registry.js";
+
+/** What the manager keeps for each sandbox it knows: its record, and its container while it runs. */
+export interface Live {
+  record: SandboxRecord;
+  container?: Container;
+  /** Open streams, terminals and the like: while any is held the sandbox stays awake. */
+  holds: number;
+  lastActive: number;
+  flushedActive: number;
+  /** When its container last started (crashes soon after a start count as in a row). */
+  startedAt: number;
+  /** The last crash since the server started; `crashed` while it has not run since. */
+  crash?: SandboxCrash;
+  crashed?: boolean;
+  /** Stops watching its container's init. */
+  unwatch?: () => void;
+  /** A crashed container whose cleanup failed: retried before the next start. */
+  stale?: Container;
+  healing?: boolean;
+  /** Re-attached at start running a runtime protocol this server does not speak: restarted at its next idle moment. */
+  outdated?: number;
+}
+
+/** The API's view of a sandbox. */
+export function sandboxInfo(e: Live): SandboxInfo {
+  const r = e.record;
+  return {
+    id: r.id,
+    state: e.container ? "running" : e.crashed ? "crashed" : "sleeping",
+    image: r.image,
+    imageVersion: r.imageVersion,
+    createdAt: r.createdAt,
+    lastActiveAt: new Date(e.lastActive).toISOString(),
+    sleepAfter: r.sleepAfter,
+    keepAlive: r.keepAlive,
+    limits: r.limits,
+    labels: r.labels,
+    env: r.env,
+    persist: r.persist,
+    baseSnapshot: r.layers[0] ?? null,
+    crash: e.crash ?? null,
+    trust: { extraCaCerts: r.trust?.extraCaCerts ?? [] },
+  };
+}
