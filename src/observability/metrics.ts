@@ -73,10 +73,12 @@ export class Metrics {
         registers: [r],
         async collect() {
           mem.reset();
+          // One sample of every running sandbox for the whole scrape, not one per sandbox.
+          src.usage.sample();
           const infos = src.sandboxes();
           for (const s of infos) {
             const wantDisk = Date.now() - (diskAt.get(s.id) ?? 0) > 30_000;
-            const u = await src.usage.usage(s.id, s.createdAt, { disk: wantDisk });
+            const u = await src.usage.usage(s.id, s.createdAt, { disk: wantDisk, sample: false });
             const was = seenCpu.get(s.id) ?? 0;
             if (u.cpuSeconds > was) cpu.inc({ sandbox: s.id }, u.cpuSeconds - was);
             seenCpu.set(s.id, Math.max(was, u.cpuSeconds));

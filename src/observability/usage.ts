@@ -99,8 +99,8 @@ export class UsageMeter {
   }
 
   /** A sandbox's usage, totals plus what is not flushed yet. */
-  async usage(id: string, createdAt: string, opts: { disk?: boolean } = {}): Promise<Usage> {
-    this.sample();
+  async usage(id: string, createdAt: string, opts: { disk?: boolean; sample?: boolean } = {}): Promise<Usage> {
+    if (opts.sample !== false) this.sample();
     const t = this.store.totals(id);
     const p = this.pending.get(id) ?? emptyUsage();
     const running = (t?.runningSeconds ?? 0) + p.runningSeconds;
