@@ -5,6 +5,7 @@ import { readBody, sendJson } from "../lib/http-json.js";
 import { CreateContextBody, ExecuteBody } from "./schemas.js";
 import type { CodeContextMeta, E2bSandboxes } from "./sandboxes.js";
 import { DEFAULT_USER, homeOf, resolvePath } from "./users.js";
+import { ndjson } from "../lib/ndjson.js";
 
 const LANGUAGES: Record<string, CodeContextMeta["language"]> = {
   python: "python", python3: "python", js: "javascript", javascript: "javascript", node: "javascript", ts: "typescript", typescript: "typescript",
@@ -123,26 +124,17 @@ export class CodeService {
     res.flushHeaders();
     const send = (o: object) => !res.writableEnded && res.write(JSON.stringify(o) + "\n");
     try {
-      let buf = "";
-      for await (const chunk of up) {
-        buf += chunk.toString();
-        let i: number;
-        while ((i = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 1);
-          if (!line) continue;
-          const e = JSON.parse(line) as { type: string; data?: unknown; isMainResult?: boolean; name?: string; message?: string; traceback?: string; executionCount?: number };
-          const timestamp = new Date().toISOString();
-          if (e.type === "stdout" || e.type === "stderr") send({ type: e.type, text: e.data, timestamp });
-          else if (e.type === "result") {
-            const out: Record<string, unknown> = { type: "result", is_main_result: !!e.isMainResult };
-            for (const [mime, v] of Object.entries((e.data ?? {}) as Record<string, unknown>)) out[NAMES[mime] ?? mime] = v;
-            send(out);
-          } else if (e.type === "error") send({ type: "error", name: e.name, value: e.message, traceback: e.traceback });
-          else if (e.type === "complete") {
-            send({ type: "number_of_executions", execution_count: e.executionCount ?? 0 });
-            send({ type: "end_of_execution" });
-          }
+      for await (const e of ndjson<{ type: string; data?: unknown; isMainResult?: boolean; name?: string; message?: string; traceback?: string; executionCount?: number }>(up)) {
+        const timestamp = new Date().toISOString();
+        if (e.type === "stdout" || e.type === "stderr") send({ type: e.type, text: e.data, timestamp });
+        else if (e.type === "result") {
+          const out: Record<string, unknown> = { type: "result", is_main_result: !!e.isMainResult };
+          for (const [mime, v] of Object.entries((e.data ?? {}) as Record<string, unknown>)) out[NAMES[mime] ?? mime] = v;
+          send(out);
+        } else if (e.type === "error") send({ type: "error", name: e.name, value: e.message, traceback: e.traceback });
+        else if (e.type === "complete") {
+          send({ type: "number_of_executions", execution_count: e.executionCount ?? 0 });
+          send({ type: "end_of_execution" });
         }
       }
     } finally {

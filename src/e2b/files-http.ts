@@ -5,22 +5,12 @@ import { createGunzip } from "node:zlib";
 import { BurrowError } from "../contract/index.js";
 import { DENIED } from "./entries.js";
 import { FilesQuery } from "./schemas.js";
+import { runtimeError } from "../sandboxes/index.js";
 import type { E2bSandboxes } from "./sandboxes.js";
 import { asUser, homeOf, resolvePath, shellQuote, userOfQuery } from "./users.js";
 
 /** Multipart bodies are read whole (the SDK streams large files as octet-stream instead). */
 const MAX_MULTIPART = 512 * 1024 * 1024;
-
-async function answerError(res: IncomingMessage): Promise<BurrowError> {
-  const chunks: Buffer[] = [];
-  for await (const c of res) chunks.push(c as Buffer);
-  try {
-    const v = JSON.parse(Buffer.concat(chunks).toString()) as { code?: string; message?: string };
-    return new BurrowError((v.code ?? "INTERNAL") as never, v.message ?? "runtime error");
-  } catch {
-    return new BurrowError("INTERNAL", `the runtime answered ${res.statusCode}`);
-  }
-}
 
 /** envd's `/files`: download (GET, raw bytes) and upload (POST, multipart `file` fields or one octet-stream body). */
 export class FilesHttp {
@@ -33,7 +23,7 @@ export class FilesHttp {
     const path = resolvePath(q.path, user);
     const rt = await this.sandboxes.runtime(id);
     const up = await rt.send("GET", `/files?${new URLSearchParams({ path })}`);
-    if ((up.statusCode ?? 500) >= 400) throw await answerError(up);
+    if ((up.statusCode ?? 500) >= 400) throw await runtimeError(up);
     res.writeHead(200, {
       "content-type": up.headers["content-type"] ?? "application/octet-stream",
       ...(up.headers["content-length"] ? { "content-length": up.headers["content-length"] } : {}),
@@ -115,7 +105,7 @@ export class FilesHttp {
     try {
       for (const it of items) {
         const up = await rt.send("PUT", `/files?${new URLSearchParams({ path: it.path })}`, it.body);
-        if ((up.statusCode ?? 500) >= 400) throw await answerError(up);
+        if ((up.statusCode ?? 500) >= 400) throw await runtimeError(up);
         up.resume();
       }
     } finally {

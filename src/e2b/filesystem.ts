@@ -6,22 +6,12 @@ import { ConnectStream, deadlineOf, keepaliveMs, readStreamRequest, readUnary, s
 import { DENIED, EXISTS, listScript, NOT_A_DIRECTORY, NOT_FOUND, parseEntries, statScript } from "./entries.js";
 import { ConnectError } from "./errors.js";
 import { ListDirRequest, MoveRequest, PathRequest, WatchDirRequest } from "./schemas.js";
+import { runtimeError } from "../sandboxes/index.js";
 import type { E2bSandboxes } from "./sandboxes.js";
 import { asUser, resolvePath, shellQuote, userOfRpc } from "./users.js";
+import { ndjson } from "../lib/ndjson.js";
 
 const EVENT: Record<string, string> = { create: "EVENT_TYPE_CREATE", modify: "EVENT_TYPE_WRITE", delete: "EVENT_TYPE_REMOVE", move: "EVENT_TYPE_RENAME" };
-
-/** Burrow's error answer from the runtime, rethrown with its code. */
-async function runtimeError(res: IncomingMessage): Promise<BurrowError> {
-  const chunks: Buffer[] = [];
-  for await (const c of res) chunks.push(c as Buffer);
-  try {
-    const v = JSON.parse(Buffer.concat(chunks).toString()) as { code?: string; message?: string };
-    return new BurrowError((v.code ?? "INTERNAL") as never, v.message ?? "runtime error");
-  } catch {
-    return new BurrowError("INTERNAL", `the runtime answered ${res.statusCode}`);
-  }
-}
 
 /** envd's filesystem.Filesystem service: entries from the sandbox, changes through Burrow's runtime. */
 export class FilesystemService {
@@ -122,28 +112,19 @@ export class FilesystemService {
     const rel = (p: string) => posix.relative(root, p);
     const event = (name: string, type: string) => ({ filesystem: { name, type } });
     try {
-      let buf = "";
-      for await (const chunk of upstream as Readable) {
-        buf += chunk.toString();
-        let i: number;
-        while ((i = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 1);
-          if (!line) continue;
-          const e = JSON.parse(line) as { type?: string; sse?: string; data?: { type: string; path: string; from?: string; isDirectory: boolean }; message?: string };
-          if (e.type === "watching") stream.send({ start: {} });
-          else if (e.type === "error") return stream.end(new ConnectError("internal", e.message ?? "the watch failed"));
-          else if (e.sse === "event" && e.data) {
-            const d = e.data;
-            if (d.type === "move" && d.from) {
-              // fsnotify's view of a rename: the old name is renamed, the new one created.
-              stream.send(event(rel(d.from), EVENT.move!));
-              stream.send(event(rel(d.path), EVENT.create!));
-            } else {
-              stream.send(event(rel(d.path), EVENT[d.type] ?? "EVENT_TYPE_UNSPECIFIED"));
-              // A new file with content is a create and a write to inotify.
-              if (d.type === "create" && !d.isDirectory) stream.send(event(rel(d.path), EVENT.modify!));
-            }
+      for await (const e of ndjson<{ type?: string; sse?: string; data?: { type: string; path: string; from?: string; isDirectory: boolean }; message?: string }>(upstream as Readable)) {
+        if (e.type === "watching") stream.send({ start: {} });
+        else if (e.type === "error") return stream.end(new ConnectError("internal", e.message ?? "the watch failed"));
+        else if (e.sse === "event" && e.data) {
+          const d = e.data;
+          if (d.type === "move" && d.from) {
+            // fsnotify's view of a rename: the old name is renamed, the new one created.
+            stream.send(event(rel(d.from), EVENT.move!));
+            stream.send(event(rel(d.path), EVENT.create!));
+          } else {
+            stream.send(event(rel(d.path), EVENT[d.type] ?? "EVENT_TYPE_UNSPECIFIED"));
+            // A new file with content is a create and a write to inotify.
+            if (d.type === "create" && !d.isDirectory) stream.send(event(rel(d.path), EVENT.modify!));
           }
         }
       }

@@ -5,6 +5,7 @@ import { ConnectError } from "./errors.js";
 import { CloseStdinRequest, ConnectRequest, ListRequest, SendInputRequest, SendSignalRequest, StartRequest, UpdateRequest, type ProcessSelector } from "./schemas.js";
 import type { E2bSandboxes, ProcessMeta } from "./sandboxes.js";
 import { asUser, homeOf, resolvePath, shellQuote, userEnv, userOfRpc } from "./users.js";
+import { ndjson } from "../lib/ndjson.js";
 
 /** Burrow's view of one background process (GET /processes in the runtime). */
 interface RuntimeProcess {
@@ -158,25 +159,16 @@ export class ProcessService {
       const logs = await rt.send("GET", `/processes/${processId}/logs?follow=1`);
       if ((logs.statusCode ?? 500) >= 400) throw new BurrowError("PROCESS_NOT_FOUND", `no process ${processId} (${logs.statusCode})`);
       res.on("close", () => logs.destroy());
-      let buf = "";
-      for await (const chunk of logs) {
-        buf += chunk.toString();
-        let i: number;
-        while ((i = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 1);
-          if (!line) continue;
-          const e = JSON.parse(line) as { type: string; data?: string; exitCode?: number | null; status?: string };
-          if (e.type === "stdout" || e.type === "stderr") stream.send({ event: { data: { [pty ? "pty" : e.type]: Buffer.from(e.data ?? "").toString("base64") } } });
-          else if (e.type === "exit") {
-            const instead = endedBy?.();
-            if (instead) stream.end(instead);
-            else {
-              stream.send({ event: endEvent({ status: e.status ?? "completed", exitCode: e.exitCode ?? null }) });
-              stream.end();
-            }
-            return true;
+      for await (const e of ndjson<{ type: string; data?: string; exitCode?: number | null; status?: string }>(logs)) {
+        if (e.type === "stdout" || e.type === "stderr") stream.send({ event: { data: { [pty ? "pty" : e.type]: Buffer.from(e.data ?? "").toString("base64") } } });
+        else if (e.type === "exit") {
+          const instead = endedBy?.();
+          if (instead) stream.end(instead);
+          else {
+            stream.send({ event: endEvent({ status: e.status ?? "completed", exitCode: e.exitCode ?? null }) });
+            stream.end();
           }
+          return true;
         }
       }
       // The runtime went away mid-stream: the sandbox slept or was killed.

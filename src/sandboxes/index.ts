@@ -8,5 +8,6 @@ export { Registry, type ExposedPort } from "./registry.js";
 export { Runc } from "./runc.js";
 export { mountNosuid } from "./nosuid.js";
 export { mountViews } from "./views.js";
-export { RuntimeClient } from "./runtime-client.js";
+export { RuntimeClient, runtimeError } from "./runtime-client.js";
 export type { ContainerDeps } from "./container.js";
+export { DEFAULT_DISK_MB, DiskQuota, type DiskLimitsStatus } from "./disk-quota.js";

@@ -86,6 +86,16 @@ export async function readAll(res: Readable): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/** A runtime's error answer (JSON `{code, message}`), read whole and rethrown with its code. */
+export async function runtimeError(res: Readable & { statusCode?: number }): Promise<BurrowError> {
+  const text = await readAll(res);
+  try {
+    return errorFrom(JSON.parse(text) as { code?: string; message?: string });
+  } catch {
+    return new BurrowError("INTERNAL", `the runtime answered ${res.statusCode}${text ? `: ${text.slice(0, 200)}` : ""}`);
+  }
+}
+
 export function errorFrom(value: { code?: string; message?: string; [k: string]: unknown }): BurrowError {
   const { code, message, ...details } = value;
   return new BurrowError((code ?? "INTERNAL") as never, message ?? "runtime error", details);

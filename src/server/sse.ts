@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import { ndjson } from "../lib/ndjson.js";
 
 const HEARTBEAT_MS = 15_000;
 
@@ -59,21 +60,12 @@ export async function relayNdjson(
   /** Why the stream broke off, when it can be told (a crash): replaces the generic error event. */
   explain?: () => Promise<{ code: string; message: string } | undefined>,
 ): Promise<boolean> {
-  let buf = "";
   let ended = false;
-  for await (const chunk of from) {
-    buf += chunk.toString();
-    let i: number;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (!line) continue;
-      // `{sse, data}` names the SSE event apart from its payload; otherwise `type` names it.
-      const event = JSON.parse(line) as { type: string; sse?: string; data?: unknown };
-      if (event.sse) sse.send(event.sse, event.data);
-      else sse.send(event.type, event);
-      if (terminal.includes(event.type)) ended = true;
-    }
+  // `{sse, data}` names the SSE event apart from its payload; otherwise `type` names it.
+  for await (const event of ndjson<{ type: string; sse?: string; data?: unknown }>(from)) {
+    if (event.sse) sse.send(event.sse, event.data);
+    else sse.send(event.type, event);
+    if (terminal.includes(event.type)) ended = true;
   }
   const why = !ended && !sse.closed && explain ? await explain() : undefined;
   if (why && !sse.closed) sse.send("error", { type: "error", ...why });

@@ -1,9 +1,10 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { WebSocket, WebSocketServer, type RawData } from "ws";
+import { WebSocket, WebSocketServer } from "ws";
 import { z } from "zod";
 import { BurrowError, SandboxId, SessionId } from "../contract/index.js";
 import type { SandboxManager } from "../sandboxes/index.js";
+import { openTerminalUpstream, refuseUpgrade, relayableCloseCode } from "./terminal-upstream.js";
 
 const TerminalQuery = z.object({
   cols: z.coerce.number().int().min(1).max(1000).optional(),
@@ -16,11 +17,7 @@ const TerminalQuery = z.object({
 
 const PATH = /^\/v1\/sandboxes\/([^/]+)\/terminal$/;
 
-function refuse(socket: Duplex, err: unknown): void {
-  const e = err instanceof BurrowError ? err : new BurrowError("INTERNAL", (err as Error).message);
-  const body = JSON.stringify(e.toJSON());
-  socket.end(`HTTP/1.1 ${e.status} ${e.code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-}
+const refuse = (socket: Duplex, err: unknown) => refuseUpgrade(socket, err);
 
 /**
  * `GET /v1/sandboxes/:id/terminal` as a WebSocket: the server authenticates,
@@ -62,7 +59,7 @@ export class TerminalGateway {
       const runtime = await this.sandboxes.runtime(id);
       const params = new URLSearchParams();
       for (const [k, v] of Object.entries(q.data)) if (v !== undefined && k !== "link") params.set(k, String(v));
-      const { ws: upstream, forward } = await openUpstream(`ws+unix://${runtime.socketPath}:/terminal?${params}`);
+      const { ws: upstream, forward } = await openTerminalUpstream(`ws+unix://${runtime.socketPath}:/terminal?${params}`);
       const release = this.sandboxes.hold(id);
       this.wss.handleUpgrade(req, socket, head, (client) => {
         this.clients.add(client);
@@ -71,7 +68,7 @@ export class TerminalGateway {
         forward((data, isBinary) => client.readyState === WebSocket.OPEN && client.send(data, { binary: isBinary }));
         const end = (code?: number, reason?: Buffer) => {
           release();
-          const c = code && code >= 1000 && code < 5000 && code !== 1005 && code !== 1006 ? code : 1000;
+          const c = relayableCloseCode(code);
           if (client.readyState === WebSocket.OPEN) client.close(c, reason);
           if (upstream.readyState === WebSocket.OPEN) upstream.close();
         };
@@ -85,39 +82,4 @@ export class TerminalGateway {
       refuse(socket, err);
     }
   }
-}
-
-type Sink = (data: RawData, isBinary: boolean) => void;
-
-/**
- * Connect to the runtime's terminal. The runtime speaks first (ready, then the
- * replay), possibly in the same read as its handshake answer, so ws emits those
- * frames right after `open`, before any awaiting code could listen: they are
- * held from the first moment until `forward` names where they go.
- */
-function openUpstream(url: string): Promise<{ ws: WebSocket; forward: (sink: Sink) => void }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    const held: [RawData, boolean][] = [];
-    let sink: Sink | undefined;
-    ws.on("message", (data, isBinary) => (sink ? sink(data, isBinary) : held.push([data, isBinary])));
-    const forward = (s: Sink) => {
-      sink = s;
-      for (const [data, isBinary] of held.splice(0)) s(data, isBinary);
-    };
-    ws.once("open", () => resolve({ ws, forward }));
-    ws.once("unexpected-response", (_req, res) => {
-      let text = "";
-      res.on("data", (d: Buffer) => (text += d));
-      res.on("end", () => {
-        try {
-          const body = JSON.parse(text);
-          reject(new BurrowError(body.code ?? "INTERNAL", body.message ?? text));
-        } catch {
-          reject(new BurrowError("RUNTIME_UNAVAILABLE", `the runtime refused the terminal (${res.statusCode})`));
-        }
-      });
-    });
-    ws.once("error", (err) => reject(new BurrowError("RUNTIME_UNAVAILABLE", `the sandbox's runtime did not answer (${err.message})`)));
-  });
 }

@@ -13,6 +13,7 @@ import { WebSocket, WebSocketServer, type RawData } from "ws";
 import { z } from "zod";
 import { BurrowError, SandboxId } from "../../contract/index.js";
 import type { SandboxManager } from "../../sandboxes/index.js";
+import { openTerminalUpstream, refuseUpgrade, relayableCloseCode } from "../terminal-upstream.js";
 
 const PATH = /^\/cf\/v1\/sandbox\/([^/]+)\/pty$/;
 const Query = z.object({
@@ -21,11 +22,8 @@ const Query = z.object({
   authorization: z.string().max(1024).optional(),
 });
 
-function refuse(socket: Duplex, err: unknown): void {
-  const e = err instanceof BurrowError ? err : new BurrowError("INTERNAL", (err as Error).message);
-  const body = JSON.stringify({ ...e.toJSON(), error: e.message });
-  socket.end(`HTTP/1.1 ${e.status} ${e.code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-}
+/** The Cloudflare client reads `error` from a refusal's body. */
+const refuse = (socket: Duplex, err: unknown) => refuseUpgrade(socket, err, (e) => ({ ...e.toJSON(), error: e.message }));
 
 /** The bearer token from the Authorization header, or from `?authorization=Bearer ...` (clients that cannot set headers). */
 function bearer(req: IncomingMessage, query: string | undefined): string {
@@ -60,7 +58,7 @@ export class CfPtyGateway {
       this.sandboxes.get(id); // SANDBOX_NOT_FOUND: the bridge never makes a sandbox by naming it
       const runtime = await this.sandboxes.runtime(id);
       const params = new URLSearchParams({ cols: String(q.data.cols ?? 80), rows: String(q.data.rows ?? 24) });
-      const upstream = await openUpstream(`ws+unix://${runtime.socketPath}:/terminal?${params}`);
+      const upstream = await openTerminalUpstream(`ws+unix://${runtime.socketPath}:/terminal?${params}`);
       const release = this.sandboxes.hold(id);
       const tag = randomBytes(4).toString("hex");
       const marker = new RegExp(`__BURROW_CFPTY_${tag} (\\d+)\\r?\\n`);
@@ -117,7 +115,7 @@ export class CfPtyGateway {
             void runtime
               .send("POST", "/exec", { argv: ["/bin/sh", "-c", `pkill -KILL -s ${pid} 2>/dev/null || kill -KILL -- -${pid} 2>/dev/null; true`] })
               .then((r) => r.resume(), () => {});
-          const c = code && code >= 1000 && code < 5000 && code !== 1005 && code !== 1006 ? code : 1000;
+          const c = relayableCloseCode(code);
           if (client.readyState === WebSocket.OPEN) client.close(c);
           if (upstream.ws.readyState === WebSocket.OPEN) upstream.ws.close();
         };
@@ -130,26 +128,4 @@ export class CfPtyGateway {
       refuse(socket, err);
     }
   }
-}
-
-type Sink = (data: RawData, isBinary: boolean) => void;
-
-/** The runtime's terminal socket; frames that arrive before `forward` names a sink are held for it. */
-function openUpstream(url: string): Promise<{ ws: WebSocket; forward: (sink: Sink) => void }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    const held: [RawData, boolean][] = [];
-    let sink: Sink | undefined;
-    ws.on("message", (data, isBinary) => (sink ? sink(data, isBinary) : held.push([data, isBinary])));
-    const forward = (s: Sink) => {
-      sink = s;
-      for (const [data, isBinary] of held.splice(0)) s(data, isBinary);
-    };
-    ws.once("open", () => resolve({ ws, forward }));
-    ws.once("unexpected-response", (_req, res) => {
-      res.resume();
-      reject(new BurrowError("RUNTIME_UNAVAILABLE", `the sandbox's runtime refused the terminal (${res.statusCode})`));
-    });
-    ws.once("error", (err) => reject(new BurrowError("RUNTIME_UNAVAILABLE", `the sandbox's runtime did not answer (${err.message})`)));
-  });
 }

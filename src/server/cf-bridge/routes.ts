@@ -10,8 +10,9 @@ import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { BurrowError, type ErrorCode } from "../../contract/index.js";
 import { readJson, sendJson, toBurrowError } from "../../lib/http-json.js";
+import { ndjson } from "../../lib/ndjson.js";
 import { checkTar, hydrateScript, persistScript, TarCheckError } from "../../lib/workspace-archive.js";
-import type { RuntimeClient, SandboxManager } from "../../sandboxes/index.js";
+import { runtimeError, type RuntimeClient, type SandboxManager } from "../../sandboxes/index.js";
 import type { Ctx, Handler, Router } from "../router.js";
 import { sandboxIdOf } from "../routes/common.js";
 import { CfCreateBody, CfExecBody, CfMountBody, CfPersistQuery, CF_ARCHIVE_LIMITS, CF_ROOT } from "./schemas.js";
@@ -89,34 +90,20 @@ export function cfBridgeRoutes(r: Router, sandboxes: SandboxManager): void {
     const release = sandboxes.hold(id);
     try {
       const res = await rt.send("POST", "/exec?stream=1", { argv: body.argv, ...(body.timeout_ms ? { timeoutMs: body.timeout_ms } : {}) });
-      if ((res.statusCode ?? 500) >= 400) {
-        let text = "";
-        for await (const c of res) text += c;
-        const e = JSON.parse(text || "{}") as { code?: ErrorCode; message?: string };
-        throw new BurrowError(e.code ?? "RUNTIME_UNAVAILABLE", e.message ?? `the runtime answered ${res.statusCode}`);
-      }
+      if ((res.statusCode ?? 500) >= 400) throw await runtimeError(res);
       ctx.res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", "x-accel-buffering": "no" });
       ctx.res.flushHeaders();
       ctx.res.on("close", () => res.destroy());
       const send = (event: string, data: string) => !ctx.res.writableEnded && ctx.res.write(`event: ${event}\ndata: ${data}\n\n`);
-      let buf = "";
       let ended = false;
-      for await (const chunk of res) {
-        buf += chunk;
-        let i: number;
-        while ((i = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 1);
-          if (!line) continue;
-          const ev = JSON.parse(line) as { type: string; data?: string; exitCode?: number; timedOut?: boolean; code?: string; message?: string };
-          if (ev.type === "stdout" || ev.type === "stderr") send(ev.type, b64(ev.data ?? ""));
-          else if (ev.type === "complete") {
-            send("exit", JSON.stringify({ exit_code: ev.timedOut ? 124 : ev.exitCode, ...(ev.timedOut ? { timed_out: true } : {}) }));
-            ended = true;
-          } else if (ev.type === "error") {
-            send("error", `${ev.code}: ${ev.message}`);
-            ended = true;
-          }
+      for await (const ev of ndjson<{ type: string; data?: string; exitCode?: number; timedOut?: boolean; code?: string; message?: string }>(res)) {
+        if (ev.type === "stdout" || ev.type === "stderr") send(ev.type, b64(ev.data ?? ""));
+        else if (ev.type === "complete") {
+          send("exit", JSON.stringify({ exit_code: ev.timedOut ? 124 : ev.exitCode, ...(ev.timedOut ? { timed_out: true } : {}) }));
+          ended = true;
+        } else if (ev.type === "error") {
+          send("error", `${ev.code}: ${ev.message}`);
+          ended = true;
         }
       }
       if (!ended) send("error", "RUNTIME_UNAVAILABLE: the sandbox stopped before the command finished");
@@ -130,12 +117,7 @@ export function cfBridgeRoutes(r: Router, sandboxes: SandboxManager): void {
   r.on("GET", `${base}/:id/file/:path`, wrap(async (ctx) => {
     const rt = await sandboxes.runtime(existing(ctx, sandboxes));
     const res = await rt.send("GET", `/files?path=${encodeURIComponent(filePath(ctx))}`);
-    if ((res.statusCode ?? 500) >= 400) {
-      let text = "";
-      for await (const c of res) text += c;
-      const e = JSON.parse(text || "{}") as { code?: ErrorCode; message?: string };
-      throw new BurrowError(e.code ?? "INTERNAL", e.message ?? "the file could not be read");
-    }
+    if ((res.statusCode ?? 500) >= 400) throw await runtimeError(res);
     ctx.res.writeHead(200, { "content-type": "application/octet-stream", ...(res.headers["content-length"] ? { "content-length": res.headers["content-length"] } : {}) });
     res.pipe(ctx.res);
     await new Promise<void>((resolve) => ctx.res.on("close", () => (res.destroy(), resolve())));
