@@ -49,6 +49,8 @@ export const EgressPolicyInfo = z.object({
   bandwidthKBps: z.number().nullable(),
   /** Handler names the server's configuration offers. */
   handlers: z.array(z.string()),
+  /** The sandbox's own settings as PUT or PATCH left them (the rest above comes from the server's), so an editor changes only these. */
+  own: EgressPolicyBody,
 });
 export type EgressPolicyInfo = z.infer<typeof EgressPolicyInfo>;
 

@@ -43,6 +43,7 @@ export class EgressRules {
       maxConnections: s.maxConnections ?? this.server.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       bandwidthKBps: s.bandwidthKBps !== undefined ? s.bandwidthKBps : (this.server.bandwidthKBps ?? null),
       handlers: this.handlerNames,
+      own: s,
     };
   }
 

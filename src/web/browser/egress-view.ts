@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { json, sbx } from "./api.js";
+import { EgressEditor, type EgressPolicy } from "./egress-rules.js";
 import { ago, bytes, Empty, failed, h } from "./ui.js";
 
 interface AuditEvent {
@@ -17,13 +18,13 @@ interface AuditEvent {
   status: number | null;
 }
 
-/** The sandbox's outbound rules as the server applies them, and its newest outbound connections. */
+/** The sandbox's outbound rules (editable) and its newest outbound connections. */
 export function Egress({ sandboxId }: { sandboxId: string }) {
-  const [policy, setPolicy] = useState<unknown>();
+  const [policy, setPolicy] = useState<EgressPolicy>();
   const [events, setEvents] = useState<AuditEvent[] | undefined>();
   useEffect(() => {
     const load = () => {
-      json<unknown>("GET", `${sbx(sandboxId)}/egress`).then(setPolicy).catch(failed);
+      json<EgressPolicy>("GET", `${sbx(sandboxId)}/egress`).then(setPolicy).catch(failed);
       json<{ events: AuditEvent[] }>("GET", `${sbx(sandboxId)}/egress/audit?limit=200`).then((r) => setEvents(r.events)).catch(failed);
     };
     load();
@@ -33,7 +34,8 @@ export function Egress({ sandboxId }: { sandboxId: string }) {
   return h(
     "div",
     null,
-    h("div", { class: "panel" }, h("div", { class: "panel-head" }, h("span", null, "Rules in force"), h("span", { class: "small" }, "change them with PUT or PATCH /v1/sandboxes/:id/egress")), h("pre", { class: "viewer-text" }, policy === undefined ? "Loading…" : JSON.stringify(policy, null, 2))),
+    policy === undefined ? h(Empty, null, "Loading…") : h(EgressEditor, { sandboxId, policy, onSaved: setPolicy }),
+    h("h2", { class: "section-title" }, "Outbound connections"),
     !events
       ? h(Empty, null, "Loading…")
       : events.length === 0
