@@ -1,11 +1,12 @@
 import type {
   EnsureSandboxBody, ExecEvent, ExecResult, FileEntry, FileStat, SandboxInfo,
 } from "../contract/index.js";
+import { CodeContexts, type CodeContextOptions, type RunCodeOptions } from "./code-contexts.js";
 import { BurrowApiError, checkSandboxId } from "./errors.js";
 import { Process, streamProcessLogs, waitForPort, type WaitForPortOptions } from "./process.js";
 import { openTerminal, type TerminalConnection, type TerminalOptions } from "./terminal.js";
 import type { Transport } from "./transport.js";
-import type { CodeEvent, CodeLanguage, Command, ExecOptions, ExposedPortInfo, ReadFileResult } from "./types.js";
+import type { CodeEvent, Command, ExecOptions, ExposedPortInfo, ReadFileResult } from "./types.js";
 import type { SandboxUsage } from "../contract/usage.js";
 import type { BackupInfo, CodeContextInfo, CreateBackupBody, EgressAuditEvent, EgressPatchBody, EgressPolicyBody, EgressPolicyInfo, Execution, ProcessInfo, ProcessLogEvent, RestoreBackupBody, SnapshotInfo, WatchEvent } from "../contract/index.js";
 
@@ -25,6 +26,7 @@ export class Sandbox {
     protected readonly session?: string,
   ) {
     checkSandboxId(id);
+    this.code = new CodeContexts(t, `/v1/sandboxes/${enc(id)}`);
   }
 
   /** What logging a handle shows: its name, never the credentials or creation options (env may hold secrets). */
@@ -39,6 +41,8 @@ export class Sandbox {
   private get base(): string {
     return `/v1/sandboxes/${enc(this.id)}`;
   }
+
+  private readonly code: CodeContexts;
 
   /** With creation options, the first call makes sure they are applied. */
   private async ready(): Promise<void> {
@@ -275,30 +279,17 @@ export class Sandbox {
   }
 
   /** A persistent interpreter (python, javascript or typescript): variables, imports and functions last between runs. */
-  async createCodeContext(opts: { language?: CodeLanguage; cwd?: string; env?: Record<string, string>; timeout?: number } = {}): Promise<CodeContextInfo> {
+  async createCodeContext(opts: CodeContextOptions = {}): Promise<CodeContextInfo> {
     await this.ready();
-    return this.t.json("POST", `${this.base}/contexts`, opts);
+    return this.code.create(opts);
   }
 
-  async listCodeContexts(): Promise<CodeContextInfo[]> {
-    return (await this.t.json<{ contexts: CodeContextInfo[] }>("GET", `${this.base}/contexts`)).contexts;
+  listCodeContexts(): Promise<CodeContextInfo[]> {
+    return this.code.list();
   }
 
-  async deleteCodeContext(context: string | CodeContextInfo): Promise<void> {
-    await this.t.json("DELETE", `${this.base}/contexts/${enc(typeof context === "string" ? context : context.id)}`);
-  }
-
-  /** One default context per language, made on first use by runCode without a context. */
-  private readonly defaultContexts = new Map<CodeLanguage, Promise<CodeContextInfo>>();
-  private contextFor(context: string | CodeContextInfo | undefined, language: CodeLanguage = "python"): Promise<string> {
-    if (context) return Promise.resolve(typeof context === "string" ? context : context.id);
-    let made = this.defaultContexts.get(language);
-    if (!made) {
-      made = this.createCodeContext({ language });
-      made.catch(() => this.defaultContexts.delete(language));
-      this.defaultContexts.set(language, made);
-    }
-    return made.then((c) => c.id);
+  deleteCodeContext(context: string | CodeContextInfo): Promise<void> {
+    return this.code.delete(context);
   }
 
   /**
@@ -307,17 +298,15 @@ export class Sandbox {
    * representation the object offers (text, html, png, ...). A timeout or
    * `signal` interrupts the cell and the context keeps its state.
    */
-  async runCode(code: string, opts: { context?: string | CodeContextInfo; language?: CodeLanguage; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Execution> {
+  async runCode(code: string, opts: RunCodeOptions = {}): Promise<Execution> {
     await this.ready();
-    const id = await this.contextFor(opts.context, opts.language);
-    return this.t.json("POST", `${this.base}/contexts/${enc(id)}/run`, { code, timeoutMs: opts.timeoutMs }, opts.signal);
+    return this.code.run(code, opts);
   }
 
   /** Events as they happen: stdout, stderr, result, error, then complete. */
-  async *runCodeStream(code: string, opts: { context?: string | CodeContextInfo; language?: CodeLanguage; timeoutMs?: number; signal?: AbortSignal } = {}): AsyncGenerator<CodeEvent> {
+  async *runCodeStream(code: string, opts: RunCodeOptions = {}): AsyncGenerator<CodeEvent> {
     await this.ready();
-    const id = await this.contextFor(opts.context, opts.language);
-    for await (const e of this.t.sse("POST", `${this.base}/contexts/${enc(id)}/run`, { code, timeoutMs: opts.timeoutMs }, opts.signal)) yield e.data as CodeEvent;
+    yield* this.code.runStream(code, opts);
   }
 
   /** Set (string) or unset (null) variables for every later command in the sandbox. */
