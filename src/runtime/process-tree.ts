@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 
-/** Every pid whose ancestry leads to `root` (not including root), read from /proc. */
-export function descendantsOf(root: number): number[] {
-  const children = new Map<number, number[]>();
+/** Every process in the sandbox's pid namespace with its parent and state letter, read from /proc. */
+function processes(): { pid: number; ppid: number; state: string }[] {
+  const out: { pid: number; ppid: number; state: string }[] = [];
   for (const name of readdirSync("/proc")) {
     const pid = Number(name);
     if (!Number.isInteger(pid)) continue;
@@ -12,8 +12,17 @@ export function descendantsOf(root: number): number[] {
     } catch {
       continue; // exited while we looked
     }
-    // The command name may hold spaces and parens; the ppid follows the last ')'.
-    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    // The command name may hold spaces and parens; state and ppid follow the last ')'.
+    const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    out.push({ pid, ppid: Number(ppid), state: state ?? "" });
+  }
+  return out;
+}
+
+/** Every pid whose ancestry leads to `root` (not including root). */
+export function descendantsOf(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const { pid, ppid } of processes()) {
     const list = children.get(ppid);
     if (list) list.push(pid);
     else children.set(ppid, [pid]);
@@ -53,23 +62,8 @@ export function killTree(root: number, sig: NodeJS.Signals = "SIGKILL", includeR
   for (const pid of all) signal(pid, sig);
 }
 
-/** Every live process in the sandbox's pid namespace, with its parent (zombies left out: they hold no resources but a pid until reaped). */
-function liveProcesses(): { pid: number; ppid: number }[] {
-  const out: { pid: number; ppid: number }[] = [];
-  for (const name of readdirSync("/proc")) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    } catch {
-      continue;
-    }
-    const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (state !== "Z" && state !== "X") out.push({ pid, ppid: Number(ppid) });
-  }
-  return out;
-}
+/** Live processes (zombies left out: they hold no resources but a pid until reaped). */
+const liveProcesses = () => processes().filter((p) => p.state !== "Z" && p.state !== "X");
 
 /**
  * SIGKILL every process of the sandbox except init, the runtime and the ones
