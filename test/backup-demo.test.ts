@@ -1,26 +1,24 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { backupDemo } from "../examples/backup-demo.js";
-import { PROJECT } from "./fixtures/js-project.js";
-import { startGitServer, type GitServer } from "./helpers/git-server.js";
-import { name, startTestServer, type TestServer } from "./helpers/server.js";
+import { startJsDemo } from "./helpers/js-demo.js";
+import { name, type TestServer } from "./helpers/server.js";
 
 describe("the backup demo (examples/backup-demo.ts), with a small dependency set", () => {
   let srv: TestServer;
-  let git: GitServer;
+  let repoUrl: string;
+  let cleanup: (() => Promise<void>) | undefined;
 
   before(async () => {
-    git = await startGitServer({ user: "u", token: "t" }, undefined, { demo: PROJECT });
-    srv = await startTestServer({ internet: true, env: { BURROW_EGRESS_ALLOW: `host.burrow.internal:${git.port}` } });
+    ({ srv, repoUrl, cleanup } = await startJsDemo());
   });
   after(async () => {
-    await srv?.cleanup();
-    git?.close();
+    await cleanup?.();
   });
 
   it("installs from scratch, restores from a backup and from a snapshot, and times the three", { timeout: 240_000 }, async () => {
     const lines: string[] = [];
-    const r = await backupDemo(srv.burrow, { repoUrl: `${git.url}/demo.git`, prefix: name("bk"), log: (l) => lines.push(l) });
+    const r = await backupDemo(srv.burrow, { repoUrl, prefix: name("bk"), log: (l) => lines.push(l) });
     assert.match(r.restoredDeps, /ms@2\.1\.3/);
     assert.match(r.forkedDeps, /ms@2\.1\.3/);
     assert.ok(r.installSeconds > 0 && r.restoreSeconds > 0 && r.forkMs > 0);

@@ -1,23 +1,19 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { devLoop } from "../examples/js-dev-loop.js";
-import { PROJECT } from "./fixtures/js-project.js";
-import { startGitServer, type GitServer } from "./helpers/git-server.js";
-import { name, startTestServer, type TestServer } from "./helpers/server.js";
-
+import { startJsDemo } from "./helpers/js-demo.js";
+import { name, type TestServer } from "./helpers/server.js";
 
 describe("JavaScript in the default image, end to end (examples/js-dev-loop.ts)", () => {
   let srv: TestServer;
-  let git: GitServer;
+  let repoUrl: string;
+  let cleanup: (() => Promise<void>) | undefined;
 
   before(async () => {
-    git = await startGitServer({ user: "u", token: "t" }, undefined, { demo: PROJECT });
-    // internet: npm's registry is reached through the egress proxy; the host's CA bundle is passed as extra CAs.
-    srv = await startTestServer({ internet: true, env: { BURROW_EGRESS_ALLOW: `host.burrow.internal:${git.port}` } });
+    ({ srv, repoUrl, cleanup } = await startJsDemo());
   });
   after(async () => {
-    await srv?.cleanup();
-    git?.close();
+    await cleanup?.();
   });
 
   it("has Node.js, npm and Python's requests", async () => {
@@ -41,7 +37,7 @@ describe("JavaScript in the default image, end to end (examples/js-dev-loop.ts)"
   it("clones, installs through the egress proxy, streams npm test, runs npm run dev and answers on the preview URL", { timeout: 240_000 }, async () => {
     const sbx = srv.burrow.sandbox(name("devloop"));
     const lines: string[] = [];
-    const r = await devLoop(sbx, { repoUrl: `${git.url}/demo.git`, port: 3000, log: (l) => lines.push(l) });
+    const r = await devLoop(sbx, { repoUrl, port: 3000, log: (l) => lines.push(l) });
     assert.equal(r.testExitCode, 0, r.testChunks.join(""));
     assert.match(r.testChunks.join(""), /pass 2/);
     assert.ok(r.testChunks.length >= 1 && lines.some((l) => l.startsWith("  | ")), "the test output was streamed");
