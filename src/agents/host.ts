@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { Duplex } from "node:stream";
@@ -9,6 +9,8 @@ import { WebSocketServer } from "ws";
 import { Agent } from "./agent.js";
 import { Instance, type AgentClass } from "./instance.js";
 import { ensureTemplate } from "./storage.js";
+import { storedInstances } from "./catalog.js";
+import type { Schedule } from "./schedules.js";
 import { kebab } from "./kebab.js";
 import { callerContext } from "./rpc.js";
 import type { Sandbox } from "../client/index.js";
@@ -24,6 +26,15 @@ export interface AgentHostOptions {
 }
 
 let current: AgentHost | undefined;
+
+/** One instance as the dashboard lists it. */
+export interface InstanceSummary {
+  name: string;
+  /** In memory now (woken, with connections or recent work). */
+  live: boolean;
+  connections: number;
+  lastActiveAt: string;
+}
 
 /** The host of this process (set when one is created), for getAgentByName. */
 export function currentHost(): AgentHost {
@@ -241,6 +252,41 @@ export class AgentHost {
     } finally {
       this.evicting = false;
     }
+  }
+
+  // --- what a dashboard lists ----------------------------------------------
+
+  /** The class's instances in memory now (connections, last event), by name. */
+  liveOf(cls: string): Map<string, { connections: number; lastActive: number }> {
+    const out = new Map<string, { connections: number; lastActive: number }>();
+    for (const [key, inst] of this.instances) if (!inst.destroyed && key.startsWith(`${cls}\0`)) out.set(inst.name, { connections: inst.connectionCount, lastActive: inst.lastActive });
+    return out;
+  }
+
+  /**
+   * A class's instances: every one with a file (whose name the file gives
+   * back) and every one in memory, live ones first, then by last activity.
+   */
+  async instancesOf(cls: string, limit: number): Promise<{ instances: InstanceSummary[]; total: number; unnamed: number }> {
+    const live = this.liveOf(cls);
+    const stored = await storedInstances(join(this.options.dataDir, "agents", cls));
+    const all = new Map<string, InstanceSummary>();
+    for (const s of stored.instances) all.set(s.name, { name: s.name, live: false, connections: 0, lastActiveAt: new Date(s.lastWrite).toISOString() });
+    for (const [name, l] of live) all.set(name, { name, live: true, connections: l.connections, lastActiveAt: new Date(l.lastActive).toISOString() });
+    const sorted = [...all.values()].sort((a, b) => Number(b.live) - Number(a.live) || b.lastActiveAt.localeCompare(a.lastActiveAt));
+    return { instances: sorted.slice(0, limit), total: sorted.length, unnamed: stored.unnamed };
+  }
+
+  /** Whether (class, name) was ever started here: in memory, or with a file. */
+  exists(cls: string, name: string): boolean {
+    const inst = this.instances.get(`${cls}\0${name}`);
+    return (inst !== undefined && !inst.destroyed) || existsSync(this.file(cls, name));
+  }
+
+  /** An instance's schedules, read in its event order (after its onStart); wakes it, as a connection would. */
+  schedulesOf(cls: string, name: string): Promise<Schedule[]> {
+    const inst = this.instance(cls, name);
+    return inst.enqueue(() => inst.scheduler.list());
   }
 
   /** How many instances are in memory now. */

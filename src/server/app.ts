@@ -39,6 +39,7 @@ import { checkDataDir, minFreeMB } from "./data-dir-checks.js";
 import { openBlobStore } from "../blobs/index.js";
 import { WebConsole } from "../web/index.js";
 import { webRoutes } from "./routes/web.js";
+import { agentRoutes } from "./routes/agents.js";
 import { newRequestId, Observability, tracer } from "../observability/index.js";
 import { usageRoutes } from "./routes/usage.js";
 import { startMetricsPort } from "./metrics-port.js";
@@ -75,6 +76,8 @@ export interface Services {
   /** Browser sessions and terminal links; absent when only the routes are listed (docs checks). */
   web?: WebConsole;
   observability?: Observability;
+  /** The agents this server hosts (--agents), if any. */
+  agents?: AgentHost;
 }
 
 /** Every API route, bound to the services that answer it. */
@@ -96,6 +99,7 @@ export function buildRouter(services: Services): Router {
   contextRoutes(router, sandboxes);
   cfBridgeRoutes(router, sandboxes); // the Cloudflare sandbox bridge under /cf (src/server/cf-bridge)
   webRoutes(router, sandboxes, () => services.web);
+  agentRoutes(router, () => services.agents);
   // The terminal is a WebSocket (see terminal.ts); a plain request is told to upgrade.
   router.on("GET", "/v1/sandboxes/:id/terminal", () => {
     throw new BurrowError("UPGRADE_REQUIRED", "the terminal is a WebSocket: connect with Upgrade: websocket");
@@ -184,7 +188,7 @@ export async function startServer(
   let boundPort = config.port;
   // sbx.getHost(port) hosts of the E2B API go through the same preview proxy.
   e2b.usePreviews(preview, () => boundPort);
-  const web = new WebConsole({ dataDir: config.dataDir, token, port: () => boundPort, agentClasses: () => agents?.classNames ?? [] });
+  const web = new WebConsole({ dataDir: config.dataDir, token, port: () => boundPort });
   const observability = new Observability({
     dataDir: config.dataDir,
     log: { format: config.logFormat, level: config.logLevel },
@@ -199,7 +203,7 @@ export async function startServer(
   });
   const log = observability.logger;
   e2b.useUsage((id, createdAt) => observability.usage.usage(id, createdAt));
-  const router = buildRouter({ sandboxes, egress: { rules, proxy: egress, audit, trust }, snapshots, transfers, backups, preview, serverPort: () => boundPort, observability, web });
+  const router = buildRouter({ sandboxes, egress: { rules, proxy: egress, audit, trust }, snapshots, transfers, backups, preview, serverPort: () => boundPort, observability, web, agents });
 
   const server: Server = createServer({ keepAliveTimeout: 65_000, highWaterMark: 1024 * 1024 }, (req, res) => {
     // Preview URLs are routed by host name; their token is in the name, not the Authorization header.

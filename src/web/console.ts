@@ -15,8 +15,6 @@ export interface WebOptions {
   token: string;
   /** The port the server listens on (known only once it is bound). */
   port: () => number;
-  /** The agent classes this server hosts (kebab-case names), for the Agents view. */
-  agentClasses?: () => string[];
 }
 
 /**
@@ -119,11 +117,6 @@ export class WebConsole {
     const session = id ? this.sessions.find(id) : undefined;
     if (!session) return new BurrowError("UNAUTHORIZED", UNSIGNED);
     return cookieRequestRefusal(req, session.csrf, "upgrade");
-  }
-
-  /** The agent classes served, for `GET /v1/agents`. */
-  agentClasses(): string[] {
-    return this.opts.agentClasses?.() ?? [];
   }
 
   close(): void {

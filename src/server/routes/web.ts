@@ -6,7 +6,7 @@ import type { Router } from "../router.js";
 import { SseStream } from "../sse.js";
 import { sandboxIdOf } from "./common.js";
 
-/** What pages need from the API: the sandbox change feed, terminal links for other origins, the agent classes served. */
+/** What pages need from the API: the sandbox change feed and terminal links for other origins (the agents' part is in agents.ts). */
 export function webRoutes(r: Router, sandboxes: SandboxManager, web: () => WebConsole | undefined): void {
   let feed: SandboxFeed | undefined;
   // SSE: `sandboxes {sandboxes}` (the whole list) first, then `changed {sandbox}` and `removed {id}` as they happen.
@@ -17,7 +17,6 @@ export function webRoutes(r: Router, sandboxes: SandboxManager, web: () => WebCo
     sse.send("sandboxes", { sandboxes: sub.current });
     ctx.res.on("close", () => sub.stop());
   });
-  r.on("GET", "/v1/agents", (ctx) => sendJson(ctx.res, 200, { classes: (web()?.agentClasses() ?? []).map((name) => ({ name, path: `/agents/${name}/<name>` })) }));
   r.on("POST", "/v1/sandboxes/:id/terminal-links", async (ctx) => {
     const id = sandboxIdOf(ctx);
     const body = await readJson(ctx.req, TerminalLinkBody);

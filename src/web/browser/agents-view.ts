@@ -1,111 +1,94 @@
-import { useEffect, useRef, useState } from "preact/hooks";
-import { json } from "./api.js";
-import { Empty, failed, h } from "./ui.js";
+import { useEffect, useState } from "preact/hooks";
+import { Instance, type CallableInfo } from "./agent-instance.js";
+import { enc, json } from "./api.js";
+import { ago, Empty, failed, h, useTick } from "./ui.js";
 
 interface AgentClassInfo {
   name: string;
+  live: number;
+  methods: CallableInfo[];
 }
 
-type Frame = { type: string; state?: unknown; id?: string; success?: boolean; result?: unknown; error?: string; done?: boolean; name?: string };
+interface InstanceSummary {
+  name: string;
+  live: boolean;
+  connections: number;
+  lastActiveAt: string;
+}
 
-const RECENT = "burrow.agents.recent";
+/** The open instance is in the address (`/agents?class=<c>&name=<n>`), so it can be shared and survives a reload. */
+function fromAddress(): { cls: string; name: string } | undefined {
+  const q = new URLSearchParams(location.search);
+  const cls = q.get("class");
+  const name = q.get("name");
+  return cls && name ? { cls, name } : undefined;
+}
 
-/**
- * One agent instance, live: the page connects to `/agents/<class>/<name>` with
- * the agents protocol (as `AgentClient` does), shows each state it is sent,
- * and calls methods over RPC.
- */
-function Instance({ cls, name }: { cls: string; name: string }) {
-  const [state, setState] = useState<unknown>(undefined);
-  const [status, setStatus] = useState("connecting");
-  const [updates, setUpdates] = useState(0);
-  const [method, setMethod] = useState("");
-  const [args, setArgs] = useState("[]");
-  const [calls, setCalls] = useState<{ id: string; text: string; ok?: boolean }[]>([]);
-  const ws = useRef<WebSocket>();
+/** A class's instances (`GET /v1/agents/:class/instances`), refreshed every few seconds. */
+function Instances({ cls, open, onOpen }: { cls: string; open?: string; onOpen: (name: string) => void }) {
+  const [list, setList] = useState<{ instances: InstanceSummary[]; total: number; unnamed: number } | undefined>();
+  const now = useTick(3000);
   useEffect(() => {
-    const sock = new WebSocket(`${location.origin.replace(/^http/, "ws")}/agents/${encodeURIComponent(cls)}/${encodeURIComponent(name)}`);
-    ws.current = sock;
-    sock.onopen = () => setStatus("open");
-    sock.onclose = () => setStatus("closed");
-    sock.onmessage = (ev) => {
-      if (typeof ev.data !== "string") return;
-      let f: Frame;
-      try {
-        f = JSON.parse(ev.data) as Frame;
-      } catch {
-        return;
-      }
-      if (f.type === "cf_agent_state") {
-        setState(f.state);
-        setUpdates((n) => n + 1);
-      } else if (f.type === "rpc" && f.id) {
-        const text = f.success ? JSON.stringify(f.result) : `error: ${f.error}`;
-        if (f.done === false) return;
-        setCalls((c) => c.map((x) => (x.id === f.id ? { ...x, text: `${x.text} → ${text}`, ok: f.success } : x)));
-      }
-    };
-    return () => sock.close();
-  }, [cls, name]);
-  const call = (e: Event) => {
-    e.preventDefault();
-    let list: unknown;
-    try {
-      list = JSON.parse(args || "[]");
-      if (!Array.isArray(list)) throw new Error("arguments are a JSON array, like [1, \"a\"]");
-    } catch (err) {
-      return failed(err);
-    }
-    const id = Math.random().toString(36).slice(2);
-    setCalls((c) => [{ id, text: `${method}(${(list as unknown[]).map((a) => JSON.stringify(a)).join(", ")})` }, ...c].slice(0, 20));
-    ws.current?.send(JSON.stringify({ type: "rpc", id, method, args: list }));
-  };
+    setList(undefined);
+    const load = () => json<{ instances: InstanceSummary[]; total: number; unnamed: number }>("GET", `/v1/agents/${enc(cls)}/instances`).then(setList).catch(failed);
+    void load();
+    const i = setInterval(load, 3000);
+    return () => clearInterval(i);
+  }, [cls]);
+  if (!list) return h(Empty, null, "Loading…");
+  if (list.instances.length === 0) return h(Empty, null, `No instance of ${cls} yet. Open one by name above, or connect to `, h("code", null, `/agents/${cls}/<name>`), ".");
   return h(
     "div",
-    { class: "agent-instance" },
-    h("div", { class: "panel" }, h("div", { class: "panel-head" }, h("span", null, "State of ", h("span", { class: "mono" }, `${cls}/${name}`)), h("span", { class: `small state-${status === "open" ? "running" : "sleeping"}` }, `${status} · ${updates} update${updates === 1 ? "" : "s"}`)), h("pre", { class: "viewer-text", "data-agent-state": "" }, state === undefined ? "(no state yet)" : JSON.stringify(state, null, 2))),
+    null,
     h(
-      "form",
-      { class: "create", onSubmit: call },
-      h("input", { name: "method", class: "mono", placeholder: "method", value: method, required: true, onInput: (e: Event) => setMethod((e.target as HTMLInputElement).value) }),
-      h("input", { name: "args", class: "mono grow", placeholder: "[arguments as JSON]", value: args, onInput: (e: Event) => setArgs((e.target as HTMLInputElement).value) }),
-      h("button", { class: "btn primary", type: "submit", disabled: status !== "open" }, "Call"),
+      "table",
+      { class: "table instances" },
+      h("thead", null, h("tr", null, ["Instance", "In memory", "Connections", "Last activity", ""].map((t) => h("th", { key: t }, t)))),
+      h(
+        "tbody",
+        null,
+        list.instances.map((i) =>
+          h(
+            "tr",
+            { key: i.name, "data-instance": i.name, class: i.name === open ? "selected" : "" },
+            h("td", null, h("a", { href: `/agents?class=${enc(cls)}&name=${enc(i.name)}`, class: "name", onClick: (e: MouseEvent) => (e.preventDefault(), onOpen(i.name)) }, i.name)),
+            h("td", null, h("span", { class: `badge state-${i.live ? "running" : "sleeping"}` }, h("span", { class: "dot" }), i.live ? "live" : "stored")),
+            h("td", { class: "mono small", "data-connections": String(i.connections) }, String(i.connections)),
+            h("td", { class: "small", title: i.lastActiveAt }, ago(i.lastActiveAt, now)),
+            h("td", { class: "row-actions" }, h("button", { class: "btn", onClick: () => onOpen(i.name) }, i.name === open ? "Viewing" : "View")),
+          ),
+        ),
+      ),
     ),
-    calls.length > 0 && h("div", { class: "panel" }, h("div", { class: "panel-head" }, "Calls"), h("pre", { class: "logs", "data-agent-calls": "" }, calls.map((c) => h("div", { key: c.id, class: c.ok === false ? "stderr" : "" }, c.text)))),
+    (list.total > list.instances.length || list.unnamed > 0) &&
+      h("p", { class: "muted small" }, list.total > list.instances.length ? `Showing ${list.instances.length} of ${list.total}, most recent first. ` : "", list.unnamed > 0 ? `${list.unnamed} more have names outside letters, digits, ".", "_" and "-" (or longer than 80): open them by name.` : ""),
   );
 }
 
-/** The agent classes this server hosts, and one instance opened by name. */
+/** The agent classes this server hosts, a class's instances, and one instance opened live. */
 export function AgentsView() {
   const [classes, setClasses] = useState<AgentClassInfo[] | undefined>();
-  const [cls, setCls] = useState("");
+  const first = fromAddress();
+  const [cls, setCls] = useState(first?.cls ?? "");
   const [name, setName] = useState("");
-  const [open, setOpen] = useState<{ cls: string; name: string } | undefined>();
-  const [recent, setRecent] = useState<{ cls: string; name: string }[]>(() => {
-    try {
-      return JSON.parse(localStorage.getItem(RECENT) ?? "[]");
-    } catch {
-      return [];
-    }
-  });
+  const [open, setOpen] = useState<{ cls: string; name: string } | undefined>(first);
   useEffect(() => {
     json<{ classes: AgentClassInfo[] }>("GET", "/v1/agents")
       .then((r) => {
         setClasses(r.classes);
-        if (r.classes[0]) setCls(r.classes[0].name);
+        setCls((c) => c || r.classes[0]?.name || "");
       })
       .catch(failed);
   }, []);
   const show = (c: string, n: string) => {
     setOpen({ cls: c, name: n });
-    const next = [{ cls: c, name: n }, ...recent.filter((r) => r.cls !== c || r.name !== n)].slice(0, 8);
-    setRecent(next);
-    localStorage.setItem(RECENT, JSON.stringify(next));
+    history.replaceState(null, "", `/agents?class=${enc(c)}&name=${enc(n)}`);
   };
+  const chosen = classes?.find((c) => c.name === cls);
   return h(
     "section",
     { class: "page" },
-    h("header", { class: "page-head" }, h("div", null, h("h1", null, "Agents"), h("p", { class: "muted" }, "Durable agents this server hosts. Open an instance by name to watch its state live and call its methods."))),
+    h("header", { class: "page-head" }, h("div", null, h("h1", null, "Agents"), h("p", { class: "muted" }, "Durable agents this server hosts. Open an instance to watch its state live, see its schedules and call its methods."))),
     !classes
       ? h(Empty, null, "Loading…")
       : classes.length === 0
@@ -114,14 +97,20 @@ export function AgentsView() {
             "div",
             null,
             h(
+              "nav",
+              { class: "tabs agent-classes" },
+              classes.map((c) =>
+                h("a", { key: c.name, href: "#", class: `tab ${c.name === cls ? "active" : ""}`, "data-class": c.name, onClick: (e: Event) => (e.preventDefault(), setCls(c.name)) }, c.name, h("span", { class: "count" }, `${c.methods.length} method${c.methods.length === 1 ? "" : "s"}`)),
+              ),
+            ),
+            h(
               "form",
-              { class: "create", onSubmit: (e: Event) => (e.preventDefault(), show(cls, name)) },
-              h("select", { name: "class", value: cls, onChange: (e: Event) => setCls((e.target as HTMLSelectElement).value) }, classes.map((c) => h("option", { key: c.name, value: c.name }, c.name))),
-              h("input", { name: "instance", placeholder: "instance name", value: name, required: true, onInput: (e: Event) => setName((e.target as HTMLInputElement).value) }),
+              { class: "create", onSubmit: (e: Event) => (e.preventDefault(), show(cls, name.trim())) },
+              h("input", { name: "instance", placeholder: `open or start a ${cls} by name`, value: name, required: true, onInput: (e: Event) => setName((e.target as HTMLInputElement).value) }),
               h("button", { class: "btn primary", type: "submit" }, "Open"),
             ),
-            recent.length > 0 && h("div", { class: "labels recent" }, "Recent: ", recent.map((r) => h("a", { key: `${r.cls}/${r.name}`, href: "#", class: "label", onClick: (e: Event) => (e.preventDefault(), show(r.cls, r.name)) }, `${r.cls}/${r.name}`))),
-            open && h(Instance, { key: `${open.cls}/${open.name}`, cls: open.cls, name: open.name }),
+            h(Instances, { cls, open: open?.cls === cls ? open.name : undefined, onOpen: (n) => show(cls, n) }),
+            open && h(Instance, { key: `${open.cls}/${open.name}`, cls: open.cls, name: open.name, methods: classes.find((c) => c.name === open.cls)?.methods ?? chosen?.methods ?? [] }),
           ),
   );
 }
