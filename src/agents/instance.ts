@@ -1,5 +1,6 @@
 import { rmSync } from "node:fs";
 import { channels, publish } from "../observability/channels.js";
+import { tracer } from "../observability/tracing.js";
 import type { WebSocket } from "ws";
 import { Agent, internals, type ConnectionContext } from "./agent.js";
 import { callableByName } from "./callable.js";
@@ -187,7 +188,9 @@ export class Instance {
     const opts = callableByName(this.agent, method);
     if (!opts) return fail(`Method ${method} is not callable`);
     const list = Array.isArray(args) ? args : [];
-    void callerContext.run({ connection: conn }, async () => {
+    // A span per call (agent class and name as attributes); the agent's sandbox calls inside it are its children.
+    const attrs = { agent: this.deps.kebab, "agent.name": this.name, "rpc.method": method, "rpc.streaming": !!opts.streaming };
+    void callerContext.run({ connection: conn }, () => tracer.span("agent.rpc", attrs, async (span) => {
       if (opts.streaming) {
         const stream = new StreamingResponse(conn, id);
         try {
@@ -205,9 +208,10 @@ export class Instance {
         ok = true;
       } catch (err) {
         fail(errorMessage(err));
+        span.end(err); // an error status on the span; the caller got the message
       }
       publish(channels.agentRpc, () => ({ agent: this.deps.kebab, method, durationMs: performance.now() - t0, ok }));
-    });
+    }));
   }
 
   /** A server-side call through a stub: any method, not only callable ones, in the instance's order. */
@@ -223,11 +227,14 @@ export class Instance {
   runSchedules(): Promise<void> {
     return callerContext.exit(() =>
       this.enqueue(() =>
-        this.scheduler.runDue(async (callback, payload, schedule) => {
-          const fn = (this.agent as unknown as Record<string, unknown>)[callback];
-          if (typeof fn !== "function") throw new Error(`schedule callback ${callback} does not exist`);
-          await fn.call(this.agent, payload, schedule);
-        }),
+        this.scheduler.runDue((callback, payload, schedule) =>
+          // A trace of its own (null): the timer's async context is whichever call armed it.
+          tracer.span("agent.schedule", { agent: this.deps.kebab, "agent.name": this.name, "schedule.callback": callback, "schedule.type": schedule.type }, async () => {
+            const fn = (this.agent as unknown as Record<string, unknown>)[callback];
+            if (typeof fn !== "function") throw new Error(`schedule callback ${callback} does not exist`);
+            await fn.call(this.agent, payload, schedule);
+          }, null),
+        ),
       ),
     );
   }

@@ -26,7 +26,10 @@ interface Recorded {
   error?: string;
 }
 
-const NOOP: Span = { traceId: "", spanId: "", setAttribute() {}, end() {} };
+/** What every call gets while tracing is off: one shared object, so the hot path makes no span objects. */
+export const NOOP_SPAN: Span = Object.freeze({ traceId: "", spanId: "", setAttribute() {}, end() {} });
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+type Attributes = Record<string, string | number | boolean>;
 const nowNs = () => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
 const hex = (n: number) => randomBytes(n).toString("hex");
 
@@ -44,10 +47,14 @@ export class Tracer {
     this.enabled = !!this.url;
   }
 
-  /** Run `f` inside a new span (a child of the current one, or of `traceparent`). */
-  async span<T>(name: string, attributes: Record<string, string | number | boolean>, f: (span: Span) => Promise<T>, traceparent?: string): Promise<T> {
-    if (!this.enabled) return f(NOOP);
-    const parent = parseTraceparent(traceparent) ?? this.current.getStore();
+  /**
+   * Run `f` inside a new span: a child of `traceparent` (a W3C header) when
+   * given, else of the current span; `null` starts a new trace (work a timer
+   * started, whose async context is whatever call armed it).
+   */
+  async span<T>(name: string, attributes: Attributes, f: (span: Span) => Promise<T>, traceparent?: string | null): Promise<T> {
+    if (!this.enabled) return f(NOOP_SPAN);
+    const parent = traceparent === null ? undefined : (parseTraceparent(traceparent) ?? this.current.getStore());
     const rec: Recorded = { traceId: parent?.traceId ?? hex(16), spanId: hex(8), parentSpanId: parent?.spanId, name, start: nowNs(), end: 0n, attributes: { ...attributes } };
     const span: Span = {
       traceId: rec.traceId,
@@ -71,17 +78,36 @@ export class Tracer {
   }
 
   /** The `traceparent` header for a call made now (into a sandbox's runtime), or nothing when off. */
-  headers(): Record<string, string> {
+  headers(): Readonly<Record<string, string>> {
     const c = this.enabled ? this.current.getStore() : undefined;
-    return c ? { traceparent: `00-${c.traceId}-${c.spanId}-01` } : {};
+    return c ? { traceparent: `00-${c.traceId}-${c.spanId}-01` } : NO_HEADERS;
   }
 
-  /** A child span whose times were measured elsewhere (the runtime's `x-burrow-span: <startNs>-<endNs>`). */
-  remoteChild(name: string, header: string | string[] | undefined, attributes: Record<string, string | number | boolean> = {}): void {
+  /**
+   * The runtime's part of the current span, from its answer's
+   * `x-burrow-span: <startNs>-<endNs>`. A streamed answer says `<startNs>-`:
+   * the runtime works until its last byte, so the span ends when `res` does.
+   */
+  remoteChild(name: string, res: { headers: Record<string, string | string[] | undefined>; once(ev: "close", f: () => void): unknown }, attributes: Attributes = {}): void {
     const c = this.enabled ? this.current.getStore() : undefined;
-    const m = typeof header === "string" ? /^(\d+)-(\d+)$/.exec(header) : null;
+    const header = c ? res.headers["x-burrow-span"] : undefined;
+    const m = typeof header === "string" ? /^(\d+)-(\d*)$/.exec(header) : null;
     if (!c || !m) return;
-    this.record({ traceId: c.traceId, spanId: hex(8), parentSpanId: c.spanId, name, start: BigInt(m[1]!), end: BigInt(m[2]!), attributes });
+    const rec: Recorded = { traceId: c.traceId, spanId: hex(8), parentSpanId: c.spanId, name, start: BigInt(m[1]!), end: 0n, attributes };
+    if (m[2]) return this.record({ ...rec, end: BigInt(m[2]) });
+    res.once("close", () => this.record({ ...rec, end: nowNs() }));
+  }
+
+  /** A fetch that carries the current span into the request (an agent calling its sandbox through the API); plain fetch when off. */
+  fetch(): typeof fetch {
+    if (!this.enabled) return fetch;
+    return (input, init) => {
+      const extra = this.headers();
+      if (!extra.traceparent) return fetch(input, init);
+      const headers = new Headers(init?.headers);
+      headers.set("traceparent", extra.traceparent);
+      return fetch(input, { ...init, headers });
+    };
   }
 
   async flush(): Promise<void> {

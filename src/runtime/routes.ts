@@ -14,6 +14,7 @@ import * as files from "./files.js";
 import { packDirectory, unpackDirectory } from "./backup.js";
 import { sandboxTrust, setSandboxTrust } from "./trust.js";
 import { readBody, sendJson, startNdjson } from "../lib/http-json.js";
+import { spanBegin, spanDone, spanStreams } from "./span.js";
 
 const truthy = (v: string | undefined): boolean => v === "true" || v === "1";
 
@@ -41,6 +42,7 @@ export class RuntimeRoutes {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    spanBegin(req, res);
     const url = new URL(req.url ?? "/", "http://runtime");
     const q = Object.fromEntries(url.searchParams);
     const parts = url.pathname.split("/").filter(Boolean);
@@ -97,7 +99,9 @@ export class RuntimeRoutes {
         return this.readFile(res, q.path!);
       case "PUT /files": {
         const mode = q.mode ? parseInt(q.mode, 8) : undefined;
-        return sendJson(res, 200, await files.writeFrom(q.path!, req, mode));
+        const written = await files.writeFrom(q.path!, req, mode);
+        spanDone(res);
+        return sendJson(res, 200, written);
       }
       case "DELETE /files":
         await files.remove(q.path!, truthy(q.recursive));
@@ -174,8 +178,6 @@ export class RuntimeRoutes {
   }
 
   private async exec(req: IncomingMessage, res: ServerResponse, stream: boolean): Promise<void> {
-    // With a traceparent from the server, report when this work ran, so it shows as a child span there.
-    const spanStart = req.headers.traceparent ? unixNs() : undefined;
     const body = await read<ExecBody>(req);
     const session = body.sessionId !== undefined ? this.session(body.sessionId) : undefined;
     const abort = new AbortController();
@@ -190,6 +192,7 @@ export class RuntimeRoutes {
       const emit = (e: ExecEvent) => (send ? send(e) : early.push(e));
       try {
         const run = session ? session.run(body, emit) : runOnce(body, this.env, DEFAULT_CWD, emit, abort.signal);
+        spanStreams(res);
         send = startNdjson(res);
         early.forEach(send);
         const r = await run;
@@ -221,7 +224,7 @@ export class RuntimeRoutes {
       throw new BurrowError("EXEC_TIMEOUT", `command timed out after ${body.timeoutMs} ms; it and every process it started were killed`, {
         stdout, stderr, durationMs: r.durationMs,
       });
-    if (spanStart !== undefined) res.setHeader("x-burrow-span", `${spanStart}-${unixNs()}`);
+    spanDone(res);
     sendJson(res, 200, {
       success: r.exitCode === 0,
       exitCode: r.exitCode,
@@ -235,6 +238,7 @@ export class RuntimeRoutes {
 
   private async readFile(res: ServerResponse, path: string): Promise<void> {
     const f = await files.openForRead(path);
+    spanStreams(res);
     res.writeHead(200, { "content-type": f.mimeType, "x-burrow-size": f.size, ...(f.known ? { "content-length": f.size } : {}) });
     // A read that fails half-way cuts the response off (the client sees it incomplete) rather than leaving it open.
     f.stream.on("error", (err) => res.destroy(err));
@@ -242,9 +246,4 @@ export class RuntimeRoutes {
     f.stream.pipe(res);
     await new Promise((r) => res.on("close", r));
   }
-}
-
-/** Now, in nanoseconds since the Unix epoch (for span times the server records). */
-function unixNs(): string {
-  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)).toString();
 }

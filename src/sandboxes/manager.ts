@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { removeTree } from "../confine/index.js";
 import { channels, publish } from "../observability/channels.js";
+import { tracer } from "../observability/tracing.js";
 import { BurrowError, durationSeconds, type EgressSettings, type EnsureSandboxBody, type SandboxCrash, type SandboxInfo } from "../contract/index.js";
 import { removeCgroupTree } from "./cgroups.js";
 import { backoffRefusal } from "./crash-policy.js";
@@ -425,14 +426,18 @@ export class SandboxManager {
       if (refusal) throw refusal;
     }
     const t0 = performance.now();
-    const pooled = fresh ? await this.pool.claim(e.record) : undefined;
-    const c = pooled ?? new Container(e.record, this.deps);
-    if (!pooled) await c.start();
+    const { c, kind } = await tracer.span("sandbox.start", { sandbox: e.record.id }, async (span) => {
+      const pooled = fresh ? await this.pool.claim(e.record) : undefined;
+      const kind = pooled ? "pool" : !fresh ? "wake" : e.record.layers.length ? "restore" : "cold";
+      span.setAttribute("sandbox.start_kind", kind);
+      const c = pooled ?? new Container(e.record, this.deps);
+      if (!pooled) await c.start();
+      return { c, kind };
+    });
     e.container = c;
     e.crashed = false;
     e.startedAt = e.lastActive = Date.now();
     this.supervise(e, c);
-    const kind = pooled ? "pool" : !fresh ? "wake" : e.record.layers.length ? "restore" : "cold";
     publish(channels.sandboxStart, () => ({ id: e.record.id, kind, durationMs: performance.now() - t0 }));
     publish(channels.sandboxLifecycle, () => ({ id: e.record.id, event: fresh ? "create" : "wake", detail: kind }));
   }

@@ -242,8 +242,10 @@ export async function startServer(
       return sendError(res, err);
     }
     const handler = match.handler;
+    const handle = async () => handler({ req, res, params: match.params, query });
+    // Off, the request runs as is: no span, no attributes.
     const traceparent = typeof req.headers.traceparent === "string" ? req.headers.traceparent : undefined;
-    tracer.span(`HTTP ${route}`, { "http.method": req.method ?? "", "http.route": route, "burrow.request_id": requestId }, async () => handler({ req, res, params: match.params, query }), traceparent).catch((err) => {
+    (tracer.enabled ? tracer.span(`HTTP ${route}`, { "http.method": req.method ?? "", "http.route": route, "burrow.request_id": requestId }, handle, traceparent) : handle()).catch((err) => {
       if (!(err instanceof BurrowError)) log.error({ event: "http.error", requestId, route, err }, "request failed");
       else if (err.status >= 500) log.warn({ event: "http.error", requestId, route, code: err.code }, err.message);
       sendError(res, err);
@@ -273,7 +275,8 @@ export async function startServer(
   const ownApi = new Burrow({ url: `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${port}`, token });
   mcp.useSandboxes((id) => ownApi.sandbox(id, {}));
   if (agents) {
-    const own = new Burrow({ url: `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${port}`, token });
+    // Traced: an agent's sandbox calls carry its RPC's span, so they show as its children.
+    const own = new Burrow({ url: `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${port}`, token, fetch: tracer.fetch() });
     agents.useSandboxes((id) => own.sandbox(id));
   }
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BurrowError } from "../../contract/errors.js";
 import { readBody, sendJson, startNdjson } from "../../lib/http-json.js";
+import { spanDone, spanStreams } from "../span.js";
 import { applyEnv, DEFAULT_CWD } from "../env.js";
 import { checkCwd } from "../exec.js";
 import { CodeContext, interpreterFor, notFound } from "./context.js";
@@ -58,6 +59,7 @@ export class CodeContextTable {
     const abort = new AbortController();
     res.on("close", () => !res.writableFinished && abort.abort());
     if (stream) {
+      spanStreams(res);
       const send = startNdjson(res);
       const outcome = await ctx.run(b.code, b.timeoutMs ?? ctx.defaultTimeoutMs, (e) => send(e), abort.signal);
       send({ type: "complete", ...outcome });
@@ -77,6 +79,7 @@ export class CodeContextTable {
       },
       abort.signal,
     );
+    spanDone(res);
     sendJson(res, 200, {
       results: results.map((r) => ({ ...toResult(r.data), ...(r.isMainResult ? { isMainResult: true } : {}) })),
       logs: { stdout: logs.stdout.join(""), stderr: logs.stderr.join("") },

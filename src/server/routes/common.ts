@@ -4,6 +4,7 @@ import { BurrowError, type ErrorCode, SandboxId } from "../../contract/index.js"
 import type { RuntimeClient, SandboxManager } from "../../sandboxes/index.js";
 import type { Ctx } from "../router.js";
 import { relayNdjson, SseStream } from "../sse.js";
+import { tracer } from "../../observability/tracing.js";
 
 /** A path parameter checked against its schema; a bad one is a 400 with the schema's message. */
 export function paramOf(ctx: Ctx, name: string, schema: z.ZodType<string>, code: ErrorCode = "VALIDATION_FAILED"): string {
@@ -39,6 +40,24 @@ export function relay(from: IncomingMessage, to: ServerResponse, extraHeaders: s
     });
     from.on("error", () => to.destroy());
   });
+}
+
+/**
+ * A runtime request made inside the current span: it carries the trace
+ * context, and the runtime's own part comes back as the child `runtimeSpan`.
+ */
+export async function sendTraced(
+  rt: RuntimeClient,
+  runtimeSpan: string,
+  attributes: Record<string, string | number | boolean>,
+  method: string,
+  path: string,
+  body?: unknown,
+  signal?: AbortSignal,
+): Promise<IncomingMessage> {
+  const res = await rt.send(method, path, body, tracer.headers(), signal);
+  tracer.remoteChild(runtimeSpan, res, attributes);
+  return res;
 }
 
 export const qs = (q: Record<string, string | undefined>): string => {

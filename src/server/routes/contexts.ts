@@ -2,7 +2,8 @@ import { BurrowError, ContextId, CreateContextBody, RunCodeBody } from "../../co
 import { readJson } from "../../lib/http-json.js";
 import type { SandboxManager } from "../../sandboxes/index.js";
 import type { Ctx, Router } from "../router.js";
-import { relay, sandboxIdOf, sseFromRuntime } from "./common.js";
+import { relay, sandboxIdOf, sendTraced, sseFromRuntime } from "./common.js";
+import { tracer } from "../../observability/tracing.js";
 
 function contextIdOf(ctx: Ctx): string {
   const r = ContextId.safeParse(ctx.params.ctx);
@@ -26,8 +27,11 @@ export function contextRoutes(r: Router, sandboxes: SandboxManager): void {
     const cid = contextIdOf(ctx);
     const id = sandboxIdOf(ctx);
     const body = await readJson(ctx.req, RunCodeBody);
+    const attrs = { sandbox: id, "code.context": cid };
     if ((ctx.req.headers.accept ?? "").includes("text/event-stream"))
-      return sseFromRuntime(ctx, sandboxes, id, (rt) => rt.send("POST", `/contexts/${cid}/run?stream=1`, body), ["complete"]);
+      return tracer.span("code.run", { ...attrs, "code.stream": true }, () =>
+        sseFromRuntime(ctx, sandboxes, id, (rt) => sendTraced(rt, "runtime.code.run", attrs, "POST", `/contexts/${cid}/run?stream=1`, body), ["complete"]),
+      );
     const rt = await sandboxes.runtime(id);
     const release = sandboxes.hold(id);
     // Listen for the caller leaving before the runtime answers: the answer only comes once the cell is done,
@@ -37,7 +41,7 @@ export function contextRoutes(r: Router, sandboxes: SandboxManager): void {
     ctx.res.on("close", onClose);
     try {
       if (ctx.res.destroyed) return;
-      const res = await rt.send("POST", `/contexts/${cid}/run`, body, {}, left.signal);
+      const res = await tracer.span("code.run", attrs, () => sendTraced(rt, "runtime.code.run", attrs, "POST", `/contexts/${cid}/run`, body, left.signal));
       ctx.res.on("close", () => res.destroy());
       await relay(res, ctx.res);
     } catch (err) {

@@ -2,15 +2,22 @@ import { DeleteQuery, ListQuery, MkdirBody, MoveBody, PathQuery, WatchQuery, Wri
 import { readJson } from "../../lib/http-json.js";
 import type { SandboxManager } from "../../sandboxes/index.js";
 import type { Router } from "../router.js";
-import { parseQuery, qs, relay, sandboxIdOf, sseFromRuntime } from "./common.js";
+import { parseQuery, qs, relay, sandboxIdOf, sendTraced, sseFromRuntime } from "./common.js";
+import { tracer } from "../../observability/tracing.js";
 
 /** Files: bytes stream through in both directions; the runtime resolves every path inside the sandbox. */
 export function fileRoutes(r: Router, sandboxes: SandboxManager): void {
   const base = "/v1/sandboxes/:id/files";
+  // Transfers are spans (file names are not among their attributes); the runtime's part is the child `runtime.files.*`.
   r.on("GET", base, async (ctx) => {
     const q = parseQuery(ctx, PathQuery);
-    const rt = await sandboxes.runtime(sandboxIdOf(ctx));
-    await relay(await rt.send("GET", `/files?${qs(q)}`), ctx.res, ["x-burrow-size"]);
+    const id = sandboxIdOf(ctx);
+    const rt = await sandboxes.runtime(id);
+    await tracer.span("files.read", { sandbox: id }, async (span) => {
+      const res = await sendTraced(rt, "runtime.files.read", { sandbox: id }, "GET", `/files?${qs(q)}`);
+      if (res.headers["x-burrow-size"]) span.setAttribute("files.bytes", Number(res.headers["x-burrow-size"]));
+      await relay(res, ctx.res, ["x-burrow-size"]);
+    });
   });
   r.on("PUT", base, async (ctx) => {
     const q = parseQuery(ctx, WriteQuery);
@@ -18,7 +25,7 @@ export function fileRoutes(r: Router, sandboxes: SandboxManager): void {
     const rt = await sandboxes.runtime(id);
     const release = sandboxes.hold(id);
     try {
-      await relay(await rt.send("PUT", `/files?${qs(q)}`, ctx.req), ctx.res);
+      await tracer.span("files.write", { sandbox: id }, async () => relay(await sendTraced(rt, "runtime.files.write", { sandbox: id }, "PUT", `/files?${qs(q)}`, ctx.req), ctx.res));
     } finally {
       release();
     }
