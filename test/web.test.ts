@@ -119,6 +119,7 @@ describe("the dashboard in a real browser", () => {
       await srv.api("PUT", "/v1/sandboxes/ci-runner", { sleepAfter: "1h" });
       await srv.api("POST", "/v1/sandboxes/ci-runner/sleep", {});
       await page.locator('tr[data-sandbox="ci-runner"] .badge', { hasText: "sleeping" }).waitFor();
+      await page.locator('tr[data-sandbox="agent-session-47"] .usage-cpu', { hasText: "%" }).waitFor();
       await page.screenshot({ path: join(SHOTS, "dashboard.png") });
     }
   });

@@ -118,6 +118,16 @@ export class UsageMeter {
     };
   }
 
+  /** Every running sandbox now, from one sample: CPU seconds so far (a rate is two readings apart) and memory in use. */
+  running(): { sandbox: string; cpuSeconds: number; memoryBytes: number }[] {
+    this.sample();
+    return [...this.live.keys()].map((id) => {
+      const t = this.store.totals(id);
+      const p = this.pending.get(id);
+      return { sandbox: id, cpuSeconds: round((t?.cpuSeconds ?? 0) + (p?.cpuSeconds ?? 0)), memoryBytes: this.live.get(id)!.memoryBytes };
+    });
+  }
+
   /** Per sandbox, what it used in a period (hourly buckets), for billing. */
   period(from: Date, to: Date): ({ sandbox: string } & UsageDelta)[] {
     this.flush();

@@ -16,6 +16,8 @@ export function usageRoutes(r: Router, sandboxes: SandboxManager, obs: Observabi
     const info = sandboxes.get(sandboxIdOf(ctx));
     sendJson(ctx.res, 200, { id: info.id, ...(await obs.usage.usage(info.id, info.createdAt)) });
   });
+  // One sample of every running sandbox, for a list that shows them all (a page's sandbox list, say).
+  r.on("GET", "/v1/usage/running", (ctx) => sendJson(ctx.res, 200, { at: new Date().toISOString(), sandboxes: obs.usage.running() }));
   r.on("GET", "/v1/usage", (ctx) => {
     const q = parseQuery(ctx, UsageQuery);
     const to = q.to ? new Date(q.to) : new Date();

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { call, json, sbx, type SandboxInfo, type SnapshotInfo } from "./api.js";
-import { ago, Badge, duration, Empty, failed, go, h, Link, notify, useTick } from "./ui.js";
+import { ago, Badge, bytes, duration, Empty, failed, go, h, Link, notify, useTick } from "./ui.js";
 
 /** The sandbox list, kept current by the change feed (`GET /v1/sandbox-events`). */
 function useSandboxes(): { list: SandboxInfo[]; live: boolean } {
@@ -29,6 +29,36 @@ function useSandboxes(): { list: SandboxInfo[]; live: boolean } {
   }, []);
   const list = [...map.values()].sort((a, b) => b.lastActiveAt.localeCompare(a.lastActiveAt));
   return { list, live };
+}
+
+/** CPU (a share of one core, from two readings apart) and memory now of every running sandbox (`GET /v1/usage/running`, every 3 s). */
+function useRunningUsage(): Map<string, { cpuPct?: number; memoryBytes: number }> {
+  const [now, setNow] = useState(new Map<string, { cpuPct?: number; memoryBytes: number }>());
+  useEffect(() => {
+    let last = new Map<string, { at: number; cpu: number }>();
+    let stopped = false;
+    const load = () =>
+      json<{ at: string; sandboxes: { sandbox: string; cpuSeconds: number; memoryBytes: number }[] }>("GET", "/v1/usage/running")
+        .then((r) => {
+          if (stopped) return;
+          const at = Date.parse(r.at);
+          const next = new Map<string, { at: number; cpu: number }>();
+          const shown = new Map<string, { cpuPct?: number; memoryBytes: number }>();
+          for (const u of r.sandboxes) {
+            const prev = last.get(u.sandbox);
+            next.set(u.sandbox, { at, cpu: u.cpuSeconds });
+            const cpuPct = prev && at > prev.at ? (Math.max(0, u.cpuSeconds - prev.cpu) / ((at - prev.at) / 1000)) * 100 : undefined;
+            shown.set(u.sandbox, { cpuPct, memoryBytes: u.memoryBytes });
+          }
+          last = next;
+          setNow(shown);
+        })
+        .catch(() => {}); // a server without metering: the column stays empty
+    void load();
+    const i = setInterval(load, 3000);
+    return () => ((stopped = true), clearInterval(i));
+  }, []);
+  return now;
 }
 
 async function act(label: string, fn: () => Promise<unknown>): Promise<void> {
@@ -97,8 +127,15 @@ function CreateForm() {
   );
 }
 
+function UsageCell({ u }: { u?: { cpuPct?: number; memoryBytes: number } }) {
+  if (!u) return h("td", { class: "mono small muted", "data-usage": "" }, "–");
+  const pct = u.cpuPct === undefined ? "…" : `${u.cpuPct < 10 ? u.cpuPct.toFixed(1) : Math.round(u.cpuPct)}%`;
+  return h("td", { class: "mono small", "data-usage": "", "data-cpu": u.cpuPct === undefined ? "" : u.cpuPct.toFixed(1) }, h("span", { class: "usage-cpu", title: "CPU: a share of one core over the last 3 s" }, pct), h("div", { class: "muted" }, bytes(u.memoryBytes)));
+}
+
 export function SandboxList() {
   const { list, live } = useSandboxes();
+  const usage = useRunningUsage();
   const now = useTick();
   const running = list.filter((s) => s.state === "running").length;
   return h(
@@ -116,7 +153,7 @@ export function SandboxList() {
       : h(
           "table",
           { class: "table sandboxes" },
-          h("thead", null, h("tr", null, ["Name", "State", "Image", "Last activity", "Limits", ""].map((t) => h("th", { key: t }, t)))),
+          h("thead", null, h("tr", null, ["Name", "State", "Image", "Last activity", "CPU · Memory", "Limits", ""].map((t) => h("th", { key: t }, t)))),
           h(
             "tbody",
             null,
@@ -128,6 +165,7 @@ export function SandboxList() {
                 h("td", null, h(Badge, { state: s.state })),
                 h("td", { class: "mono" }, s.image),
                 h("td", { title: s.lastActiveAt }, ago(s.lastActiveAt, now), h("div", { class: "muted small" }, s.keepAlive ? "kept awake" : `sleeps after ${duration(s.sleepAfter)} idle`)),
+                h(UsageCell, { u: s.state === "running" ? usage.get(s.id) : undefined }),
                 h("td", { class: "mono small" }, `${s.limits.cpus} CPU · ${s.limits.memoryMB} MB`, h("div", { class: "muted" }, `${s.limits.pids} pids`)),
                 h("td", { class: "row-actions-cell" }, h(Actions, { s })),
               ),
