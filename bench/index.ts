@@ -19,6 +19,7 @@ import { benchOpenAISandbox } from "./openai-sandbox.js";
 import { benchE2b } from "./e2b.js";
 import { benchChatMcp } from "./chat-mcp.js";
 import { benchLiveRestore } from "./live-restore.js";
+import { benchDiskQuota } from "./disk-quota.js";
 
 const srv = await startTestServer({ env: { BURROW_SWEEP_MS: "5000" } });
 try {
@@ -30,6 +31,7 @@ try {
   if (!only || only === "chat") await benchChatMcp();
   if (!only || only === "restart") await benchLiveRestore({ sandboxes: Number(process.env.BENCH_RESTART_SANDBOXES ?? 20) });
   if (!only || only === "agents") await benchAgents({ touched: Number(process.env.BENCH_AGENTS ?? 1000) });
+  if (!only || only === "disk") await benchDiskQuota(srv);
   if (!only || only === "files") await benchFiles(srv);
   if (!only || only === "dev") await benchDevLoop(srv);
   if (!only || only === "backup") await benchBackupDemo();

@@ -64,6 +64,13 @@ if (!existsSync(watchOut) || statSync(watchOut).mtimeMs < statSync(watchSrc).mti
   execFileSync("gcc", ["-O2", "-static", "-s", "-Wall", "-o", watchOut, watchSrc], { stdio: "inherit" });
 }
 
+// Per-sandbox disk limits: btrfs subvolumes and quota groups (src/sandboxes/diskquota/).
+const quotaSrc = "src/sandboxes/diskquota/diskquota.c";
+const quotaOut = "dist/burrow-diskquota";
+if (!existsSync(quotaOut) || statSync(quotaOut).mtimeMs < statSync(quotaSrc).mtimeMs) {
+  execFileSync("gcc", ["-O2", "-static", "-s", "-Wall", "-o", quotaOut, quotaSrc], { stdio: "inherit" });
+}
+
 // node-pty is bundled into runtime.js; its native addon sits beside it, where node-pty looks ("./build/Release").
 mkdirSync("dist/runtime/build/Release", { recursive: true });
 copyFileSync("node_modules/node-pty/build/Release/pty.node", "dist/runtime/build/Release/pty.node");

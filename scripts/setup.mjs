@@ -27,6 +27,8 @@ const APT = {
   runc: "runc", mmdebstrap: "mmdebstrap", gcc: "gcc", git: "git", curl: "curl", busybox: "busybox-static",
   zstd: "zstd", openssl: "openssl", nsenter: "util-linux", setfattr: "attr",
   setcap: "libcap2-bin", setpriv: "util-linux",
+  // btrfs-progs: data volumes with per-sandbox disk limits (`--data-volume`, and the disk-limit test's loop image).
+  "mkfs.btrfs": "btrfs-progs",
   // chromium: the dashboard's tests drive Debian's browser with playwright-core (never a downloaded one).
   chromium: "chromium",
 };

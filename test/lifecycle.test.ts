@@ -114,8 +114,13 @@ describe("lifecycle", () => {
     const r = await srv.api("PUT", `/v1/sandboxes/${id}`, { image: "no-such-image" });
     assert.equal(r.status, 400);
     assert.equal((await r.json()).code, "IMAGE_NOT_FOUND");
+    // This data directory is on a filesystem without per-sandbox quotas (test/disk-limits.test.ts has one that does).
     const d = await srv.api("PUT", `/v1/sandboxes/${id}`, { limits: { diskMB: 100 } });
-    assert.equal((await d.json()).code, "LIMIT_NOT_SUPPORTED");
+    assert.equal(d.status, 400);
+    const refusal = await d.json();
+    assert.equal(refusal.code, "LIMIT_NOT_SUPPORTED");
+    assert.match(refusal.message, /btrfs quota enable/, "the refusal says how to enable disk limits");
+    assert.equal((await (await srv.api("GET", "/v1/status")).json()).diskLimits.enforced, false);
     assert.equal((await srv.api("GET", `/v1/sandboxes/${id}`)).status, 404);
   });
 

@@ -50,7 +50,7 @@ export async function ls(): Promise<void> {
   if (!list.length) return console.log("no sandboxes");
   console.log(`${"ID".padEnd(28)} ${"STATE".padEnd(9)} ${"IMAGE".padEnd(10)} ${"LAST ACTIVE".padEnd(12)} LIMITS`);
   for (const s of list)
-    console.log(`${s.id.padEnd(28)} ${s.state.padEnd(9)} ${s.image.padEnd(10)} ${ago(s.lastActiveAt).padEnd(12)} ${s.limits.memoryMB} MB, ${s.limits.cpus} cpu, ${s.limits.pids} pids${s.keepAlive ? ", keepAlive" : ""}`);
+    console.log(`${s.id.padEnd(28)} ${s.state.padEnd(9)} ${s.image.padEnd(10)} ${ago(s.lastActiveAt).padEnd(12)} ${s.limits.memoryMB} MB, ${s.limits.cpus} cpu, ${s.limits.pids} pids${s.limits.diskMB ? `, ${s.limits.diskMB} MB disk` : ""}${s.keepAlive ? ", keepAlive" : ""}`);
 }
 
 /** `burrow exec <id> [--cwd DIR] -- cmd args...`: streams output, exits with the command's code. */

@@ -11,7 +11,7 @@ import { connect } from "./connect.js";
 import { serveStdio } from "../mcp/index.js";
 
 const USAGE = `usage: burrow <command>
-  serve [--port N] [--data DIR] [--egress-allow HOST[:PORT]] [--agents MODULE] [--examples] [--config MODULE] [--pool N]   run the server
+  serve [--port N] [--data DIR] [--data-volume SIZE] [--default-disk-mb N] [--egress-allow HOST[:PORT]] [--agents MODULE] [--examples] [--config MODULE] [--pool N]   run the server
         [--extra-ca-certs FILE]        a PEM bundle of CAs every sandbox (and the egress proxy's upstream checks) trusts
         [--metrics-port N] [--metrics-per-sandbox true|false] [--log-format json|pretty] [--log-level info|debug|...]
         [--blob-signing-key FILE]      HMAC key that signs pushed snapshot manifests and authenticates pulled ones

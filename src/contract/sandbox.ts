@@ -36,13 +36,17 @@ export function durationSeconds(d: number | string): number {
   }
 }
 
+/** The smallest disk limit a sandbox may have, in MB. */
+export const MIN_DISK_MB = 16;
+
 export const Limits = z
   .object({
     memoryMB: z.number().int().min(32).max(65536).optional(),
     // The kernel's smallest CFS quota is 1 ms per 100 ms period: less is refused by runc at start.
     cpus: z.number().min(0.01, { message: "limits.cpus is at least 0.01 (1% of one CPU)" }).max(64).optional(),
     pids: z.number().int().min(16).max(65536).optional(),
-    diskMB: z.number().int().positive().optional(),
+    // Where the server enforces disk limits (GET /v1/status says); elsewhere refused with LIMIT_NOT_SUPPORTED.
+    diskMB: z.number().int().min(MIN_DISK_MB, { message: `limits.diskMB is at least ${MIN_DISK_MB} (the runtime writes a little at each start)` }).max(16 * 1024 * 1024).optional(),
   })
   .strict();
 export type Limits = z.infer<typeof Limits>;
@@ -106,7 +110,8 @@ export const SandboxInfo = z.object({
   lastActiveAt: z.string(),
   sleepAfter: z.number(),
   keepAlive: z.boolean(),
-  limits: z.object({ memoryMB: z.number(), cpus: z.number(), pids: z.number() }),
+  // diskMB: the sandbox's disk limit, where the server enforces one (absent: none).
+  limits: z.object({ memoryMB: z.number(), cpus: z.number(), pids: z.number(), diskMB: z.number().optional() }),
   labels: z.record(z.string(), z.string()),
   env: z.record(z.string(), z.string()),
   persist: z.enum(["disk", "snapshot"]),

@@ -11,6 +11,7 @@ import { mountOverlay, unmount } from "./overlay.js";
 import { RuntimeClient } from "./runtime-client.js";
 import type { Runc } from "./runc.js";
 import type { SandboxRecord } from "./registry.js";
+import type { DiskQuota } from "./disk-quota.js";
 
 const pexec = promisify(execFile);
 
@@ -30,6 +31,8 @@ export interface ContainerDeps {
   egressCaPem?: string | (() => string);
   /** Open the egress proxy's socket at `socketPath` for the sandbox `owner()` names now; returns a closer. */
   openEgress: (owner: () => string, socketPath: string) => Promise<() => void>;
+  /** Per-sandbox disk limits (disk-quota.ts); absent: none. */
+  disk?: DiskQuota;
 }
 
 /**
@@ -137,6 +140,8 @@ export class Container {
   async start(): Promise<void> {
     const p = this.paths;
     const lowers = [...this.record.layers.map((l) => this.deps.layerDir(l)), this.deps.imageRootfs(this.record.image, this.record.imageVersion)];
+    // The directory is made (as a limited subvolume) or its limit set again before anything is written in it.
+    await this.deps.disk?.prepare(p.dir, this.record.limits.diskMB);
     for (const d of [p.dir, p.upper, p.work, p.rootfs]) mkdirSync(d, { recursive: true, mode: 0o711 });
     // Only root and the sandbox's own user namespace (runc's init must reach rootfs) may enter it.
     chownSync(p.dir, 0, ID_OFFSET);

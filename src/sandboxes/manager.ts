@@ -13,6 +13,7 @@ import { Container, type ContainerDeps, removeSandboxFiles, sandboxPaths } from 
 import { type Live, sandboxInfo } from "./live.js";
 import { reattachSurvivors } from "./reattach.js";
 import { DEFAULT_LIMITS, DEFAULT_SLEEP_AFTER_S } from "./defaults.js";
+import { DiskQuota, type DiskLimitsStatus } from "./disk-quota.js";
 import { KeyedLock } from "./locks.js";
 import { removeCgroupsExcept } from "./live-restore.js";
 import { WarmPool } from "./pool.js";
@@ -142,6 +143,11 @@ export class SandboxManager {
   }
 
 
+  /** Whether disk limits are enforced here (GET /v1/status). */
+  diskLimits(): DiskLimitsStatus {
+    return (this.deps.disk ?? DiskQuota.off()).status();
+  }
+
   /** Ready containers waiting in the pool for this image. */
   pooled(image = this.options.defaultImage): number {
     return this.pool.size(image);
@@ -149,8 +155,7 @@ export class SandboxManager {
 
   /** PUT: create with options, or wake; returns whether it was created. */
   async ensure(id: string, body: EnsureSandboxBody = {}): Promise<{ info: SandboxInfo; created: boolean; warning?: string }> {
-    if (body.limits?.diskMB !== undefined)
-      throw new BurrowError("LIMIT_NOT_SUPPORTED", "limits.diskMB is not enforced by this server yet (overlay upper layers share the data disk); leave it out");
+    (this.deps.disk ?? DiskQuota.off()).check(body.limits);
     // Checked before anything happens: a bundle that does not parse changes nothing and creates nothing.
     const trust = body.trust ? checkSandboxTrust(body.trust) : undefined;
     return this.lock.run(id, async () => {
@@ -192,7 +197,7 @@ export class SandboxManager {
         env: body.env ?? {},
         sleepAfter: body.sleepAfter !== undefined ? durationSeconds(body.sleepAfter) : DEFAULT_SLEEP_AFTER_S,
         keepAlive: body.keepAlive ?? false,
-        limits: { ...DEFAULT_LIMITS, ...(body.limits ?? {}) } as SandboxRecord["limits"],
+        limits: { ...DEFAULT_LIMITS, ...this.deps.disk?.defaults(), ...(body.limits ?? {}) } as SandboxRecord["limits"],
         labels: body.labels ?? {},
         createdAt: now,
         lastActiveAt: now,

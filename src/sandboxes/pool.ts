@@ -36,7 +36,8 @@ export class WarmPool {
       (this.ready.get(record.image)?.length ?? 0) > 0 &&
       this.versions.get(this.ready.get(record.image)![0]!) === record.imageVersion &&
       record.layers.length === 0 &&
-      l.memoryMB === DEFAULT_LIMITS.memoryMB && l.cpus === DEFAULT_LIMITS.cpus && l.pids === DEFAULT_LIMITS.pids
+      l.memoryMB === DEFAULT_LIMITS.memoryMB && l.cpus === DEFAULT_LIMITS.cpus && l.pids === DEFAULT_LIMITS.pids &&
+      l.diskMB === this.deps.disk?.defaults().diskMB
     );
   }
 
@@ -82,7 +83,7 @@ export class WarmPool {
           break;
         }
         const record: SandboxRecord = {
-          id, image, imageVersion, env: {}, sleepAfter: 0, keepAlive: false, limits: { ...DEFAULT_LIMITS } as SandboxRecord["limits"],
+          id, image, imageVersion, env: {}, sleepAfter: 0, keepAlive: false, limits: { ...DEFAULT_LIMITS, ...this.deps.disk?.defaults() } as SandboxRecord["limits"],
           labels: {}, createdAt: now, lastActiveAt: now, layers: [], persist: "disk", egress: {},
         };
         const c = new Container(record, this.deps);

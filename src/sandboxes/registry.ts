@@ -12,7 +12,7 @@ export interface SandboxRecord {
   env: Record<string, string>;
   sleepAfter: number;
   keepAlive: boolean;
-  limits: Required<Pick<Limits, "memoryMB" | "cpus" | "pids">>;
+  limits: Required<Pick<Limits, "memoryMB" | "cpus" | "pids">> & Pick<Limits, "diskMB">;
   labels: Record<string, string>;
   createdAt: string;
   lastActiveAt: string;

@@ -8,13 +8,14 @@ import { sendError, sendJson } from "../lib/http-json.js";
 import { AuditLog, EgressCA, type EgressConfig, EgressProxy, EgressRules, TrustSources, UpstreamDialer } from "../egress/index.js";
 import { egressRoutes } from "./routes/egress.js";
 import { ImageStore, ImageUsage, ensureNodeKit, ensureRuntimeDir } from "../images/index.js";
-import { mountNosuid, mountViews, Registry, Runc, SandboxManager } from "../sandboxes/index.js";
+import { DiskQuota, mountNosuid, mountViews, Registry, Runc, SandboxManager } from "../sandboxes/index.js";
 import { isAuthorized, loadToken } from "./auth.js";
 import type { ServerConfig } from "./config.js";
 import { Router } from "./router.js";
 import { execRoutes } from "./routes/exec.js";
 import { fileRoutes } from "./routes/files.js";
 import { sandboxRoutes } from "./routes/sandboxes.js";
+import { mountDataVolume } from "./data-volume.js";
 import { sessionRoutes } from "./routes/sessions.js";
 import { portRoutes } from "./routes/ports.js";
 import { gitRoutes } from "./routes/git.js";
@@ -113,6 +114,8 @@ export async function startServer(
   agentClasses: AgentClass[] = [],
   modules: { egress: EgressConfig } = { egress: {} },
 ): Promise<RunningServer> {
+  // Before anything is made in it: the data directory may be a btrfs volume of its own (per-sandbox disk limits).
+  if (config.dataVolume) await mountDataVolume(config.dataDir, config.dataVolume);
   mkdirSync(config.dataDir, { recursive: true });
   chmodSync(config.dataDir, 0o711); // runc's user-namespaced init must traverse it; nothing in it is listable
   const sandboxesDir = join(config.dataDir, "sandboxes");
@@ -140,9 +143,12 @@ export async function startServer(
     ...registry.all().map((r) => ({ image: r.image, version: r.imageVersion, kind: "sandbox" as const })),
     ...snapshotCatalog.all().flatMap((s) => (s.imageVersion ? [{ image: s.image, version: s.imageVersion, kind: "snapshot" as const }] : [])),
   ]);
+  // Per-sandbox disk limits, where the data directory's filesystem can hold them (sandboxes/disk-quota.ts).
+  const disk = await DiskQuota.probe(sandboxesDir, config.defaultDiskMB);
   const sandboxes: SandboxManager = new SandboxManager(
     registry,
     {
+      disk,
       runc: new Runc(config.runcBinary, join(config.dataDir, "runc")),
       sandboxesDir,
       cgroupParent: `/burrow-${dataHash}`,

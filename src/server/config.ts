@@ -1,6 +1,9 @@
 import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import type { BlobConfig } from "../blobs/index.js";
+import { MIN_DISK_MB } from "../contract/index.js";
+import { DEFAULT_DISK_MB } from "../sandboxes/index.js";
+import { parseVolumeSize } from "./data-volume.js";
 import { upstreamProxyConfig, type UpstreamProxyConfig } from "../egress/upstream-proxy.js";
 
 /** Everything a server needs to know at start, from flags first, then environment, then defaults. */
@@ -47,6 +50,10 @@ export interface ServerConfig {
   upstreamProxy: UpstreamProxyConfig;
   /** Put every running sandbox to sleep when the server stops (--stop-sandboxes); by default they keep running for the next start to re-attach. */
   stopSandboxes: boolean;
+  /** The disk limit of a sandbox created without `limits.diskMB`, where disk limits are enforced (0: none). */
+  defaultDiskMB: number;
+  /** `--data-volume SIZE`: keep the data directory on a btrfs image of this size with quotas on (data-volume.ts). */
+  dataVolume?: string;
 }
 
 /** `--pool 2` (the default image) or `--pool default=2,python=1`. */
@@ -92,6 +99,20 @@ function upstreamProxyFlag(v: unknown): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 
+/** `--default-disk-mb N`: whole megabytes, 0 for no limit unless a sandbox asks for one. */
+function defaultDiskMB(v: string | undefined): number {
+  if (v === undefined || v === "") return DEFAULT_DISK_MB;
+  if (!/^\d{1,9}$/.test(v) || (Number(v) > 0 && Number(v) < MIN_DISK_MB))
+    throw new Error(`--default-disk-mb takes a whole number of megabytes, at least ${MIN_DISK_MB} (or 0 for no default limit); got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+/** `--data-volume SIZE`, checked at start rather than when the volume is made. */
+function dataVolumeFlag(v: string | undefined): string | undefined {
+  if (v !== undefined) parseVolumeSize(v);
+  return v;
+}
+
 export function defaultCacheDir(): string {
   return process.env.BURROW_CACHE ?? "/var/cache/burrow";
 }
@@ -117,6 +138,8 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
       "extra-ca-certs": { type: "string" },
       "upstream-proxy": { type: "string" },
       "stop-sandboxes": { type: "boolean" },
+      "default-disk-mb": { type: "string" },
+      "data-volume": { type: "string" },
     },
     allowPositionals: true,
     strict: false,
@@ -151,6 +174,8 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     extraCaCerts: (str(values["extra-ca-certs"]) ?? env.BURROW_EXTRA_CA_CERTS) || undefined,
     upstreamProxy: upstreamProxyConfig(upstreamProxyFlag(values["upstream-proxy"]), env),
     stopSandboxes: values["stop-sandboxes"] === true || env.BURROW_STOP_SANDBOXES === "1",
+    dataVolume: dataVolumeFlag(str(values["data-volume"]) ?? (env.BURROW_DATA_VOLUME || undefined)),
+    defaultDiskMB: defaultDiskMB(str(values["default-disk-mb"]) ?? env.BURROW_DEFAULT_DISK_MB),
     pool: poolSizes(str(values.pool) ?? env.BURROW_POOL ?? "2", env.BURROW_DEFAULT_IMAGE ?? "default"),
   };
 }

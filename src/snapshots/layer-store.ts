@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { removeTree } from "../confine/index.js";
+import { copyTree, removeTree } from "../confine/index.js";
 
 /**
  * Snapshot layers on disk: `<dir>/<id>` is an overlay lower layer, never
@@ -39,9 +39,29 @@ export class LayerStore {
     };
   }
 
-  /** Take a directory over as a layer by renaming it (no bytes copied). */
-  adopt(id: string, from: string): void {
-    renameSync(from, this.path(id));
+  /**
+   * Take a directory over as a layer by renaming it (no bytes copied). A
+   * sandbox whose directory is a subvolume with a disk limit of its own
+   * (sandboxes/disk-quota.ts) cannot give a directory away by rename (btrfs
+   * answers EXDEV across subvolumes): its files are cloned (copy_file_range
+   * shares the extents, so only metadata is written) and the original
+   * removed, which also takes them off the sandbox's quota.
+   */
+  async adopt(id: string, from: string): Promise<void> {
+    try {
+      renameSync(from, this.path(id));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EXDEV") throw err;
+      const stage = this.staging(id);
+      try {
+        await copyTree(from, stage.dir);
+        stage.commit();
+      } catch (e) {
+        await stage.abort();
+        throw e;
+      }
+      await removeTree(from);
+    }
   }
 
   remove(id: string): Promise<void> {

@@ -136,7 +136,7 @@ export class SnapshotService {
     const record = await this.saveRecord(sid, disk, kind, parents, flatten ? undefined : disk.upper);
     await disk.rebase([sid, ...parents], async (upper) => {
       if (flatten) await removeTree(upper);
-      else this.layers.adopt(sid, upper);
+      else await this.layers.adopt(sid, upper);
       mkdirSync(upper, { mode: 0o755 });
       // Root inside the sandbox owns the root of its upper layer.
       chownSync(upper, SANDBOX_ID_OFFSET, SANDBOX_ID_OFFSET);

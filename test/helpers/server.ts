@@ -45,8 +45,9 @@ export interface TestServer {
  * --extra-ca-certs, so they work behind a site CA too (an explicit
  * BURROW_EXTRA_CA_CERTS in `env` wins).
  */
-export async function startTestServer(opts: { env?: Record<string, string>; args?: string[]; internet?: boolean } = {}): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), "burrow-test-"));
+export async function startTestServer(opts: { env?: Record<string, string>; args?: string[]; internet?: boolean; dataDir?: string } = {}): Promise<TestServer> {
+  // `dataDir`: a directory the test made (on a filesystem of its own, say); cleanup empties the mounts and containers in it, the test removes it.
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "burrow-test-"));
   const port = await freePort();
   const token = `test-token-${Math.random().toString(36).slice(2)}`;
   let child!: ChildProcess;
@@ -127,7 +128,7 @@ export async function startTestServer(opts: { env?: Record<string, string>; args
       // And the cgroups runc made for them (a clean stop removes them itself).
       removeCgroupsOf(dataDir);
       // rm copes with trees deeper than PATH_MAX, which sandboxes can make.
-      execFileSync("rm", ["-rf", "--one-file-system", dataDir]);
+      if (!opts.dataDir) execFileSync("rm", ["-rf", "--one-file-system", dataDir]);
     },
   };
   return s;
