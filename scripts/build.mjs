@@ -32,6 +32,11 @@ await Promise.all([
     entryPoints: [{ in: "src/web/browser/main.ts", out: "app" }, { in: "src/web/browser/style.css", out: "app" }],
     outdir: "dist/web", bundle: true, platform: "browser", format: "esm", target: "es2022", minify: true, sourcemap: false, logLevel: "warning", legalComments: "none",
   }),
+  // The example chat's page (examples/agents/chat-page.jsx): React and @cloudflare/ai-chat's useAgentChat, served by the SandboxChat agent.
+  build({
+    entryPoints: ["examples/agents/chat-page.jsx"], outfile: "dist/examples/chat-page.js", bundle: true, platform: "browser", format: "esm", target: "es2022",
+    jsx: "automatic", minify: true, sourcemap: false, define: { "process.env.NODE_ENV": '"production"' }, logLevel: "warning", legalComments: "none",
+  }),
   // `burrow/xterm`: the terminal addon for other applications' pages (their own copy of xterm.js stays theirs).
   build({ entryPoints: ["src/web/browser/xterm-addon.ts"], outfile: "dist/xterm.js", bundle: true, platform: "browser", format: "esm", target: "es2022", external: ["@xterm/xterm"], logLevel: "warning" }),
 ]);

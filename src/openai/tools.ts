@@ -10,6 +10,8 @@ export interface SandboxToolOptions {
   cwd?: string;
   /** Default command timeout (default 120 s). */
   timeoutMs?: number;
+  /** Tools (by name, or true for all) whose calls wait for a person's approval: the run stops with an interruption to approve or reject. */
+  needsApproval?: boolean | string[];
 }
 
 /** A sandbox error as a sentence the model can act on, instead of a thrown exception. */
@@ -36,9 +38,11 @@ const guard = <A>(f: (a: A) => Promise<string>) => async (a: A) => {
 export function sandboxTools(sbx: Sandbox, opts: SandboxToolOptions = {}): Tool[] {
   const max = opts.maxOutputChars ?? 20_000;
   const cwd = opts.cwd ?? "/workspace";
+  const ask = (name: string) => (Array.isArray(opts.needsApproval) ? opts.needsApproval.includes(name) : opts.needsApproval === true);
 
   const shell = tool({
     name: "shell",
+    needsApproval: ask("shell"),
     description: "Run a shell command (bash) in the sandbox, a Linux machine with git, python3, build tools and internet through a proxy. Returns the exit code, stdout and stderr.",
     parameters: z.object({
       command: z.string().describe("the command line"),
@@ -53,6 +57,7 @@ export function sandboxTools(sbx: Sandbox, opts: SandboxToolOptions = {}): Tool[
 
   const readFile = tool({
     name: "read_file",
+    needsApproval: ask("read_file"),
     description: "Read a text file from the sandbox.",
     parameters: z.object({ path: z.string().describe("absolute path") }),
     execute: guard(async ({ path }) => {
@@ -64,6 +69,7 @@ export function sandboxTools(sbx: Sandbox, opts: SandboxToolOptions = {}): Tool[
 
   const writeFile = tool({
     name: "write_file",
+    needsApproval: ask("write_file"),
     description: "Write a text file in the sandbox, replacing it; parent directories are created.",
     parameters: z.object({ path: z.string().describe("absolute path"), content: z.string() }),
     execute: guard(async ({ path, content }) => {
@@ -74,6 +80,7 @@ export function sandboxTools(sbx: Sandbox, opts: SandboxToolOptions = {}): Tool[
 
   const editFile = tool({
     name: "edit_file",
+    needsApproval: ask("edit_file"),
     description: "Edit a file by replacing an exact piece of text, which must occur exactly once (include enough context to make it unique).",
     parameters: z.object({ path: z.string(), old_text: z.string(), new_text: z.string() }),
     execute: guard(async ({ path, old_text, new_text }) => {
@@ -89,6 +96,7 @@ export function sandboxTools(sbx: Sandbox, opts: SandboxToolOptions = {}): Tool[
 
   const listDir = tool({
     name: "list_dir",
+    needsApproval: ask("list_dir"),
     description: "List a directory in the sandbox (hidden files included).",
     parameters: z.object({ path: z.string(), recursive: z.boolean().nullable().describe("null for false") }),
     execute: guard(async ({ path, recursive }) => {
@@ -102,6 +110,7 @@ export function sandboxTools(sbx: Sandbox, opts: SandboxToolOptions = {}): Tool[
   const contexts = new Map<string, Promise<string>>();
   const runCode = tool({
     name: "run_code",
+    needsApproval: ask("run_code"),
     description: "Run code in a persistent notebook-like interpreter in the sandbox (python, javascript or typescript). Variables and imports persist between calls; the value of the last expression is returned. matplotlib charts and tables are returned as descriptions.",
     parameters: z.object({ language: z.enum(["python", "javascript", "typescript"]), code: z.string() }),
     execute: guard(async ({ language, code }) => {

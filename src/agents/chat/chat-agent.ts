@@ -6,6 +6,7 @@ import { chunksOf, type ChatResponse } from "./chunks.js";
 import { ChatFrame, incoming, isChatFrame, MAX_MESSAGE_BYTES, requestBody, type Incoming } from "./protocol.js";
 import { ChatStore } from "./store.js";
 import { buildMessage } from "./build-message.js";
+import { recoverOpenStreams } from "./recover.js";
 
 export interface ChatMessageOptions {
   /** Aborted when a client cancels the answer or the chat is cleared: stop the model when it fires. */
@@ -65,6 +66,12 @@ export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<En
   /** Turns accepted whose stream has not started yet, and the connections told to wait for them. */
   private accepted = 0;
   private readonly awaiting = new Map<string, { conn: Connection; probeId?: string }>();
+  /**
+   * Connections whose tool approval or result asked for a continuation that has not ended. useAgentChat
+   * follows its own continuation from the live chunks (applied to the last assistant message); resumed,
+   * they would start a fresh message in the client, which then fails on the continued tool call.
+   */
+  private readonly continuing = new Map<string, number>();
 
   abstract onChatMessage(messages: UIMessage[], options: ChatMessageOptions): ChatResponse | void | Promise<ChatResponse | void>;
 
@@ -73,7 +80,8 @@ export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<En
     // Wrap the subclass's own lifecycle methods (already on the prototype chain) so the chat protocol runs first.
     const onStart = this.onStart;
     this.onStart = async () => {
-      await this.recoverOpenStreams();
+      const store = this.chatStore();
+      if (store.openStreams().length) this.transcript = await recoverOpenStreams(store, this.messages);
       return onStart.call(this);
     };
     const onConnect = this.onConnect;
@@ -85,6 +93,7 @@ export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<En
     this.onClose = (conn: Connection, code: number, reason: string) => {
       this.active?.pending.delete(conn.id);
       this.awaiting.delete(conn.id);
+      this.continuing.delete(conn.id);
       return onClose.call(this, conn, code, reason);
     };
     const onMessage = this.onMessage;
@@ -181,7 +190,8 @@ export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<En
         this.aborts.get(f.id)?.abort();
         return true;
       case ChatFrame.RESUME_REQUEST:
-        if (this.active) this.offerResume(conn, f.probeId);
+        if (this.continuing.has(conn.id)) conn.send({ type: ChatFrame.RESUME_NONE, reason: "idle", ...(f.probeId ? { probeId: f.probeId } : {}) });
+        else if (this.active) this.offerResume(conn, f.probeId);
         else if (this.accepted > 0) {
           // A turn is coming (a continuation after a tool approval, say): keep the client waiting for it.
           this.awaiting.set(conn.id, { conn, ...(f.probeId ? { probeId: f.probeId } : {}) });
@@ -219,6 +229,8 @@ export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<En
 
   /** Apply a tool approval or a client tool result after any answer in progress, then continue if asked. */
   private onToolFrame(conn: Connection, f: Extract<Incoming, { type: typeof ChatFrame.TOOL_APPROVAL | typeof ChatFrame.TOOL_RESULT }>): void {
+    const owner = f.autoContinue ? conn.id : undefined;
+    if (owner) this.continuing.set(owner, (this.continuing.get(owner) ?? 0) + 1);
     this.chain(async () => {
       const messages = this.messages;
       const mi = messages.findLastIndex((m) => m.parts.some((p) => (p as { toolCallId?: string }).toolCallId === f.toolCallId));
@@ -235,18 +247,24 @@ export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<En
       this.setTranscript(messages.map((m, i) => (i === mi ? updated : m)));
       this.sendFrame({ type: ChatFrame.MESSAGE_UPDATED, message: updated });
       if (f.autoContinue) await this.runTurn({ requestId: randomUUID(), continuation: true, body: {}, exclude: [] });
-    }, !!f.autoContinue);
+    }, !!f.autoContinue, () => {
+      if (!owner) return;
+      const n = (this.continuing.get(owner) ?? 1) - 1;
+      if (n > 0) this.continuing.set(owner, n);
+      else this.continuing.delete(owner);
+    });
   }
 
   // --- answers -----------------------------------------------------------------
 
   /** Run `work` after every earlier turn; `isTurn` when it will stream an answer. */
-  private chain(work: () => Promise<void>, isTurn = true): void {
+  private chain(work: () => Promise<void>, isTurn = true, settled?: () => void): void {
     if (isTurn) this.accepted++;
     const next = this.turns
       .then(work)
       .catch((err) => console.error(`chat agent ${this.name}:`, err))
       .finally(() => {
+        settled?.();
         if (isTurn) this.accepted--;
         if (this.accepted === 0 && !this.active) this.releaseAwaiting();
       });
@@ -371,27 +389,5 @@ export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<En
     const bodies = this.chatStore().chunks(requestId);
     bodies.forEach((body, seq) => conn.send({ type: ChatFrame.RESPONSE, id: requestId, body, done: false, replay: true, seq, ...cont }));
     conn.send({ type: ChatFrame.RESPONSE, id: requestId, body: "", done: false, replay: true, replayComplete: true, ...cont });
-  }
-
-  /** Answers cut off by a stop: store what had streamed as the message, so nothing the client saw is lost. */
-  private async recoverOpenStreams(): Promise<void> {
-    const store = this.chatStore();
-    for (const s of store.openStreams()) {
-      const base = s.continuation ? this.messages.find((m) => m.id === s.message_id) : undefined;
-      const builder = await buildMessage(base ?? { id: s.message_id, role: "assistant", parts: [] });
-      for (const body of store.chunks(s.request_id)) {
-        try {
-          builder.push(JSON.parse(body) as UIMessageChunk);
-        } catch {
-          // a stored chunk that does not parse is skipped
-        }
-      }
-      const built = await builder.finish();
-      const answer = built.parts.length ? { ...built, id: s.message_id } : undefined;
-      let messages = this.messages;
-      if (answer) messages = base ? messages.map((m) => (m.id === base.id ? answer : m)) : [...messages, answer];
-      store.endStream(s.request_id, messages);
-      this.transcript = messages;
-    }
   }
 }

@@ -20,7 +20,9 @@ const parseArgs = (raw: unknown): unknown => {
 /**
  * The UI message chunks of an `@openai/agents` streamed run
  * (`run(agent, input, { stream: true })`): text as it streams, each tool
- * call with its input, each tool result, so a ChatAgent can return
+ * call with its input, each tool result, and a tool call that waits for a
+ * person's approval (`needsApproval`) as a `tool-approval-request` whose
+ * approval id is the call id, so a ChatAgent can return
  * `openaiAgentChunks(await run(agent, input, { stream: true, signal }))`.
  * The run's reasoning loop (tools, sandboxes, handoffs) stays the SDK's.
  */
@@ -48,6 +50,9 @@ export async function* openaiAgentChunks(run: AsyncIterable<RunEvent>): AsyncGen
     else if (ev.name === "tool_called") {
       yield* endText();
       yield { type: "tool-input-available", toolCallId: callId, toolName: String(raw.name ?? raw.type ?? "tool"), input: parseArgs(raw.arguments ?? raw.action ?? raw.input) };
+    } else if (ev.name === "tool_approval_requested") {
+      // The run stops here (its result holds the interruption); resume it with RunState after the person decides.
+      yield { type: "tool-approval-request", approvalId: callId, toolCallId: callId };
     } else if (ev.name === "tool_output") {
       yield { type: "tool-output-available", toolCallId: callId, output: ev.item.output ?? raw.output ?? null };
     }
