@@ -1,5 +1,5 @@
 import { BurrowError } from "../contract/index.js";
-import type { RuntimeClient, SandboxManager } from "../sandboxes/index.js";
+import { readAll, runtimeError, type RuntimeClient, type SandboxManager } from "../sandboxes/index.js";
 import { DEFAULT_USER, provisionScript } from "./users.js";
 
 export interface ExecResult {
@@ -83,6 +83,21 @@ export class E2bSandboxes {
     if (user === "root") return;
     const s = this.of(id);
     if (s.users.has(user)) return;
+    const rt = await this.runtime(id);
+    const made = await rt.send("POST", "/users", { name: user, create: user === DEFAULT_USER, claimWorkspace: true });
+    // A runtime from before the users route (a sandbox kept running across an upgrade) has no such route.
+    if (made.statusCode === 404) {
+      made.resume();
+      await this.ensureUserByScript(id, user);
+    } else if ((made.statusCode ?? 500) >= 400) {
+      throw new BurrowError("SANDBOX_START_FAILED", `could not create user ${user} in sandbox ${id}: ${(await runtimeError(made)).message}`);
+    } else if (!(JSON.parse(await readAll(made)) as { user: unknown }).user) {
+      throw new BurrowError("VALIDATION_FAILED", `there is no user ${user} in sandbox ${id}; create it first (useradd) or use "user" or "root"`);
+    }
+    s.users.add(user);
+  }
+
+  private async ensureUserByScript(id: string, user: string): Promise<void> {
     if (user === DEFAULT_USER) {
       const r = await this.exec(id, provisionScript(user));
       if (r.exitCode !== 0) throw new BurrowError("SANDBOX_START_FAILED", `could not create user ${user} in sandbox ${id}: ${r.stderr.trim()}`);
@@ -90,6 +105,5 @@ export class E2bSandboxes {
       const r = await this.exec(id, `id -u ${user} >/dev/null 2>&1`);
       if (r.exitCode !== 0) throw new BurrowError("VALIDATION_FAILED", `there is no user ${user} in sandbox ${id}; create it first (useradd) or use "user" or "root"`);
     }
-    s.users.add(user);
   }
 }

@@ -53,6 +53,8 @@ export function userEnv(user: string): Record<string, string> {
  * Creates `user` (home, bash) when the image lacks it; other names must
  * already exist. A new `user` is also given Burrow's /workspace when it is empty (as
  * in a fresh sandbox), where agent SDKs put their workspace by default.
+ * (The sandbox runtime does this in-process; this script serves runtimes
+ * from before that, kept running across an upgrade.)
  */
 export function provisionScript(user: string): string {
   const home = homeOf(user);

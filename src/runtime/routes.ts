@@ -13,6 +13,7 @@ import { CodeContextTable } from "./code/table.js";
 import * as files from "./files.js";
 import { packDirectory, unpackDirectory } from "./backup.js";
 import { sandboxTrust, setSandboxTrust } from "./trust.js";
+import { ensureUser } from "./users.js";
 import { readBody, sendJson, startNdjson } from "../lib/http-json.js";
 import { spanBegin, spanDone, spanStreams } from "./span.js";
 
@@ -72,6 +73,10 @@ export class RuntimeRoutes {
         // Only names not set already: a sandbox env that points a variable elsewhere keeps its choice.
         for (const [k, v] of Object.entries(env)) if (!(k in this.env)) this.env[k] = v;
         return sendJson(res, 200, { certificates });
+      }
+      case "POST /users": {
+        const b = await read<{ name: string; create?: boolean; claimWorkspace?: boolean }>(req);
+        return sendJson(res, 200, { user: ensureUser(b.name, b) });
       }
       case "GET /trust":
         return sendJson(res, 200, { certificates: sandboxTrust() });

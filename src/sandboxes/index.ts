@@ -8,6 +8,5 @@ export { Registry, type ExposedPort } from "./registry.js";
 export { Runc } from "./runc.js";
 export { mountNosuid } from "./nosuid.js";
 export { mountViews } from "./views.js";
-export { RuntimeClient, runtimeError } from "./runtime-client.js";
+export { readAll, RuntimeClient, runtimeError } from "./runtime-client.js";
 export type { ContainerDeps } from "./container.js";
-export { DEFAULT_DISK_MB, DiskQuota, type DiskLimitsStatus } from "./disk-quota.js";
