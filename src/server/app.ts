@@ -41,6 +41,7 @@ import { openBlobStore } from "../blobs/index.js";
 import { WebConsole } from "../web/index.js";
 import { webRoutes } from "./routes/web.js";
 import { agentRoutes } from "./routes/agents.js";
+import { serverInfoRoutes } from "./routes/server-info.js";
 import { newRequestId, Observability, tracer } from "../observability/index.js";
 import { usageRoutes } from "./routes/usage.js";
 import { startMetricsPort } from "./metrics-port.js";
@@ -79,6 +80,8 @@ export interface Services {
   observability?: Observability;
   /** The agents this server hosts (--agents), if any. */
   agents?: AgentHost;
+  /** The image cache sandboxes start from; absent when only the routes are listed. */
+  images?: ImageStore;
 }
 
 /** Every API route, bound to the services that answer it. */
@@ -101,6 +104,7 @@ export function buildRouter(services: Services): Router {
   cfBridgeRoutes(router, sandboxes); // the Cloudflare sandbox bridge under /cf (src/server/cf-bridge)
   webRoutes(router, sandboxes, () => services.web);
   agentRoutes(router, () => services.agents);
+  serverInfoRoutes(router, sandboxes, () => services.images);
   // The terminal is a WebSocket (see terminal.ts); a plain request is told to upgrade.
   router.on("GET", "/v1/sandboxes/:id/terminal", () => {
     throw new BurrowError("UPGRADE_REQUIRED", "the terminal is a WebSocket: connect with Upgrade: websocket");
@@ -209,7 +213,7 @@ export async function startServer(
   });
   const log = observability.logger;
   e2b.useUsage((id, createdAt) => observability.usage.usage(id, createdAt));
-  const router = buildRouter({ sandboxes, egress: { rules, proxy: egress, audit, trust }, snapshots, transfers, backups, preview, serverPort: () => boundPort, observability, web, agents });
+  const router = buildRouter({ sandboxes, egress: { rules, proxy: egress, audit, trust }, snapshots, transfers, backups, preview, serverPort: () => boundPort, observability, web, agents, images });
 
   const server: Server = createServer({ keepAliveTimeout: 65_000, highWaterMark: 1024 * 1024 }, (req, res) => {
     // Preview URLs are routed by host name; their token is in the name, not the Authorization header.

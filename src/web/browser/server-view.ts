@@ -1,6 +1,42 @@
 import { useEffect, useState } from "preact/hooks";
 import { json } from "./api.js";
-import { bytes, Empty, failed, h, Link } from "./ui.js";
+import { ago, bytes, Empty, failed, h, Link } from "./ui.js";
+
+interface ServerInfo {
+  version: string;
+  node: string;
+  startedAt: string;
+  uptimeSeconds: number;
+  images: { name: string; version: string; source: string; createdAt: string; sizeBytes: number | null; packages: string[]; sandboxes: number; pooled: number }[];
+}
+
+const uptime = (s: number) => (s < 3600 ? `${Math.floor(s / 60)} min` : s < 86400 ? `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min` : `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`);
+
+/** The images sandboxes start from, with how many use each and how many warm containers wait. */
+function Images({ info }: { info: ServerInfo }) {
+  if (info.images.length === 0) return h(Empty, null, "No image built yet: the default one is built on the first start.");
+  return h(
+    "table",
+    { class: "table images" },
+    h("thead", null, h("tr", null, ["Image", "Version", "Size", "Built", "Sandboxes", "Warm pool"].map((t) => h("th", { key: t }, t)))),
+    h(
+      "tbody",
+      null,
+      info.images.map((i) =>
+        h(
+          "tr",
+          { key: i.name, "data-image": i.name },
+          h("td", null, h("span", { class: "name" }, i.name), h("div", { class: "muted small" }, i.source)),
+          h("td", { class: "mono small" }, i.version),
+          h("td", { class: "mono small" }, i.sizeBytes === null ? "–" : bytes(i.sizeBytes)),
+          h("td", { class: "small", title: i.createdAt }, ago(i.createdAt)),
+          h("td", { class: "mono small" }, String(i.sandboxes)),
+          h("td", { class: "mono small" }, String(i.pooled)),
+        ),
+      ),
+    ),
+  );
+}
 
 interface PeriodRow {
   sandbox: string;
@@ -17,9 +53,11 @@ const hours = (s: number) => (s < 3600 ? `${Math.round(s / 60)} min` : `${(s / 3
 export function ServerView() {
   const [status, setStatus] = useState<Record<string, unknown> | undefined>();
   const [usage, setUsage] = useState<PeriodRow[] | undefined>();
+  const [info, setInfo] = useState<ServerInfo | undefined>();
   useEffect(() => {
     const load = () => {
       json<Record<string, unknown>>("GET", "/v1/status").then(setStatus).catch(failed);
+      json<ServerInfo>("GET", "/v1/server").then(setInfo).catch(failed);
       json<{ sandboxes: PeriodRow[] }>("GET", "/v1/usage")
         .then((r) => setUsage([...r.sandboxes].sort((a, b) => b.cpuSeconds - a.cpuSeconds)))
         .catch(() => setUsage([]));
@@ -34,17 +72,21 @@ export function ServerView() {
   return h(
     "section",
     { class: "page" },
-    h("header", { class: "page-head" }, h("div", null, h("h1", null, "Server"), h("p", { class: "muted" }, location.host))),
+    h("header", { class: "page-head" }, h("div", null, h("h1", null, "Server"), h("p", { class: "muted", "data-server-about": "" }, info ? `${location.host} · Burrow ${info.version} on Node ${info.node} · up ${uptime(info.uptimeSeconds)}, since ${new Date(info.startedAt).toLocaleString()}` : location.host))),
     h(
       "div",
       { class: "cards" },
       [
+        ["Version", info?.version ?? "–"],
+        ["Uptime", info ? uptime(info.uptimeSeconds) : "–"],
         ["Sandboxes", n("sandboxes")],
         ["Running", n("running")],
         ["Sleeping", status ? String(total - running) : "–"],
         ["Warm pool", n("pooled")],
       ].map(([k, v]) => h("div", { key: k, class: "card" }, h("div", { class: "card-label" }, k), h("div", { class: "card-value" }, v))),
     ),
+    h("h2", { class: "section-title" }, "Images"),
+    info ? h(Images, { info }) : h(Empty, null, "Loading…"),
     h("h2", { class: "section-title" }, "Usage, last 24 hours"),
     !usage
       ? h(Empty, null, "Loading…")
