@@ -81,6 +81,12 @@ describe("disk limits (btrfs quota groups)", { skip: canMake ? false : "mkfs.btr
     assert.match(await (await srv.api("GET", "/metrics")).text(), /burrow_sandbox_starts_total\{kind="pool"\} 1/);
     assert.equal((await other.json()).limits.diskMB, 64, "the default limit");
     assert.match((await fill(b, 30)).stdout, /exit=0/);
+    // The files API says so with a stable code, not a 500.
+    const upload = await fetch(`${srv.url}/v1/sandboxes/${a}/files?path=/workspace/upload.bin`, {
+      method: "PUT", headers: { authorization: `Bearer ${srv.token}` }, body: new Uint8Array(4 * 1024 * 1024),
+    });
+    assert.equal(upload.status, 507, `${upload.status} ${await upload.clone().text()}`);
+    assert.equal((await upload.json()).code, "DISK_FULL");
     // Deleting frees the space again.
     assert.match((await exec(a, "rm /workspace/big && echo gone")).stdout, /gone/);
     assert.match((await fill(a, 10)).stdout, /exit=0/);

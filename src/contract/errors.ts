@@ -50,6 +50,8 @@ export const ERRORS = {
   DIRECTORY_NOT_EMPTY: 409,
   FILE_BUSY: 409,
   FILE_TIMEOUT: 504,
+  /** A write past the sandbox's disk limit (limits.diskMB), or a full data volume. */
+  DISK_FULL: 507,
   SESSION_BUSY: 409,
   PROCESS_EXISTS: 409,
   PROCESS_EXITED: 409,

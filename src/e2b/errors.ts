@@ -51,6 +51,8 @@ const TABLE: Partial<Record<ErrorCode, { http: number; connect: ConnectCode }>> 
   FILE_BUSY: { http: 409, connect: "failed_precondition" },
   PROCESS_EXITED: { http: 409, connect: "failed_precondition" },
   PAYLOAD_TOO_LARGE: { http: 413, connect: "resource_exhausted" },
+  // envd's own answer when the disk is full.
+  DISK_FULL: { http: 507, connect: "resource_exhausted" },
   EXEC_TIMEOUT: { http: 504, connect: "deadline_exceeded" },
   WAIT_TIMEOUT: { http: 504, connect: "deadline_exceeded" },
   // The SDK reads 502 as "the sandbox is not running" (TimeoutError), which is what these mean.

@@ -55,7 +55,8 @@ export function toBurrowError(err: unknown, path?: string): BurrowError {
   if (err instanceof BurrowError) return err;
   const e = err as NodeJS.ErrnoException;
   const p = path ?? e.path ?? "";
-  switch (e?.code) {
+  // libuv has no name for EDQUOT (122 on Linux): Node reports it as "Unknown system error -122".
+  switch (e?.errno === -122 ? "EDQUOT" : e?.code) {
     case "ENOENT": return new BurrowError("FILE_NOT_FOUND", `no such file or directory: ${p}`, { path: p });
     case "EISDIR": return new BurrowError("IS_A_DIRECTORY", `${p} is a directory`, { path: p });
     case "ENOTDIR": return new BurrowError("NOT_A_DIRECTORY", `a parent of ${p} is not a directory`, { path: p });
@@ -69,6 +70,9 @@ export function toBurrowError(err: unknown, path?: string): BurrowError {
     case "ELOOP": return new BurrowError("INVALID_PATH", `${p}: too many levels of symbolic links (a link loop?)`, { path: p });
     case "ENXIO":
     case "ENODEV": return new BurrowError("NOT_A_FILE", `${p} is a device, socket or FIFO with nothing behind it; only regular files can be read or written`, { path: p });
+    // A write past the sandbox's disk limit (EDQUOT), or a data volume that is full (ENOSPC).
+    case "EDQUOT":
+    case "ENOSPC": return new BurrowError("DISK_FULL", `no space left for ${p}: the sandbox's disk limit (limits.diskMB) is reached; delete files or raise limits.diskMB (it applies from the next start)`, { path: p });
     case "EBUSY":
     case "ETXTBSY": return new BurrowError("FILE_BUSY", `${p} is busy (a mount point, or a file in use); try another path or later`, { path: p });
     default: return new BurrowError("INTERNAL", e?.message ?? String(err));

@@ -10,3 +10,4 @@ export { mountNosuid } from "./nosuid.js";
 export { mountViews } from "./views.js";
 export { readAll, RuntimeClient, runtimeError } from "./runtime-client.js";
 export type { ContainerDeps } from "./container.js";
+export { DEFAULT_DISK_MB, DiskQuota, type DiskLimitsStatus } from "./disk-quota.js";

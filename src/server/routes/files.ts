@@ -25,7 +25,12 @@ export function fileRoutes(r: Router, sandboxes: SandboxManager): void {
     const rt = await sandboxes.runtime(id);
     const release = sandboxes.hold(id);
     try {
-      await tracer.span("files.write", { sandbox: id }, async () => relay(await sendTraced(rt, "runtime.files.write", { sandbox: id }, "PUT", `/files?${qs(q)}`, ctx.req), ctx.res));
+      await tracer.span("files.write", { sandbox: id }, async () => {
+        const answer = await sendTraced(rt, "runtime.files.write", { sandbox: id }, "PUT", `/files?${qs(q)}`, ctx.req);
+        // Refused part-way (a full disk, say): the rest of the body will never be read, so this connection cannot carry another request.
+        if ((answer.statusCode ?? 500) >= 400 && !ctx.req.complete) ctx.res.shouldKeepAlive = false;
+        await relay(answer, ctx.res);
+      });
     } finally {
       release();
     }
