@@ -163,9 +163,12 @@ describe("disk limits (btrfs quota groups)", { skip: canMake ? false : "mkfs.btr
   });
 
   it("--data-volume puts a fresh data directory on a btrfs image with quotas on, and mounts it again at the next start", async () => {
-    const own = await startTestServer({ args: ["--data-volume", "1G", "--default-disk-mb", "32"], env: { BURROW_MIN_FREE_MB: "100" } });
+    // An empty data directory of the test's own, so the volume and its image are found and removed whatever happens.
+    const dir = mkdtempSync(join(tmpdir(), "burrow-vol-"));
+    const image = `${dir}.img`;
+    let own: TestServer | undefined;
     try {
-      const image = `${own.dataDir}.img`;
+      own = await startTestServer({ dataDir: dir, args: ["--data-volume", "1G", "--default-disk-mb", "32"], env: { BURROW_MIN_FREE_MB: "100" } });
       assert.ok(existsSync(image));
       assert.equal(statSync(image).mode & 0o777, 0o600);
       assert.equal((await (await own.api("GET", "/v1/status")).json()).diskLimits.enforced, true);
@@ -177,9 +180,11 @@ describe("disk limits (btrfs quota groups)", { skip: canMake ? false : "mkfs.btr
       assert.equal((await (await own.api("GET", `/v1/sandboxes/${id}`)).json()).limits.diskMB, 32);
       assert.equal((await (await own.api("GET", "/v1/status")).json()).diskLimits.enforced, true);
     } finally {
-      // cleanup unmounts everything at and under the data directory (the volume too); the image goes after it.
-      await own.cleanup();
-      rmSync(`${own.dataDir}.img`, { force: true });
+      // cleanup unmounts everything under the data directory and the binds on it; then the volume itself, its directory and its image.
+      await own?.cleanup();
+      while (readFileSync("/proc/self/mountinfo", "utf8").includes(` ${dir} `)) if (spawnSync("umount", ["-l", dir]).status !== 0) break;
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(image, { force: true });
     }
   });
 });

@@ -109,14 +109,4 @@ export class DiskQuota {
       this.warned.add(dir);
     }
   }
-
-  /** The bytes a sandbox's directory references now (undefined when it has no limit of its own). */
-  async usedBytes(dir: string): Promise<number | undefined> {
-    if (!this.enforced) return undefined;
-    try {
-      return Number((await pexec(helper(), ["usage", dir])).stdout.trim());
-    } catch {
-      return undefined;
-    }
-  }
 }

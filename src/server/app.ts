@@ -149,6 +149,8 @@ export async function startServer(
   ]);
   // Per-sandbox disk limits, where the data directory's filesystem can hold them (sandboxes/disk-quota.ts).
   const disk = await DiskQuota.probe(sandboxesDir, config.defaultDiskMB);
+  const diskStatus = disk.status();
+  console.log(diskStatus.enforced ? `burrow: disk limits on (btrfs quota groups; ${diskStatus.defaultMB ? `${diskStatus.defaultMB} MB per sandbox by default` : "no default limit"})` : `burrow: disk limits off: ${diskStatus.reason}`);
   const sandboxes: SandboxManager = new SandboxManager(
     registry,
     {
