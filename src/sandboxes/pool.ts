@@ -7,6 +7,13 @@ import type { SandboxRecord } from "./registry.js";
 const slotId = () => `_pool-${randomBytes(5).toString("hex")}`;
 
 /**
+ * How long after a claim the pool waits before starting a replacement. A
+ * start keeps both cores busy for about 100 ms; the claimed sandbox's first
+ * requests, which the pool exists to make fast, come in that time.
+ */
+const REFILL_DELAY_MS = 150;
+
+/**
  * Sandboxes started ahead of need, per image, so that creating one is a
  * rename instead of a boot. A claim takes a ready container and gives it the
  * new sandbox's name; the pool refills in the background, one at a time so
@@ -17,6 +24,7 @@ export class WarmPool {
   /** The image version each ready container stands on: a claim must match the version the new record pins. */
   private readonly versions = new WeakMap<Container, string>();
   private refilling: Promise<void> | undefined;
+  private refillTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -46,7 +54,7 @@ export class WarmPool {
     this.dropStale(record.image);
     if (!this.fits(record)) return undefined;
     const c = this.ready.get(record.image)!.shift()!;
-    void this.refill();
+    this.refillSoon();
     try {
       await c.adopt(record);
       return c;
@@ -60,6 +68,16 @@ export class WarmPool {
 
   size(image: string): number {
     return this.ready.get(image)?.length ?? 0;
+  }
+
+  /** Refill after REFILL_DELAY_MS: once, however many claims come meanwhile. */
+  private refillSoon(): void {
+    if (this.refillTimer || this.closed) return;
+    this.refillTimer = setTimeout(() => {
+      this.refillTimer = undefined;
+      void this.refill();
+    }, REFILL_DELAY_MS);
+    this.refillTimer.unref();
   }
 
   private refill(): Promise<void> {
@@ -119,7 +137,7 @@ export class WarmPool {
     // In place: a refill running now holds this same list.
     for (const c of stale) list.splice(list.indexOf(c), 1);
     for (const c of stale) void this.discard(c, c.containerId);
-    void this.refill();
+    this.refillSoon();
   }
 
   private async discard(c: Container, id: string): Promise<void> {
@@ -130,6 +148,7 @@ export class WarmPool {
   /** Stop and remove every ready container. */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.refillTimer);
     // A container starting now would outlive the server (and its data directory) if not waited for.
     await this.refilling;
     const all = [...this.ready.values()].flat();
