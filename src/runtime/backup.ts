@@ -5,9 +5,11 @@ import { randomBytes } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { createGunzip, createGzip } from "node:zlib";
-import { extract, pack } from "tar-stream";
 import { BurrowError } from "../contract/errors.js";
 import { globToRegExp, PathFilter } from "./glob.js";
+
+/** tar-stream loads at the first backup or restore: most sandboxes never make one, and each start is faster without it. */
+const tarStream = () => import("tar-stream");
 
 /** One rule of a .gitignore file, relative to the directory holding it. */
 interface IgnoreRule {
@@ -54,6 +56,7 @@ export async function packDirectory(dir: string, opts: { excludes?: string[]; gi
   if (!st) throw new BurrowError("FILE_NOT_FOUND", `${dir} does not exist in the sandbox`, { path: dir });
   if (!st.isDirectory()) throw new BurrowError("NOT_A_DIRECTORY", `${dir} is not a directory; back up a directory`, { path: dir });
   const filter = new PathFilter([], opts.excludes ?? []);
+  const { pack } = await tarStream();
   const tar = pack();
   const stats: PackStats = { files: 0 };
   const ignore: IgnoreRule[] = [];
@@ -138,6 +141,7 @@ export async function unpackDirectory(dir: string, body: Readable): Promise<{ di
   let files = 0;
   const dirTimes: [string, Date, number][] = [];
   try {
+    const { extract } = await tarStream();
     const ex = extract();
     ex.on("entry", (h, stream, next) => {
       const rel = posix.normalize(h.name).replace(/\/$/, "");

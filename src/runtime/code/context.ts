@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { BurrowError } from "../../contract/errors.js";
 import { Interpreter, type CellEvent, type InterpreterLanguage } from "./interpreter.js";
-import { transform } from "sucrase";
 
 export interface CellOutcome {
   executionCount: number;
@@ -61,7 +60,7 @@ export class CodeContext {
     signal.addEventListener("abort", interrupt, { once: true });
     try {
       const outcome = await Promise.race([
-        interp.run(this.language === "typescript" ? stripTypes(code) : code, emit).then((executionCount) => ({ executionCount })),
+        interp.run(this.language === "typescript" ? await stripTypes(code) : code, emit).then((executionCount) => ({ executionCount })),
         interp.exited.then(() => ({ executionCount: 0, crashed: true })),
       ]);
       if ("crashed" in outcome) {
@@ -88,8 +87,13 @@ export class CodeContext {
 /** TypeScript runs on the JavaScript interpreter after its types are stripped. */
 export const interpreterFor = (language: CodeContext["language"]): InterpreterLanguage => (language === "python" ? "python" : "javascript");
 
-/** Strip types (sucrase, bundled into the runtime); ES imports become require calls the REPL can run. */
-function stripTypes(code: string): string {
+/**
+ * Strip types (sucrase, bundled into the runtime); ES imports become require
+ * calls the REPL can run. Sucrase is most of the runtime's code: it is
+ * evaluated at the first TypeScript cell, not at every sandbox start.
+ */
+async function stripTypes(code: string): Promise<string> {
+  const { transform } = await import("sucrase");
   return transform(code, { transforms: ["typescript", "imports"], disableESTransforms: true }).code;
 }
 
