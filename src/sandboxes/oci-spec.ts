@@ -1,4 +1,5 @@
 import { seccompProfile } from "./seccomp.js";
+import { RUNTIME_NODE_FLAGS } from "../images/index.js";
 
 import { SANDBOX_ID_OFFSET as ID_OFFSET, SANDBOX_ID_RANGE as ID_RANGE } from "../confine/index.js";
 
@@ -53,7 +54,7 @@ export function ociSpec(s: SpecInput) {
         `${IN_SANDBOX.node}/lib/ld-linux-x86-64.so.2`,
         "--library-path", `${IN_SANDBOX.node}/lib`,
         `${IN_SANDBOX.node}/bin/node`,
-        "--max-semi-space-size=1", "--max-old-space-size=96",
+        ...RUNTIME_NODE_FLAGS,
         `${IN_SANDBOX.runtime}/runtime.js`,
       ],
       env: [
