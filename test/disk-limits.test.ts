@@ -98,6 +98,23 @@ describe("disk limits (btrfs quota groups)", { skip: canMake ? false : "mkfs.btr
     await srv.api("DELETE", `/v1/sandboxes/${b}`);
   });
 
+  it("holds under load: two sandboxes at their limits at once while a third keeps answering", async () => {
+    const [a, b, c] = [name("load-a"), name("load-b"), name("load-c")];
+    for (const id of [a, b]) await srv.api("PUT", `/v1/sandboxes/${id}`, { limits: { diskMB: 24 } });
+    await srv.api("PUT", `/v1/sandboxes/${c}`, {});
+    // Each writer tries 4 files of 10 MB at once: together more than its limit.
+    const writers = [a, b].map((id) => exec(id, `for i in 1 2 3 4; do dd if=/dev/zero of=/workspace/f$i bs=1M count=10 2>&1 & done; wait; du -sm /workspace | cut -f1`));
+    const answers = Promise.all(Array.from({ length: 20 }, (_, i) => exec(c, `echo ${i} > /workspace/n${i} && cat /workspace/n${i}`)));
+    const [wa, wb] = await Promise.all(writers);
+    for (const w of [wa!, wb!]) {
+      assert.match(w.stdout, /Disk quota exceeded/, w.stdout);
+      assert.ok(Number(w.stdout.trim().split("\n").pop()) <= 24, `du says ${w.stdout.trim().split("\n").pop()} MB under a 24 MB limit`);
+    }
+    const got = (await answers).map((r) => r.stdout);
+    assert.deepEqual(got, got.map((_, i) => `${i}\n`));
+    for (const id of [a, b, c]) await srv.api("DELETE", `/v1/sandboxes/${id}`);
+  });
+
   it("keeps the limit across sleep and wake, a server restart, and an explicit change", async () => {
     const a = name("disk-keep");
     await srv.api("PUT", `/v1/sandboxes/${a}`, { limits: { diskMB: 24 } });
