@@ -68,7 +68,7 @@ describe("the example chat, in Chromium", () => {
   };
   const stored = async () => (await (await fetch(`${srv.url}/agents/sandbox-chat/${name}/get-messages`)).json()) as { role: string }[];
   const texts = (s: Shown) => s.messages.map((m) => `${m.role}: ${m.text}`);
-  const COUNT = Array.from({ length: 30 }, (_, i) => `${i + 1} `).join("");
+  const COUNT = Array.from({ length: 90 }, (_, i) => `${i + 1} `).join("");
 
   it("streams an answer, resumes it after a reload, runs an approved command in the sandbox, keeps the chat across a restart and clears it", async () => {
     let page = await open();
@@ -80,13 +80,14 @@ describe("the example chat, in Chromium", () => {
     await until(page, "the whole answer", (s) => s.status === "ready" && texts(s).join("|") === `user: hello|assistant: ${DEMO_HELP}`);
 
     // A reload mid-answer: the new page starts from the stored transcript and resumes the answer, nothing twice.
-    await say(page, "count to 30");
-    await until(page, "a few numbers", (s) => s.messages[3]?.text.includes("4 "));
+    // Past 40 numbers, so the replay joins a long run of deltas (src/agents/chat/replay.ts).
+    await say(page, "count to 90");
+    await until(page, "40 numbers", (s) => s.messages[3]?.text.includes(" 40 "));
     assert.equal((await shown(page)).status, "streaming", "the reload comes mid-answer");
     await page.reload();
     await page.waitForSelector('main[data-connected="true"]');
     await until(page, "the resumed answer", (s) => s.status === "ready" && s.messages[3]?.text === COUNT);
-    assert.deepEqual(texts(await shown(page)), [`user: hello`, `assistant: ${DEMO_HELP}`, "user: count to 30", `assistant: ${COUNT}`]);
+    assert.deepEqual(texts(await shown(page)), [`user: hello`, `assistant: ${DEMO_HELP}`, "user: count to 90", `assistant: ${COUNT}`]);
 
     // A shell command waits for approval; approved, it runs in the chat's own sandbox.
     await say(page, "run echo made by the chat > /workspace/note.txt && cat /workspace/note.txt && uname -s");

@@ -122,6 +122,20 @@ export class Connection<ConnState = unknown> {
     else put();
   }
 
+  /**
+   * Send several messages, in order, in one write: the socket is corked while
+   * ws frames them, so a replay of many chunks is not a system call each.
+   */
+  sendAll(messages: readonly string[]): void {
+    const socket = (this.ws as unknown as { _socket?: { cork?(): void; uncork?(): void } })._socket;
+    socket?.cork?.();
+    try {
+      for (const m of messages) this.send(m);
+    } finally {
+      socket?.uncork?.();
+    }
+  }
+
   setState(state: ConnState): void {
     this.state = state;
   }

@@ -7,6 +7,7 @@ import { ChatFrame, incoming, isChatFrame, MAX_MESSAGE_BYTES, requestBody, type 
 import { ChatStore } from "./store.js";
 import { buildMessage } from "./build-message.js";
 import { recoverOpenStreams } from "./recover.js";
+import { plainDelta, replayFrames, type PlainDelta } from "./replay.js";
 
 export interface ChatMessageOptions {
   /** Aborted when a client cancels the answer or the chat is cleared: stop the model when it fires. */
@@ -34,6 +35,9 @@ interface ActiveStream {
   messageId: string;
   continuation: boolean;
   seq: number;
+  /** Every chunk sent so far (as stored), and which are plain deltas: a replay sends these, not SQLite's copy. */
+  bodies: string[];
+  deltas: (PlainDelta | undefined)[];
   /** Connections offered a resume that have not acknowledged it yet: live chunks would reach them twice. */
   pending: Set<string>;
 }
@@ -305,7 +309,7 @@ export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<En
       if (!response) return this.sendFrame({ type: ChatFrame.RESPONSE, id: requestId, body: "", done: true, outcome: "completed", ...cont });
 
       const store = this.chatStore();
-      const active: ActiveStream = { requestId, messageId: base?.id ?? randomUUID(), continuation, seq: 0, pending: new Set() };
+      const active: ActiveStream = { requestId, messageId: base?.id ?? randomUUID(), continuation, seq: 0, bodies: [], deltas: [], pending: new Set() };
       store.startStream(requestId, active.messageId, continuation);
       this.active = active;
       for (const { conn, probeId } of this.awaiting.values()) this.offerResume(conn, probeId);
@@ -316,6 +320,8 @@ export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<En
         const seq = active.seq++;
         // Stored and sent in one step: a replay reads the same rows, so a resuming client misses nothing and sees nothing twice.
         store.addChunk(requestId, seq, body);
+        active.bodies.push(body);
+        active.deltas.push(plainDelta(chunk));
         this.sendFrame({ type: ChatFrame.RESPONSE, id: requestId, body, done: false, seq, ...cont }, active.pending);
         builder.push(chunk);
       };
@@ -385,9 +391,6 @@ export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<En
       return conn.send({ type: ChatFrame.RESPONSE, id: requestId, body: "", done: true, replay: true });
     }
     active.pending.delete(conn.id);
-    const cont = active.continuation ? { continuation: true } : {};
-    const bodies = this.chatStore().chunks(requestId);
-    bodies.forEach((body, seq) => conn.send({ type: ChatFrame.RESPONSE, id: requestId, body, done: false, replay: true, seq, ...cont }));
-    conn.send({ type: ChatFrame.RESPONSE, id: requestId, body: "", done: false, replay: true, replayComplete: true, ...cont });
+    conn.sendAll(replayFrames(requestId, active.bodies, active.deltas, active.continuation));
   }
 }
