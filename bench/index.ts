@@ -4,6 +4,7 @@
  * BENCH_IDLE_MAX (default 200) caps the idle-density run; BENCH_CRASH_RUNS (20) the stability run.
  */
 import { startTestServer } from "../test/helpers/server.js";
+import { defaultCacheDir } from "../src/server/index.js";
 import { benchSandboxCore } from "./sandbox-core.js";
 import { benchDevLoop } from "./dev-loop.js";
 import { benchBackupDemo } from "./backup-demo.js";
@@ -20,6 +21,7 @@ import { benchE2b } from "./e2b.js";
 import { benchChatMcp } from "./chat-mcp.js";
 import { benchLiveRestore } from "./live-restore.js";
 import { benchDiskQuota } from "./disk-quota.js";
+import { benchUidRanges } from "./uid-ranges.js";
 
 const srv = await startTestServer({ env: { BURROW_SWEEP_MS: "5000" } });
 try {
@@ -32,6 +34,7 @@ try {
   if (!only || only === "restart") await benchLiveRestore({ sandboxes: Number(process.env.BENCH_RESTART_SANDBOXES ?? 20) });
   if (!only || only === "agents") await benchAgents({ touched: Number(process.env.BENCH_AGENTS ?? 1000) });
   if (!only || only === "disk") await benchDiskQuota(srv);
+  if (!only || only === "uids") await benchUidRanges(srv, `${defaultCacheDir()}/images/default/rootfs`);
   if (!only || only === "files") await benchFiles(srv);
   if (!only || only === "dev") await benchDevLoop(srv);
   if (!only || only === "backup") await benchBackupDemo();

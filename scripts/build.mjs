@@ -64,6 +64,20 @@ if (!existsSync(copyOut) || statSync(copyOut).mtimeMs < statSync(copySrc).mtimeM
   execFileSync("gcc", ["-O2", "-static", "-s", "-Wall", "-o", copyOut, copySrc], { stdio: "inherit" });
 }
 
+// The in-place owner shift for layers made from a sandbox's upper layer (src/confine/idshift/).
+const shiftSrc = "src/confine/idshift/idshift.c";
+const shiftOut = "dist/burrow-idshift";
+if (!existsSync(shiftOut) || statSync(shiftOut).mtimeMs < statSync(shiftSrc).mtimeMs) {
+  execFileSync("gcc", ["-O2", "-static", "-s", "-Wall", "-o", shiftOut, shiftSrc], { stdio: "inherit" });
+}
+
+// What mounts a sandbox's root from idmapped layers (src/sandboxes/idmap/).
+const idmountSrc = "src/sandboxes/idmap/idmount.c";
+const idmountOut = "dist/burrow-idmount";
+if (!existsSync(idmountOut) || statSync(idmountOut).mtimeMs < statSync(idmountSrc).mtimeMs) {
+  execFileSync("gcc", ["-O2", "-static", "-s", "-Wall", "-o", idmountOut, idmountSrc], { stdio: "inherit" });
+}
+
 // The supervisor's exit watcher (src/sandboxes/pidwatch/).
 const watchSrc = "src/sandboxes/pidwatch/pidwatch.c";
 const watchOut = "dist/burrow-pidwatch";

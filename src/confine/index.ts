@@ -8,7 +8,12 @@ export { JailError } from "./jail.js";
 
 const pexec = promisify(execFile);
 
-/** Host uid/gid that root inside a sandbox maps to, and the size of the range. */
+/**
+ * The canonical range: layers (image versions, snapshot layers, pulled
+ * archives) are stored with root inside as this host uid/gid; each sandbox
+ * has a range of its own (sandboxes/uid-ranges.ts) and sees layers through an
+ * idmapped mount. The size of every range.
+ */
 export const SANDBOX_ID_OFFSET = 100000;
 export const SANDBOX_ID_RANGE = 65536;
 
@@ -29,6 +34,20 @@ export async function removeTree(path: string): Promise<void> {
 export async function copyTree(from: string, to: string): Promise<void> {
   // Not cp -a: it resolves whole paths, so it stops at PATH_MAX (4 KiB), which a sandbox can exceed.
   await pexec(builtFile("burrow-copytree"), [from, to], { maxBuffer: 1 << 24 });
+}
+
+/**
+ * Move the owners of a tree that a sandbox wrote in its own range (`fromBase`
+ * onwards) into the canonical range, in place, so it can be a layer other
+ * sandboxes stand on (burrow-idshift: directory descriptors only; setuid
+ * bits, file capabilities and ACL entries kept). Owners already canonical
+ * stay. Only for trees no sandbox is writing (a sleeping one's upper layer,
+ * a fresh copy).
+ */
+export async function shiftOwners(root: string, fromBase: number): Promise<{ files: number; shifted: number }> {
+  if (fromBase === SANDBOX_ID_OFFSET) return { files: 0, shifted: 0 };
+  const { stdout } = await pexec(builtFile("burrow-idshift"), [String(fromBase), String(SANDBOX_ID_OFFSET), String(SANDBOX_ID_RANGE), root], { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout) as { files: number; shifted: number };
 }
 
 /**

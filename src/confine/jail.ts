@@ -11,7 +11,7 @@ export interface Bind {
 }
 
 /** Where a built helper is: next to the server bundle in dist/, or in dist/ from a source checkout. */
-export function builtFile(file: "confine-helper.cjs" | "burrow-copytree"): string {
+export function builtFile(file: "confine-helper.cjs" | "burrow-copytree" | "burrow-idshift" | "burrow-idmount"): string {
   const here = dirname(fileURLToPath(import.meta.url));
   for (const c of [join(here, file), join(here, "..", file), join(here, "..", "..", "dist", file)]) if (existsSync(c)) return c;
   throw new Error(`dist/${file} is missing: run npm run build`);

@@ -67,6 +67,8 @@ export const ERRORS = {
   RUNTIME_UNAVAILABLE: 502,
   NOT_SUPPORTED: 501,
   SANDBOX_CRASHED: 503,
+  /** Every host uid range of the pool (--uid-ranges) is held by a sandbox. */
+  UID_RANGES_EXHAUSTED: 503,
   /** A stream cut by a server stop; by default its sandbox keeps running (live restore). */
   SERVER_RESTARTING: 503,
   GIT_FAILED: 502,

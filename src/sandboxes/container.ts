@@ -6,11 +6,12 @@ import { removeTree } from "../confine/index.js";
 import { BurrowError, type SandboxCrash } from "../contract/index.js";
 import { constants as osConstants } from "node:os";
 import { makeUserPidsCgroup, oomKills, removeCgroupTree } from "./cgroups.js";
-import { ID_OFFSET, ociSpec } from "./oci-spec.js";
+import { ID_OFFSET, ID_RANGE, ociSpec } from "./oci-spec.js";
 import { mountOverlay, unmount } from "./overlay.js";
 import { RuntimeClient } from "./runtime-client.js";
 import type { Runc } from "./runc.js";
 import type { SandboxRecord } from "./registry.js";
+import type { UidRanges } from "./uid-ranges.js";
 import type { DiskQuota } from "./disk-quota.js";
 
 const pexec = promisify(execFile);
@@ -31,6 +32,8 @@ export interface ContainerDeps {
   egressCaPem?: string | (() => string);
   /** Open the egress proxy's socket at `socketPath` for the sandbox `owner()` names now; returns a closer. */
   openEgress: (owner: () => string, socketPath: string) => Promise<() => void>;
+  /** Each sandbox's own host uid range; without it every sandbox runs in the canonical one (tests that need no more). */
+  uids?: UidRanges;
   /** Per-sandbox disk limits (disk-quota.ts); absent: none. */
   disk?: DiskQuota;
 }
@@ -129,6 +132,9 @@ export class Container {
     this.paths = sandboxPaths(this.deps.sandboxesDir, record.id);
     renameSync(from.dir, this.paths.dir);
     renameSync(from.run, this.paths.run);
+    // The slot's uid range is the sandbox's from now on: its upper layer and processes are already in it.
+    record.uidBase = this.record.uidBase;
+    this.deps.uids?.rename(this.record.id, record.id);
     this.record = record;
     this.client.close();
     this.client = new RuntimeClient(this.paths.socket);
@@ -142,20 +148,23 @@ export class Container {
     const lowers = [...this.record.layers.map((l) => this.deps.layerDir(l)), this.deps.imageRootfs(this.record.image, this.record.imageVersion)];
     // The directory is made (as a limited subvolume) or its limit set again before anything is written in it.
     await this.deps.disk?.prepare(p.dir, this.record.limits.diskMB);
+    // A new sandbox (or pool slot) takes its own uid range here; the registry keeps it from then on.
+    const ids = (this.record.uidBase ??= this.deps.uids?.allocate(this.record.id) ?? ID_OFFSET);
     for (const d of [p.dir, p.upper, p.work, p.rootfs]) mkdirSync(d, { recursive: true, mode: 0o711 });
     // Only root and the sandbox's own user namespace (runc's init must reach rootfs) may enter it.
-    chownSync(p.dir, 0, ID_OFFSET);
+    chownSync(p.dir, 0, ids);
     chmodSync(p.dir, 0o710);
     // The overlay's root directory takes its owner from the upper layer: root inside must own it.
-    chownSync(p.upper, ID_OFFSET, ID_OFFSET);
+    chownSync(p.upper, ids, ids);
     rmSync(p.run, { recursive: true, force: true });
     mkdirSync(p.run, { mode: 0o700 });
-    chownSync(p.run, ID_OFFSET, ID_OFFSET);
+    chownSync(p.run, ids, ids);
     try {
       this.closeEgress = await this.deps.openEgress(() => this.record.id, p.egressSocket);
-      await mountOverlay(lowers, p.upper, p.work, p.rootfs);
+      // Layers are stored in the canonical range and idmapped onto the sandbox's own.
+      await mountOverlay(lowers, p.dir, p.rootfs, { stored: ID_OFFSET, sandbox: ids, count: ID_RANGE });
       const pids = this.record.limits.pids;
-      const userProcs = makeUserPidsCgroup(this.cgroupPath, pids, pidsReserve(pids), ID_OFFSET);
+      const userProcs = makeUserPidsCgroup(this.cgroupPath, pids, pidsReserve(pids), ids);
       const spec = ociSpec({
         hostname: this.record.id,
         rootfs: p.rootfs,
@@ -167,12 +176,13 @@ export class Container {
         cpus: this.record.limits.cpus,
         pids,
         userProcs,
+        uidBase: ids,
       });
       // The runtime reads its settings from a file it deletes at once, so they do not sit in PID 1's environ.
       writeFileSync(join(p.run, "config.json"), JSON.stringify({ env: this.record.env }), { mode: 0o600 });
       const trustPem = typeof this.deps.egressCaPem === "function" ? this.deps.egressCaPem() : this.deps.egressCaPem;
       if (trustPem) writeFileSync(join(p.run, "egress-ca.pem"), trustPem, { mode: 0o644 });
-      chownSync(join(p.run, "config.json"), ID_OFFSET, ID_OFFSET);
+      chownSync(join(p.run, "config.json"), ids, ids);
       writeFileSync(join(p.dir, "config.json"), JSON.stringify(spec));
       writeFileSync(p.log, "");
       await this.deps.runc.run(this.containerId, p.dir, p.log);

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { removeTree } from "../confine/index.js";
+import { removeTree, SANDBOX_ID_OFFSET } from "../confine/index.js";
 import { channels, publish } from "../observability/channels.js";
 import { tracer } from "../observability/tracing.js";
 import { BurrowError, durationSeconds, type EgressSettings, type EnsureSandboxBody, type SandboxCrash, type SandboxInfo } from "../contract/index.js";
@@ -40,6 +40,8 @@ export interface DiskView {
   /** Snapshot layers under the upper layer, top first. */
   readonly layers: string[];
   readonly upper: string;
+  /** The first host id of the sandbox's own range, which its upper layer is owned in. */
+  readonly uidBase: number;
   readonly running: boolean;
   /** Stand the sandbox on other layers with a fresh, empty upper layer (only while it is not running). */
   rebase(layers: string[], replaceUpper: (upper: string) => Promise<void>): Promise<void>;
@@ -215,6 +217,7 @@ export class SandboxManager {
       } catch (err) {
         await this.stopLocked(entry).catch(() => {});
         await removeSandboxFiles(this.deps.sandboxesDir, id).catch(() => {});
+        this.deps.uids?.release(id);
         throw err;
       }
       // Only a sandbox that really started is recorded.
@@ -361,6 +364,7 @@ export class SandboxManager {
       });
       this.registry.delete(id);
       this.live.delete(id);
+      this.deps.uids?.release(id);
     });
     for (const l of this.destroyListeners) l(id);
     publish(channels.sandboxLifecycle, () => ({ id, event: "destroy" }));
@@ -525,6 +529,7 @@ export class SandboxManager {
       imageVersion: e.record.imageVersion,
       layers: [...e.record.layers],
       upper: paths.upper,
+      uidBase: e.record.uidBase ?? SANDBOX_ID_OFFSET,
       running: !!e.container,
       rebase: async (layers, replaceUpper) => {
         if (e.container) throw new Error("rebase needs a stopped sandbox");

@@ -3,7 +3,7 @@ import { RUNTIME_NODE_FLAGS } from "../images/index.js";
 
 import { SANDBOX_ID_OFFSET as ID_OFFSET, SANDBOX_ID_RANGE as ID_RANGE } from "../confine/index.js";
 
-/** Host uid/gid that root inside every sandbox maps to, and the size of the range. */
+/** The canonical range layers are stored in (no sandbox's own: see uid-ranges.ts), and the size of every range. */
 export { ID_OFFSET, ID_RANGE };
 
 /** Where Burrow's own files appear inside a sandbox (read-only except run/). */
@@ -26,6 +26,8 @@ export interface SpecInput {
   pids: number;
   /** cgroup.procs of the user pids cgroup, bound where burrow-enter moves user commands into it. */
   userProcs?: string;
+  /** The host uid/gid root inside maps to: the first of the sandbox's own range. */
+  uidBase: number;
 }
 
 // Docker's default set without NET_RAW (no raw sockets) and MKNOD.
@@ -80,8 +82,8 @@ export function ociSpec(s: SpecInput) {
       ...(s.userProcs ? [{ destination: IN_SANDBOX.userProcs, type: "bind", source: s.userProcs, options: ["bind", "rw", "nosuid", "nodev", "noexec"] }] : []),
     ],
     linux: {
-      uidMappings: [{ containerID: 0, hostID: ID_OFFSET, size: ID_RANGE }],
-      gidMappings: [{ containerID: 0, hostID: ID_OFFSET, size: ID_RANGE }],
+      uidMappings: [{ containerID: 0, hostID: s.uidBase, size: ID_RANGE }],
+      gidMappings: [{ containerID: 0, hostID: s.uidBase, size: ID_RANGE }],
       namespaces: [{ type: "pid" }, { type: "network" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "cgroup" }, { type: "user" }],
       cgroupsPath: s.cgroupsPath,
       resources: {

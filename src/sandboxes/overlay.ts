@@ -1,29 +1,30 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
+import { builtFile } from "../confine/jail.js";
 
 const pexec = promisify(execFile);
 
+/** How a sandbox's layers are owned on the host, and how it must see them. */
+export interface LayerIds {
+  /** The first id layers are stored with (the canonical range). */
+  stored: number;
+  /** The first id of the sandbox's own range: its upper layer is written in it. */
+  sandbox: number;
+  count: number;
+}
+
 /**
- * Mount the sandbox's root: image layers read-only below, its own upper layer
- * on top. The layers are named through links in a small directory beside the
- * mount point, and the mount is made from there with relative names, so the
- * options the sandbox can read in its mountinfo (`lowerdir=1:0,upperdir=u`)
- * say nothing about host paths, and stay short however deep the stack.
+ * Mount the sandbox's root: image layers and snapshot layers read-only below
+ * (top first in `lowers`), its own upper layer (`dir`/upper, with `dir`/work)
+ * on top. burrow-idmount (idmap/) gives each lower to overlayfs as an
+ * idmapped clone mapping the stored range onto the sandbox's, and passes
+ * every layer as a file descriptor, so the options the sandbox reads in its
+ * mountinfo (`lowerdir+=/,...,upperdir=/upper,workdir=/work`) name no host
+ * path however deep the stack.
  */
-export async function mountOverlay(lowers: string[], upper: string, work: string, target: string): Promise<void> {
-  const view = join(dirname(target), "layers-view");
-  rmSync(view, { recursive: true, force: true });
-  mkdirSync(view, { mode: 0o700 });
-  const names = lowers.map((l, i) => {
-    const n = String(lowers.length - 1 - i);
-    symlinkSync(l, join(view, n));
-    return n;
-  });
-  symlinkSync(upper, join(view, "u"));
-  symlinkSync(work, join(view, "w"));
-  await pexec("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${names.join(":")},upperdir=u,workdir=w`, target], { cwd: view });
+export async function mountOverlay(lowers: string[], dir: string, target: string, ids: LayerIds): Promise<void> {
+  await pexec(builtFile("burrow-idmount"), [target, dir, String(ids.stored), String(ids.sandbox), String(ids.count), ...lowers]);
 }
 
 export async function unmount(target: string): Promise<void> {

@@ -62,6 +62,9 @@ export class WarmPool {
       console.error("burrow: a pooled sandbox could not be claimed, starting a fresh one:", (err as Error).message);
       await c.stop().catch(() => {});
       await removeSandboxFiles(this.deps.sandboxesDir, record.id).catch(() => {});
+      // The range goes back whether or not it had moved to the record.
+      for (const owner of [record.id, c.containerId]) this.deps.uids?.release(owner);
+      record.uidBase = undefined;
       return undefined;
     }
   }
@@ -109,6 +112,7 @@ export class WarmPool {
           await c.start();
         } catch (err) {
           await removeSandboxFiles(this.deps.sandboxesDir, id).catch(() => {});
+          this.deps.uids?.release(id);
           console.error(`burrow: could not pre-start a ${image} sandbox for the pool:`, (err as Error).message);
           break;
         }
@@ -143,6 +147,7 @@ export class WarmPool {
   private async discard(c: Container, id: string): Promise<void> {
     await c.stop().catch(() => {});
     await removeSandboxFiles(this.deps.sandboxesDir, id).catch(() => {});
+    this.deps.uids?.release(id);
   }
 
   /** Stop and remove every ready container. */

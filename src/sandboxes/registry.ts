@@ -2,6 +2,7 @@ import Database from "better-sqlite3";
 import { chmodSync, existsSync } from "node:fs";
 import type { EgressSettings, Limits } from "../contract/index.js";
 import type { CertInfo } from "../lib/pem.js";
+import { SANDBOX_ID_OFFSET } from "../confine/index.js";
 
 /** One sandbox as the registry keeps it. */
 export interface SandboxRecord {
@@ -24,6 +25,8 @@ export interface SandboxRecord {
   egress: EgressSettings;
   /** Its own extra CAs as its runtime last reported them (the PEM itself is on its disk). */
   trust?: { extraCaCerts: CertInfo[] };
+  /** The first host uid/gid of its own range (uid-ranges.ts); unset until its first start; the canonical range for sandboxes older than ranges. */
+  uidBase?: number;
 }
 
 interface Row {
@@ -41,6 +44,7 @@ interface Row {
   persist: string;
   egress: string;
   trust: string;
+  uid_base: number | null;
 }
 
 const fromRow = (r: Row): SandboxRecord => ({
@@ -58,6 +62,8 @@ const fromRow = (r: Row): SandboxRecord => ({
   persist: r.persist as SandboxRecord["persist"],
   egress: JSON.parse(r.egress),
   trust: JSON.parse(r.trust),
+  // Sandboxes from before per-sandbox ranges wrote their upper layers in the canonical one.
+  uidBase: r.uid_base ?? SANDBOX_ID_OFFSET,
 });
 
 /** A port published through a preview URL; the token is what makes the URL unguessable. */
@@ -119,6 +125,7 @@ export class Registry {
     if (!columns.has("trust")) this.db.exec(`ALTER TABLE sandboxes ADD COLUMN trust TEXT NOT NULL DEFAULT '{"extraCaCerts":[]}'`);
     // Sandboxes from before image versions stand on the one unversioned tree their image had.
     if (!columns.has("image_version")) this.db.exec("ALTER TABLE sandboxes ADD COLUMN image_version TEXT NOT NULL DEFAULT 'legacy'");
+    if (!columns.has("uid_base")) this.db.exec("ALTER TABLE sandboxes ADD COLUMN uid_base INTEGER");
     this.db.exec(`CREATE TABLE IF NOT EXISTS ports (
       sandbox_id TEXT NOT NULL,
       port INTEGER NOT NULL,
@@ -130,10 +137,10 @@ export class Registry {
     this.stmts = {
       get: this.db.prepare<[string], Row>("SELECT * FROM sandboxes WHERE id = ?"),
       all: this.db.prepare<[], Row>("SELECT * FROM sandboxes ORDER BY created_at, id"),
-      put: this.db.prepare(`INSERT INTO sandboxes (id, image, image_version, env, sleep_after, keep_alive, limits, labels, created_at, last_active_at, layers, persist, egress, trust)
-        VALUES (@id, @image, @image_version, @env, @sleep_after, @keep_alive, @limits, @labels, @created_at, @last_active_at, @layers, @persist, @egress, @trust)
+      put: this.db.prepare(`INSERT INTO sandboxes (id, image, image_version, env, sleep_after, keep_alive, limits, labels, created_at, last_active_at, layers, persist, egress, trust, uid_base)
+        VALUES (@id, @image, @image_version, @env, @sleep_after, @keep_alive, @limits, @labels, @created_at, @last_active_at, @layers, @persist, @egress, @trust, @uid_base)
         ON CONFLICT(id) DO UPDATE SET image=@image, image_version=@image_version, env=@env, sleep_after=@sleep_after, keep_alive=@keep_alive,
-          limits=@limits, labels=@labels, last_active_at=@last_active_at, layers=@layers, persist=@persist, egress=@egress, trust=@trust`),
+          limits=@limits, labels=@labels, last_active_at=@last_active_at, layers=@layers, persist=@persist, egress=@egress, trust=@trust, uid_base=@uid_base`),
       touch: this.db.prepare<[string, string]>("UPDATE sandboxes SET last_active_at = ? WHERE id = ?"),
       del: this.db.prepare<[string]>("DELETE FROM sandboxes WHERE id = ?"),
       portsOf: this.db.prepare<[string], PortRow>("SELECT * FROM ports WHERE sandbox_id = ? ORDER BY port"),
@@ -169,6 +176,7 @@ export class Registry {
       persist: s.persist,
       egress: JSON.stringify(s.egress),
       trust: JSON.stringify(s.trust ?? { extraCaCerts: [] }),
+      uid_base: s.uidBase ?? null,
     });
     this.onChange();
   }

@@ -37,6 +37,7 @@ import { backupRoutes } from "./routes/backups.js";
 import { answerClientError } from "./client-error.js";
 import { endOpenStreams } from "./sse.js";
 import { checkDataDir, minFreeMB } from "./data-dir-checks.js";
+import { UidRanges } from "../sandboxes/uid-ranges.js";
 import { openBlobStore } from "../blobs/index.js";
 import { WebConsole } from "../web/index.js";
 import { webRoutes } from "./routes/web.js";
@@ -130,7 +131,7 @@ export async function startServer(
   const ca = new EgressCA(join(config.dataDir, "egress-ca"));
   const trust = new TrustSources(ca.certPem, config.extraCaCerts);
   // After the settings that are checked above, before any sandbox: a data directory sandboxes cannot use is refused here.
-  await checkDataDir(config.dataDir, minFreeMB());
+  await checkDataDir(config.dataDir, minFreeMB(), config.uidRanges);
   const audit = new AuditLog(join(config.dataDir, "burrow.db"));
   // Rules read each sandbox's own settings from the manager, created just below.
   const rules: EgressRules = new EgressRules({ ...modules.egress, extraAllow: config.egressAllow }, (id) => sandboxes.egressSettings(id));
@@ -156,6 +157,8 @@ export async function startServer(
     {
       disk,
       runc: new Runc(config.runcBinary, join(config.dataDir, "runc")),
+      // One host uid range per sandbox; those recorded stay with their sandboxes.
+      uids: new UidRanges(config.uidRanges, registry.all()),
       sandboxesDir,
       cgroupParent: `/burrow-${dataHash}`,
       nodeKitDir: views.nodeKitDir,

@@ -5,6 +5,7 @@ import { MIN_DISK_MB } from "../contract/index.js";
 import { DEFAULT_DISK_MB } from "../sandboxes/index.js";
 import { parseVolumeSize } from "./data-volume.js";
 import { upstreamProxyConfig, type UpstreamProxyConfig } from "../egress/upstream-proxy.js";
+import { parseUidPool, type UidPool } from "../sandboxes/uid-ranges.js";
 
 /** Everything a server needs to know at start, from flags first, then environment, then defaults. */
 export interface ServerConfig {
@@ -50,6 +51,8 @@ export interface ServerConfig {
   upstreamProxy: UpstreamProxyConfig;
   /** Put every running sandbox to sleep when the server stops (--stop-sandboxes); by default they keep running for the next start to re-attach. */
   stopSandboxes: boolean;
+  /** `--uid-ranges BASE:COUNT`: the host id ranges sandboxes get one each of (sandboxes/uid-ranges.ts). */
+  uidRanges: UidPool;
   /** The disk limit of a sandbox created without `limits.diskMB`, where disk limits are enforced (0: none). */
   defaultDiskMB: number;
   /** `--data-volume SIZE`: keep the data directory on a btrfs image of this size with quotas on (data-volume.ts). */
@@ -138,6 +141,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
       "extra-ca-certs": { type: "string" },
       "upstream-proxy": { type: "string" },
       "stop-sandboxes": { type: "boolean" },
+      "uid-ranges": { type: "string" },
       "default-disk-mb": { type: "string" },
       "data-volume": { type: "string" },
     },
@@ -174,6 +178,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     extraCaCerts: (str(values["extra-ca-certs"]) ?? env.BURROW_EXTRA_CA_CERTS) || undefined,
     upstreamProxy: upstreamProxyConfig(upstreamProxyFlag(values["upstream-proxy"]), env),
     stopSandboxes: values["stop-sandboxes"] === true || env.BURROW_STOP_SANDBOXES === "1",
+    uidRanges: parseUidPool(str(values["uid-ranges"]) ?? env.BURROW_UID_RANGES),
     dataVolume: dataVolumeFlag(str(values["data-volume"]) ?? (env.BURROW_DATA_VOLUME || undefined)),
     defaultDiskMB: defaultDiskMB(str(values["default-disk-mb"]) ?? env.BURROW_DEFAULT_DISK_MB),
     pool: poolSizes(str(values.pool) ?? env.BURROW_POOL ?? "2", env.BURROW_DEFAULT_IMAGE ?? "default"),

@@ -2,7 +2,9 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, statSync, statfsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { SANDBOX_ID_OFFSET } from "../confine/index.js";
+import { SANDBOX_ID_OFFSET, SANDBOX_ID_RANGE } from "../confine/index.js";
+import { builtFile } from "../confine/jail.js";
+import { DEFAULT_UID_POOL, type UidPool } from "../sandboxes/uid-ranges.js";
 
 const pexec = promisify(execFile);
 
@@ -28,10 +30,16 @@ function existingPath(dir: string): string[] {
   }
 }
 
-/** Whether uid/gid `id` (root inside every sandbox, on the host) may search directory `st`. */
-function sandboxMayEnter(st: { uid: number; gid: number; mode: number }, id: number): boolean {
-  if (st.uid === id) return (st.mode & 0o100) !== 0;
-  if (st.gid === id) return (st.mode & 0o010) !== 0;
+/**
+ * Whether root inside every sandbox may search directory `st`: the first id
+ * of each range in `pool` (and of the canonical range, which sandboxes older
+ * than ranges run in), on the host.
+ */
+function sandboxMayEnter(st: { uid: number; gid: number; mode: number }, pool: UidPool): boolean {
+  const isRoot = (id: number) => id === SANDBOX_ID_OFFSET || (id >= pool.base && (id - pool.base) % SANDBOX_ID_RANGE === 0 && (id - pool.base) / SANDBOX_ID_RANGE < pool.count);
+  if (isRoot(st.uid) && (st.mode & 0o100) === 0) return false;
+  if (st.gid !== st.uid && isRoot(st.gid) && (st.mode & 0o010) === 0) return false;
+  // Every other sandbox goes by the bits for others.
   return (st.mode & 0o001) !== 0;
 }
 
@@ -40,7 +48,7 @@ function sandboxMayEnter(st: { uid: number; gid: number; mode: number }, id: num
  * other users could tamper with, before anything is made in it. Each failure
  * is one sentence naming the directory and the fix.
  */
-export async function checkDataDir(dataDir: string, minFreeMB = DEFAULT_MIN_FREE_MB): Promise<void> {
+export async function checkDataDir(dataDir: string, minFreeMB = DEFAULT_MIN_FREE_MB, uids: UidPool = DEFAULT_UID_POOL): Promise<void> {
   for (const d of existingPath(dataDir)) {
     const st = statSync(d);
     const what = d === dataDir ? `the data directory ${d}` : `${d}, a parent of the data directory ${dataDir},`;
@@ -50,9 +58,9 @@ export async function checkDataDir(dataDir: string, minFreeMB = DEFAULT_MIN_FREE
     if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0 && d !== dataDir)
       throw new Error(`${what} is writable by other users (mode ${octal(st.mode)}) without the sticky bit, so they could swap the data directory; run chmod go-w ${d}, or pick a data directory elsewhere`);
     // The data directory itself is made 0711 at start; its parents must already let sandboxes through.
-    if (d !== dataDir && !sandboxMayEnter(st, SANDBOX_ID_OFFSET))
+    if (d !== dataDir && !sandboxMayEnter(st, uids))
       throw new Error(
-        `${what} (mode ${octal(st.mode)}) cannot be entered by sandboxes (uid ${SANDBOX_ID_OFFSET} on the host), so none could start; run chmod o+x ${d}, or pick a data directory under one that others may enter (for example /var/lib/burrow)`,
+        `${what} (mode ${octal(st.mode)}) cannot be entered by sandboxes (uids ${uids.base} and up on the host, one range each), so none could start; run chmod o+x ${d}, or pick a data directory under one that others may enter (for example /var/lib/burrow)`,
       );
   }
   mkdirSync(dataDir, { recursive: true });
@@ -60,17 +68,21 @@ export async function checkDataDir(dataDir: string, minFreeMB = DEFAULT_MIN_FREE
   const freeMB = Math.floor((fs.bavail * fs.bsize) / (1024 * 1024));
   if (freeMB < minFreeMB)
     throw new Error(`the filesystem of the data directory ${dataDir} has ${freeMB} MB free, under the ${minFreeMB} MB the server needs; free some space, pick another --data, or lower BURROW_MIN_FREE_MB`);
-  await checkOverlayUpper(dataDir);
+  await checkOverlayUpper(dataDir, uids.base);
 }
 
-/** Mount a tiny overlay whose upper layer is in the data directory, as every sandbox's is, and write through it. */
-async function checkOverlayUpper(dataDir: string): Promise<void> {
+/**
+ * Mount a tiny overlay whose upper layer is in the data directory, as every
+ * sandbox's is, with an idmapped lower layer (the canonical range seen as a
+ * sandbox's own), and write through it.
+ */
+async function checkOverlayUpper(dataDir: string, sandboxBase: number): Promise<void> {
   const dir = join(dataDir, `.overlay-check-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
-  for (const d of ["l", "u", "w", "m"]) mkdirSync(join(dir, d), { recursive: true });
+  for (const d of ["l", "upper", "work", "m"]) mkdirSync(join(dir, d), { recursive: true });
   let mounted = false;
   try {
-    await pexec("mount", ["-t", "overlay", "overlay", "-o", "lowerdir=l,upperdir=u,workdir=w", "m"], { cwd: dir });
+    await pexec(builtFile("burrow-idmount"), [join(dir, "m"), dir, String(SANDBOX_ID_OFFSET), String(sandboxBase), String(SANDBOX_ID_RANGE), join(dir, "l")]);
     mounted = true;
     writeFileSync(join(dir, "m", "probe"), "ok");
   } catch (err) {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
 import { chownSync, mkdirSync } from "node:fs";
-import { copyTree, mergeLayers, removeTree, SANDBOX_ID_OFFSET } from "../confine/index.js";
+import { copyTree, mergeLayers, removeTree, shiftOwners } from "../confine/index.js";
 import { BurrowError, type SnapshotInfo } from "../contract/index.js";
 import type { DiskView, SandboxManager } from "../sandboxes/index.js";
 import { type SnapshotCatalog, type SnapshotRecord, toInfo } from "./catalog.js";
@@ -64,9 +64,11 @@ export class SnapshotService {
       if (!disk.running) return toInfo(await this.freezeSleeping(disk, "user"));
       const sid = newId();
       const flatten = disk.layers.length + 1 > this.options.maxDepth;
-      await this.build(sid, (dir) =>
-        flatten ? mergeLayers([...disk.layers.map((l) => this.layers.path(l)).reverse(), disk.upper], dir) : copyTree(disk.upper, dir),
-      );
+      await this.build(sid, async (dir) => {
+        await (flatten ? mergeLayers([...disk.layers.map((l) => this.layers.path(l)).reverse(), disk.upper], dir) : copyTree(disk.upper, dir));
+        // The copy is owned by the sandbox's range; a layer is stored in the canonical one.
+        await shiftOwners(dir, disk.uidBase);
+      });
       return toInfo(await this.saveRecord(sid, disk, "user", flatten ? [] : disk.layers));
     });
   }
@@ -132,14 +134,20 @@ export class SnapshotService {
     const sid = newId();
     const flatten = disk.layers.length + 1 > this.options.maxDepth;
     const parents = flatten ? [] : disk.layers;
-    if (flatten) await this.build(sid, (dir) => mergeLayers([...disk.layers.map((l) => this.layers.path(l)).reverse(), disk.upper], dir));
+    if (flatten)
+      await this.build(sid, async (dir) => {
+        await mergeLayers([...disk.layers.map((l) => this.layers.path(l)).reverse(), disk.upper], dir);
+        await shiftOwners(dir, disk.uidBase);
+      });
     const record = await this.saveRecord(sid, disk, kind, parents, flatten ? undefined : disk.upper);
     await disk.rebase([sid, ...parents], async (upper) => {
       if (flatten) await removeTree(upper);
       else await this.layers.adopt(sid, upper);
+      // The upper layer was written in the sandbox's own range; as a layer it is stored in the canonical one.
+      if (!flatten) await shiftOwners(this.layers.path(sid), disk.uidBase);
       mkdirSync(upper, { mode: 0o755 });
       // Root inside the sandbox owns the root of its upper layer.
-      chownSync(upper, SANDBOX_ID_OFFSET, SANDBOX_ID_OFFSET);
+      chownSync(upper, disk.uidBase, disk.uidBase);
     });
     await this.collect();
     return record;
