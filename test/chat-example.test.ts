@@ -70,7 +70,7 @@ describe("the example chat, in Chromium", () => {
   const texts = (s: Shown) => s.messages.map((m) => `${m.role}: ${m.text}`);
   const COUNT = Array.from({ length: 90 }, (_, i) => `${i + 1} `).join("");
 
-  it("streams an answer, resumes it after a reload, runs an approved command in the sandbox, keeps the chat across a restart and clears it", async () => {
+  it("streams an answer, resumes it after a reload, runs an approved command in the sandbox (not a rejected one), keeps the chat across a restart and clears it", async () => {
     let page = await open();
     assert.equal(await page.getAttribute("main", "data-status"), "ready");
 
@@ -95,7 +95,7 @@ describe("the example chat, in Chromium", () => {
     await page.click(".tool .approve");
     const tool = await until(page, "the command's output", (s) => s.messages[5]?.tools[0]?.state === "output-available" && s.messages[5].tools[0], 60_000);
     assert.match(tool.output, /exit code 0\nstdout:\nmade by the chat\nLinux/);
-    await until(page, "the model's answer about it", (s) => s.status === "ready" && /^The sandbox answered:[^]*made by the chat[^]*```\n$/.test(s.messages[5]?.text ?? ""));
+    await until(page, "the model's answer about it", (s) => s.status === "ready" && s.messages[5]?.text === "The command finished with exit code 0. Its output ends with: Linux");
     const file = await srv.burrow.sandbox(`sandbox-chat-${name}`).readFile("/workspace/note.txt");
     assert.equal(file.content, "made by the chat\n");
 
@@ -111,10 +111,17 @@ describe("the example chat, in Chromium", () => {
     await until(page, "the stored transcript", (s) => s.messages.length === 8 && s.messages[3]?.text === COUNT && s.messages[7]?.tools[0]?.state === "approval-requested");
     await page.click(".tool .approve");
     await until(page, "the second command's output", (s) => s.messages[7]?.tools[0]?.state === "output-available" && s.messages[7].tools[0].output.includes("made by the chat"), 60_000);
-    await until(page, "the answer", (s) => s.status === "ready" && /^The sandbox answered:[^]*```\n$/.test(s.messages[7]?.text ?? ""));
+    await until(page, "the answer", (s) => s.status === "ready" && s.messages[7]?.text === "The command finished with exit code 0. Its output ends with: made by the chat");
     const kept = await stored();
     assert.equal(kept.length, 8);
-    assert.match(JSON.stringify(kept[7]), /The sandbox answered/);
+    assert.match(JSON.stringify(kept[7]), /Its output ends with: made by the chat/);
+
+    // A rejected command does not run.
+    await say(page, "run rm -f /workspace/note.txt");
+    await until(page, "a third approval request", (s) => s.messages[9]?.tools[0]?.state === "approval-requested" && s.status === "ready");
+    await page.click(".tool .reject");
+    await until(page, "the answer to a rejection", (s) => s.status === "ready" && s.messages[9]?.text === "All right, I did not run it.");
+    assert.equal((await srv.burrow.sandbox(`sandbox-chat-${name}`).readFile("/workspace/note.txt")).content, "made by the chat\n");
 
     // Clear: the page and the store are empty, also after a reload.
     await page.click("#clear");

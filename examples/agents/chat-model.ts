@@ -23,7 +23,7 @@ export const DEMO_HELP =
  * the run hands it and answers by rule, token by token with a pause between
  * tokens, as a real model streams:
  * - "run <command>": a call of the `shell` tool with that command;
- * - after a tool result: the result, quoted;
+ * - after a tool result: its exit code and last line (or a note that it was not approved);
  * - "count to N": the numbers 1 to N;
  * - anything else: what it can do.
  */
@@ -54,7 +54,10 @@ export class DemoModel implements Model {
     if (last?.type === "function_call_result") {
       const output = last.output as string | { text?: string };
       const out = typeof output === "string" ? output : (output.text ?? JSON.stringify(output));
-      return say(`The sandbox answered:\n\n\`\`\`\n${out.trim()}\n\`\`\`\n`);
+      if (/not approved/i.test(out)) return say("All right, I did not run it.");
+      const code = /^exit code (\d+)/.exec(out)?.[1];
+      const lastLine = out.trim().split("\n").at(-1) ?? "";
+      return say(code === undefined ? `The tool answered: ${out.trim()}` : `The command finished with exit code ${code}. Its output ends with: ${lastLine}`);
     }
     const text = last?.role === "user" ? textOf(last.content).trim() : "";
     const run = /^run\s+(.+)$/is.exec(text);
