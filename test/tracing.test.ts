@@ -63,9 +63,8 @@ describe("tracing", () => {
     assert.ok(ms(runtime!) >= 40, `the runtime's span covers the command: ${ms(runtime!)} ms`);
     assert.ok(ms(exec!) >= ms(runtime!) - 1);
     assert.ok(exec!.attributes.some((a) => a.key === "sandbox" && a.value.stringValue === sbx.id));
-    // The exec found no sandbox: the wait for it holds the container's start.
-    const running = find("sandbox.running");
-    const start = spans.find((s) => s.name === "sandbox.start" && s.parentSpanId === running?.spanId);
+    // The exec found no sandbox: the request's span holds the container's start.
+    const start = spans.find((s) => s.name === "sandbox.start" && s.parentSpanId === http!.spanId);
     assert.ok(start?.attributes.some((a) => a.key === "sandbox.start_kind" && a.value.stringValue === "cold"), `sandbox.start: ${JSON.stringify(start)}`);
     // A caller's traceparent becomes the parent of the request's span.
     const parent = "0af7651916cd43dd8448eb211c80319c";

@@ -1,74 +1,69 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
+import { OtlpExporter, type Recorded } from "./otlp.js";
 
 /**
  * Traces in the OpenTelemetry model, exported as OTLP/HTTP JSON to
  * `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`).
- * With neither set, every call here is a no-op. A span's context flows
- * through async calls; `traceparent` (W3C) carries it into the sandbox's
- * runtime, which reports its own part back as a child span.
+ * With neither set, every call here is a no-op on one shared span.
+ *
+ * The server's own paths pass their parent span along explicitly (an API
+ * request's span is found from its request object): an AsyncLocalStorage
+ * would hook every promise in the process, which profiling showed to cost
+ * about 8% of an exec's CPU. Only agents use the implicit, async-context
+ * form (`span`), since an agent's own code sits between its RPC and the
+ * sandbox calls it makes, and agents keep an AsyncLocalStorage of their own
+ * anyway. `traceparent` (W3C) carries a span into the sandbox's runtime,
+ * which reports its own part back as a child span (`remoteChild`).
  */
-export interface Span {
+export interface SpanContext {
   readonly traceId: string;
   readonly spanId: string;
+}
+export interface Span extends SpanContext {
   setAttribute(key: string, value: string | number | boolean): void;
   end(error?: unknown): void;
 }
-
-interface Recorded {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  start: bigint;
-  end: bigint;
-  attributes: Record<string, string | number | boolean>;
-  error?: string;
-}
+type Attributes = Record<string, string | number | boolean>;
+/** A parent: a span, a W3C traceparent header, or nothing (a new trace). */
+type Parent = SpanContext | string | null | undefined;
 
 /** What every call gets while tracing is off: one shared object, so the hot path makes no span objects. */
 export const NOOP_SPAN: Span = Object.freeze({ traceId: "", spanId: "", setAttribute() {}, end() {} });
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
-type Attributes = Record<string, string | number | boolean>;
 const nowNs = () => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
-const hex = (n: number) => randomBytes(n).toString("hex");
+// Ids come from a pool of random bytes filled 4 KiB at a time: one getrandom call per ~500 spans, not one per id.
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
+const hex = (n: number): string => {
+  if (poolAt + n > pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  return pool.toString("hex", poolAt, (poolAt += n));
+};
 
 export class Tracer {
   readonly enabled: boolean;
-  private readonly url: string | undefined;
-  private readonly current = new AsyncLocalStorage<{ traceId: string; spanId: string }>();
-  private queue: Recorded[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private readonly exporter: OtlpExporter | undefined;
+  private readonly current = new AsyncLocalStorage<SpanContext>();
+  private readonly requests = new WeakMap<object, Span>();
+  private readonly starts = new Map<string, SpanContext>();
 
   constructor(env: NodeJS.ProcessEnv = process.env) {
     const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
     const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
-    this.url = traces || (base ? `${base.replace(/\/$/, "")}/v1/traces` : undefined);
-    this.enabled = !!this.url;
+    const url = traces || (base ? `${base.replace(/\/$/, "")}/v1/traces` : undefined);
+    this.enabled = !!url;
+    this.exporter = url ? new OtlpExporter(url) : undefined;
   }
 
-  /**
-   * Run `f` inside a new span: a child of `traceparent` (a W3C header) when
-   * given, else of the current span; `null` starts a new trace (work a timer
-   * started, whose async context is whatever call armed it).
-   */
-  async span<T>(name: string, attributes: Attributes, f: (span: Span) => Promise<T>, traceparent?: string | null): Promise<T> {
+  /** Run `f` in a new span, a child of `parent` (explicit: no async context is involved). */
+  async child<T>(parent: Parent, name: string, attributes: Attributes, f: (span: Span) => Promise<T>): Promise<T> {
     if (!this.enabled) return f(NOOP_SPAN);
-    const parent = traceparent === null ? undefined : (parseTraceparent(traceparent) ?? this.current.getStore());
-    const rec: Recorded = { traceId: parent?.traceId ?? hex(16), spanId: hex(8), parentSpanId: parent?.spanId, name, start: nowNs(), end: 0n, attributes: { ...attributes } };
-    const span: Span = {
-      traceId: rec.traceId,
-      spanId: rec.spanId,
-      setAttribute: (k, v) => (rec.attributes[k] = v),
-      end: (error) => {
-        if (rec.end) return;
-        rec.end = nowNs();
-        if (error) rec.error = error instanceof Error ? error.message : String(error);
-        this.record(rec);
-      },
-    };
+    const span = this.open(parent, name, attributes);
     try {
-      const out = await this.current.run({ traceId: rec.traceId, spanId: rec.spanId }, () => f(span));
+      const out = await f(span);
       span.end();
       return out;
     } catch (err) {
@@ -77,28 +72,76 @@ export class Tracer {
     }
   }
 
-  /** The `traceparent` header for a call made now (into a sandbox's runtime), or nothing when off. */
-  headers(): Readonly<Record<string, string>> {
-    const c = this.enabled ? this.current.getStore() : undefined;
-    return c ? { traceparent: `00-${c.traceId}-${c.spanId}-01` } : NO_HEADERS;
+  /** An API request's span, a child of the caller's `traceparent`; `of(req)` finds it for the route's own spans. */
+  request<T>(req: object, traceparent: string | undefined, name: string, attributes: Attributes, f: () => Promise<T>): Promise<T> {
+    return this.child(traceparent, name, attributes, (span) => {
+      this.requests.set(req, span);
+      return f();
+    });
+  }
+
+  of(req: object): Span | undefined {
+    return this.enabled ? this.requests.get(req) : undefined;
   }
 
   /**
-   * The runtime's part of the current span, from its answer's
+   * `f` may start sandbox `id` on behalf of `parent`: a `sandbox.start` span
+   * made meanwhile (see `startParent`) is its child. The first waiter wins.
+   */
+  async awaitingStart<T>(id: string, parent: SpanContext | undefined, f: () => Promise<T>): Promise<T> {
+    if (!parent || this.starts.has(id)) return f();
+    this.starts.set(id, parent);
+    try {
+      return await f();
+    } finally {
+      this.starts.delete(id);
+    }
+  }
+
+  startParent(id: string): SpanContext | undefined {
+    return this.enabled ? this.starts.get(id) : undefined;
+  }
+
+  /**
+   * Implicit: run `f` in a new span that is the current async context's,
+   * a child of `traceparent` when given, else of the current span; `null`
+   * starts a new trace (work a timer started, whose async context is
+   * whatever call armed it). For agents (see above).
+   */
+  async span<T>(name: string, attributes: Attributes, f: (span: Span) => Promise<T>, traceparent?: string | null): Promise<T> {
+    if (!this.enabled) return f(NOOP_SPAN);
+    const span = this.open(traceparent === null ? null : (traceparent ?? this.current.getStore()), name, attributes);
+    try {
+      const out = await this.current.run(span, () => f(span));
+      span.end();
+      return out;
+    } catch (err) {
+      span.end(err);
+      throw err;
+    }
+  }
+
+  /** The `traceparent` header for a call made inside `span` (or the current async context's), or nothing when off. */
+  headers(span?: SpanContext): Readonly<Record<string, string>> {
+    const c = !this.enabled ? undefined : span ?? this.current.getStore();
+    return c?.spanId ? { traceparent: `00-${c.traceId}-${c.spanId}-01` } : NO_HEADERS;
+  }
+
+  /**
+   * The runtime's part of `parent`, from its answer's
    * `x-burrow-span: <startNs>-<endNs>`. A streamed answer says `<startNs>-`:
    * the runtime works until its last byte, so the span ends when `res` does.
    */
-  remoteChild(name: string, res: { headers: Record<string, string | string[] | undefined>; once(ev: "close", f: () => void): unknown }, attributes: Attributes = {}): void {
-    const c = this.enabled ? this.current.getStore() : undefined;
-    const header = c ? res.headers["x-burrow-span"] : undefined;
+  remoteChild(parent: SpanContext, name: string, res: { headers: Record<string, string | string[] | undefined>; once(ev: "close", f: () => void): unknown }, attributes: Attributes = {}): void {
+    const header = this.enabled && parent.spanId ? res.headers["x-burrow-span"] : undefined;
     const m = typeof header === "string" ? /^(\d+)-(\d*)$/.exec(header) : null;
-    if (!c || !m) return;
-    const rec: Recorded = { traceId: c.traceId, spanId: hex(8), parentSpanId: c.spanId, name, start: BigInt(m[1]!), end: 0n, attributes };
-    if (m[2]) return this.record({ ...rec, end: BigInt(m[2]) });
-    res.once("close", () => this.record({ ...rec, end: nowNs() }));
+    if (!m) return;
+    const rec: Recorded = { traceId: parent.traceId, spanId: hex(8), parentSpanId: parent.spanId, name, start: BigInt(m[1]!), end: 0n, attributes };
+    if (m[2]) return this.exporter!.add({ ...rec, end: BigInt(m[2]) });
+    res.once("close", () => this.exporter!.add({ ...rec, end: nowNs() }));
   }
 
-  /** A fetch that carries the current span into the request (an agent calling its sandbox through the API); plain fetch when off. */
+  /** A fetch that carries the current async context's span into the request (an agent calling its sandbox through the API); plain fetch when off. */
   fetch(): typeof fetch {
     if (!this.enabled) return fetch;
     return (input, init) => {
@@ -111,59 +154,33 @@ export class Tracer {
   }
 
   async flush(): Promise<void> {
-    if (!this.queue.length || !this.url) return;
-    const spans = this.queue;
-    this.queue = [];
-    const body = {
-      resourceSpans: [
-        {
-          resource: { attributes: [{ key: "service.name", value: { stringValue: "burrow" } }] },
-          scopeSpans: [{ scope: { name: "burrow" }, spans: spans.map(toOtlp) }],
-        },
-      ],
-    };
-    // Export failures never reach callers: tracing is best effort.
-    await fetch(this.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).catch(() => {});
+    await this.exporter?.flush();
   }
 
   async close(): Promise<void> {
-    clearTimeout(this.timer);
-    await this.flush();
+    await this.exporter?.close();
   }
 
-  private record(r: Recorded): void {
-    this.queue.push(r);
-    if (this.queue.length >= 256) void this.flush();
-    else if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        void this.flush();
-      }, 500);
-      this.timer.unref();
-    }
+  private open(parent: Parent, name: string, attributes: Attributes): Span {
+    const p = typeof parent === "string" ? parseTraceparent(parent) : parent ?? undefined;
+    const rec: Recorded = { traceId: p?.traceId || hex(16), spanId: hex(8), parentSpanId: p?.spanId || undefined, name, start: nowNs(), end: 0n, attributes: { ...attributes } };
+    return {
+      traceId: rec.traceId,
+      spanId: rec.spanId,
+      setAttribute: (k, v) => (rec.attributes[k] = v),
+      end: (error) => {
+        if (rec.end) return;
+        rec.end = nowNs();
+        if (error) rec.error = error instanceof Error ? error.message : String(error);
+        this.exporter!.add(rec);
+      },
+    };
   }
 }
 
-function parseTraceparent(h: string | undefined): { traceId: string; spanId: string } | undefined {
-  const m = h ? /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/.exec(h) : null;
+function parseTraceparent(h: string): SpanContext | undefined {
+  const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/.exec(h);
   return m ? { traceId: m[1]!, spanId: m[2]! } : undefined;
-}
-
-function toOtlp(r: Recorded) {
-  return {
-    traceId: r.traceId,
-    spanId: r.spanId,
-    ...(r.parentSpanId ? { parentSpanId: r.parentSpanId } : {}),
-    name: r.name,
-    kind: 1,
-    startTimeUnixNano: r.start.toString(),
-    endTimeUnixNano: r.end.toString(),
-    attributes: Object.entries(r.attributes).map(([key, v]) => ({
-      key,
-      value: typeof v === "number" ? (Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v }) : typeof v === "boolean" ? { boolValue: v } : { stringValue: v },
-    })),
-    status: r.error ? { code: 2, message: r.error } : { code: 1 },
-  };
 }
 
 /** The process's tracer, configured from the environment (off unless an OTLP endpoint is set). */

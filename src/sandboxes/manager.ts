@@ -435,7 +435,8 @@ export class SandboxManager {
       if (refusal) throw refusal;
     }
     const t0 = performance.now();
-    const { c, kind } = await tracer.span("sandbox.start", { sandbox: e.record.id }, async (span) => {
+    // A child of the request that waits for this start, when it said so (tracer.awaitingStart).
+    const { c, kind } = await tracer.child(tracer.startParent(e.record.id), "sandbox.start", { sandbox: e.record.id }, async (span) => {
       const pooled = fresh ? await this.pool.claim(e.record) : undefined;
       const kind = pooled ? "pool" : !fresh ? "wake" : e.record.layers.length ? "restore" : "cold";
       span.setAttribute("sandbox.start_kind", kind);

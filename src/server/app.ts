@@ -260,7 +260,7 @@ export async function startServer(
     const handle = async () => handler({ req, res, params: match.params, query });
     // Off, the request runs as is: no span, no attributes.
     const traceparent = typeof req.headers.traceparent === "string" ? req.headers.traceparent : undefined;
-    (tracer.enabled ? tracer.span(`HTTP ${route}`, { "http.method": req.method ?? "", "http.route": route, "burrow.request_id": requestId }, handle, traceparent) : handle()).catch((err) => {
+    (tracer.enabled ? tracer.request(req, traceparent, `HTTP ${route}`, { "http.method": req.method ?? "", "http.route": route, "burrow.request_id": requestId }, handle) : handle()).catch((err) => {
       if (!(err instanceof BurrowError)) log.error({ event: "http.error", requestId, route, err }, "request failed");
       else if (err.status >= 500) log.warn({ event: "http.error", requestId, route, code: err.code }, err.message);
       sendError(res, err);

@@ -4,7 +4,7 @@ import { BurrowError, type ErrorCode, SandboxId } from "../../contract/index.js"
 import type { RuntimeClient, SandboxManager } from "../../sandboxes/index.js";
 import type { Ctx } from "../router.js";
 import { relayNdjson, SseStream } from "../sse.js";
-import { tracer } from "../../observability/tracing.js";
+import { tracer, type Span } from "../../observability/tracing.js";
 
 /** A path parameter checked against its schema; a bad one is a 400 with the schema's message. */
 export function paramOf(ctx: Ctx, name: string, schema: z.ZodType<string>, code: ErrorCode = "VALIDATION_FAILED"): string {
@@ -42,12 +42,18 @@ export function relay(from: IncomingMessage, to: ServerResponse, extraHeaders: s
   });
 }
 
+/** The runtime of sandbox `id`; a start it waits for is a child span of the request's. */
+export function runtimeOf(ctx: Ctx, sandboxes: SandboxManager, id: string): Promise<RuntimeClient> {
+  return tracer.enabled ? tracer.awaitingStart(id, tracer.of(ctx.req), () => sandboxes.runtime(id)) : sandboxes.runtime(id);
+}
+
 /**
- * A runtime request made inside the current span: it carries the trace
- * context, and the runtime's own part comes back as the child `runtimeSpan`.
+ * A runtime request made inside `span`: it carries the trace context, and
+ * the runtime's own part comes back as the child `runtimeSpan`.
  */
 export async function sendTraced(
   rt: RuntimeClient,
+  span: Span,
   runtimeSpan: string,
   attributes: Record<string, string | number | boolean>,
   method: string,
@@ -55,8 +61,8 @@ export async function sendTraced(
   body?: unknown,
   signal?: AbortSignal,
 ): Promise<IncomingMessage> {
-  const res = await rt.send(method, path, body, tracer.headers(), signal);
-  tracer.remoteChild(runtimeSpan, res, attributes);
+  const res = await rt.send(method, path, body, tracer.headers(span), signal);
+  tracer.remoteChild(span, runtimeSpan, res, attributes);
   return res;
 }
 
@@ -79,7 +85,7 @@ export async function sseFromRuntime(
   terminal: string[],
   endless = false,
 ): Promise<void> {
-  const runtime = await sandboxes.runtime(id);
+  const runtime = await runtimeOf(ctx, sandboxes, id);
   const release = sandboxes.hold(id);
   try {
     const res = await open(runtime);

@@ -2,7 +2,7 @@ import { BurrowError, ContextId, CreateContextBody, RunCodeBody } from "../../co
 import { readJson } from "../../lib/http-json.js";
 import type { SandboxManager } from "../../sandboxes/index.js";
 import type { Ctx, Router } from "../router.js";
-import { relay, sandboxIdOf, sendTraced, sseFromRuntime } from "./common.js";
+import { relay, runtimeOf, sandboxIdOf, sendTraced, sseFromRuntime } from "./common.js";
 import { tracer } from "../../observability/tracing.js";
 
 function contextIdOf(ctx: Ctx): string {
@@ -29,10 +29,10 @@ export function contextRoutes(r: Router, sandboxes: SandboxManager): void {
     const body = await readJson(ctx.req, RunCodeBody);
     const attrs = { sandbox: id, "code.context": cid };
     if ((ctx.req.headers.accept ?? "").includes("text/event-stream"))
-      return tracer.span("code.run", { ...attrs, "code.stream": true }, () =>
-        sseFromRuntime(ctx, sandboxes, id, (rt) => sendTraced(rt, "runtime.code.run", attrs, "POST", `/contexts/${cid}/run?stream=1`, body), ["complete"]),
+      return tracer.child(tracer.of(ctx.req), "code.run", { ...attrs, "code.stream": true }, (span) =>
+        sseFromRuntime(ctx, sandboxes, id, (rt) => sendTraced(rt, span, "runtime.code.run", attrs, "POST", `/contexts/${cid}/run?stream=1`, body), ["complete"]),
       );
-    const rt = await sandboxes.runtime(id);
+    const rt = await runtimeOf(ctx, sandboxes, id);
     const release = sandboxes.hold(id);
     // Listen for the caller leaving before the runtime answers: the answer only comes once the cell is done,
     // and dropping the runtime request is what interrupts the cell.
@@ -41,7 +41,7 @@ export function contextRoutes(r: Router, sandboxes: SandboxManager): void {
     ctx.res.on("close", onClose);
     try {
       if (ctx.res.destroyed) return;
-      const res = await tracer.span("code.run", attrs, () => sendTraced(rt, "runtime.code.run", attrs, "POST", `/contexts/${cid}/run`, body, left.signal));
+      const res = await tracer.child(tracer.of(ctx.req), "code.run", attrs, (span) => sendTraced(rt, span, "runtime.code.run", attrs, "POST", `/contexts/${cid}/run`, body, left.signal));
       ctx.res.on("close", () => res.destroy());
       await relay(res, ctx.res);
     } catch (err) {

@@ -2,7 +2,7 @@ import { ExecBody } from "../../contract/index.js";
 import { readJson } from "../../lib/http-json.js";
 import type { SandboxManager } from "../../sandboxes/index.js";
 import type { Router } from "../router.js";
-import { relay, sandboxIdOf, sendTraced, sseFromRuntime } from "./common.js";
+import { relay, runtimeOf, sandboxIdOf, sendTraced, sseFromRuntime } from "./common.js";
 import { channels, publish } from "../../observability/channels.js";
 import { tracer } from "../../observability/tracing.js";
 
@@ -12,14 +12,14 @@ export function execRoutes(r: Router, sandboxes: SandboxManager): void {
     const id = sandboxIdOf(ctx);
     const body = await readJson(ctx.req, ExecBody);
     if ((ctx.req.headers.accept ?? "").includes("text/event-stream"))
-      return tracer.span("exec", { sandbox: id, "exec.stream": true }, () =>
-        sseFromRuntime(ctx, sandboxes, id, (rt) => sendTraced(rt, "runtime.exec", { sandbox: id }, "POST", "/exec?stream=1", body), ["complete", "error"]),
+      return tracer.child(tracer.of(ctx.req), "exec", { sandbox: id, "exec.stream": true }, (span) =>
+        sseFromRuntime(ctx, sandboxes, id, (rt) => sendTraced(rt, span, "runtime.exec", { sandbox: id }, "POST", "/exec?stream=1", body), ["complete", "error"]),
       );
     const t0 = performance.now();
-    const runtime = await tracer.span("sandbox.running", { sandbox: id }, () => sandboxes.runtime(id));
+    const runtime = await runtimeOf(ctx, sandboxes, id);
     const release = sandboxes.hold(id); // a long command keeps the sandbox awake
     try {
-      const res = await tracer.span("exec", { sandbox: id }, () => sendTraced(runtime, "runtime.exec", { sandbox: id }, "POST", "/exec", body));
+      const res = await tracer.child(tracer.of(ctx.req), "exec", { sandbox: id }, (span) => sendTraced(runtime, span, "runtime.exec", { sandbox: id }, "POST", "/exec", body));
       // The caller leaving ends the runtime request, which kills the command.
       ctx.res.on("close", () => res.destroy());
       await relay(res, ctx.res);

@@ -2,7 +2,7 @@ import { DeleteQuery, ListQuery, MkdirBody, MoveBody, PathQuery, WatchQuery, Wri
 import { readJson } from "../../lib/http-json.js";
 import type { SandboxManager } from "../../sandboxes/index.js";
 import type { Router } from "../router.js";
-import { parseQuery, qs, relay, sandboxIdOf, sendTraced, sseFromRuntime } from "./common.js";
+import { parseQuery, qs, relay, runtimeOf, sandboxIdOf, sendTraced, sseFromRuntime } from "./common.js";
 import { tracer } from "../../observability/tracing.js";
 
 /** Files: bytes stream through in both directions; the runtime resolves every path inside the sandbox. */
@@ -12,9 +12,9 @@ export function fileRoutes(r: Router, sandboxes: SandboxManager): void {
   r.on("GET", base, async (ctx) => {
     const q = parseQuery(ctx, PathQuery);
     const id = sandboxIdOf(ctx);
-    const rt = await sandboxes.runtime(id);
-    await tracer.span("files.read", { sandbox: id }, async (span) => {
-      const res = await sendTraced(rt, "runtime.files.read", { sandbox: id }, "GET", `/files?${qs(q)}`);
+    const rt = await runtimeOf(ctx, sandboxes, id);
+    await tracer.child(tracer.of(ctx.req), "files.read", { sandbox: id }, async (span) => {
+      const res = await sendTraced(rt, span, "runtime.files.read", { sandbox: id }, "GET", `/files?${qs(q)}`);
       if (res.headers["x-burrow-size"]) span.setAttribute("files.bytes", Number(res.headers["x-burrow-size"]));
       await relay(res, ctx.res, ["x-burrow-size"]);
     });
@@ -22,11 +22,11 @@ export function fileRoutes(r: Router, sandboxes: SandboxManager): void {
   r.on("PUT", base, async (ctx) => {
     const q = parseQuery(ctx, WriteQuery);
     const id = sandboxIdOf(ctx);
-    const rt = await sandboxes.runtime(id);
+    const rt = await runtimeOf(ctx, sandboxes, id);
     const release = sandboxes.hold(id);
     try {
-      await tracer.span("files.write", { sandbox: id }, async () => {
-        const answer = await sendTraced(rt, "runtime.files.write", { sandbox: id }, "PUT", `/files?${qs(q)}`, ctx.req);
+      await tracer.child(tracer.of(ctx.req), "files.write", { sandbox: id }, async (span) => {
+        const answer = await sendTraced(rt, span, "runtime.files.write", { sandbox: id }, "PUT", `/files?${qs(q)}`, ctx.req);
         // Refused part-way (a full disk, say): the rest of the body will never be read, so this connection cannot carry another request.
         if ((answer.statusCode ?? 500) >= 400 && !ctx.req.complete) ctx.res.shouldKeepAlive = false;
         await relay(answer, ctx.res);
