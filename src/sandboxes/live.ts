@@ -45,3 +45,20 @@ export function sandboxInfo(e: Live): SandboxInfo {
     trust: { extraCaCerts: r.trust?.extraCaCerts ?? [] },
   };
 }
+
+/** A new entry for a record: idle since its last recorded activity, not running. */
+export function liveEntry(record: SandboxRecord, lastActive = Date.parse(record.lastActiveAt)): Live {
+  return { record, holds: 0, lastActive, flushedActive: lastActive, startedAt: 0 };
+}
+
+/** Keep a sandbox awake until the returned function is called (once; later calls do nothing). */
+export function holdLive(e: Live): () => void {
+  e.holds++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    e.holds--;
+    e.lastActive = Date.now();
+  };
+}

@@ -1,60 +1,26 @@
-import { existsSync, readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
-import { removeTree, SANDBOX_ID_OFFSET } from "../confine/index.js";
+import { existsSync } from "node:fs";
 import { channels, publish } from "../observability/channels.js";
 import { tracer } from "../observability/tracing.js";
-import { BurrowError, durationSeconds, type EgressSettings, type EnsureSandboxBody, type SandboxCrash, type SandboxInfo } from "../contract/index.js";
-import { removeCgroupTree } from "./cgroups.js";
+import { BurrowError, type EgressSettings, type EnsureSandboxBody, type SandboxCrash, type SandboxInfo } from "../contract/index.js";
 import { backoffRefusal } from "./crash-policy.js";
-import { CrashLog } from "./crash-log.js";
-import { ExitWatcher } from "./exit-watcher.js";
 import { Container, type ContainerDeps, removeSandboxFiles, sandboxPaths } from "./container.js";
-import { type Live, sandboxInfo } from "./live.js";
+import { holdLive, type Live, liveEntry, sandboxInfo } from "./live.js";
 import { reattachSurvivors } from "./reattach.js";
-import { DEFAULT_LIMITS, DEFAULT_SLEEP_AFTER_S } from "./defaults.js";
+import { removeCgroups, removeLeftovers } from "./leftovers.js";
+import { diskViewOf } from "./disk-view.js";
 import { DiskQuota, type DiskLimitsStatus } from "./disk-quota.js";
 import { KeyedLock } from "./locks.js";
-import { removeCgroupsExcept } from "./live-restore.js";
 import { WarmPool } from "./pool.js";
-import { planImageMove } from "./image-move.js";
-import { mountsUnder, unmount } from "./overlay.js";
-import type { Registry, SandboxRecord } from "./registry.js";
+import type { Registry } from "./registry.js";
+import type { DiskView, ManagerOptions, SnapshotHooks } from "./manager-types.js";
+import { applyToRecord, newRecord, type SnapshotBase } from "./records.js";
+import { Supervisor } from "./supervisor.js";
+import { sweepIdle } from "./idle-sweep.js";
 import { SandboxPorts } from "./ports.js";
-import { checkSandboxTrust, reportedTrust } from "./trust.js";
+import { checkSandboxTrust, pushTrust, reportedTrust } from "./trust.js";
 import type { RuntimeClient } from "./runtime-client.js";
 
-
-export interface ManagerOptions {
-  defaultImage: string;
-  sweepIntervalMs: number;
-  /** Ready containers to keep per image (the warm pool); empty for none. */
-  pool: Record<string, number>;
-}
-
-/** A sandbox's disk, handed out while nothing can write it (see `withDisk`). */
-export interface DiskView {
-  readonly id: string;
-  readonly image: string;
-  readonly imageVersion: string;
-  /** Snapshot layers under the upper layer, top first. */
-  readonly layers: string[];
-  readonly upper: string;
-  /** The first host id of the sandbox's own range, which its upper layer is owned in. */
-  readonly uidBase: number;
-  readonly running: boolean;
-  /** Stand the sandbox on other layers with a fresh, empty upper layer (only while it is not running). */
-  rebase(layers: string[], replaceUpper: (upper: string) => Promise<void>): Promise<void>;
-}
-
-/** What the snapshot domain plugs in: where a snapshot's layers are, and what to do as a sandbox sleeps or goes. */
-export interface SnapshotHooks {
-  /** The layers (top first) and image a new sandbox stands on when created from this snapshot. */
-  resolve(snapshotId: string): { layers: string[]; image: string; imageVersion?: string };
-  /** Freeze the disk of a sandbox that just went to sleep with persist "snapshot". */
-  onSleep(disk: DiskView): Promise<void>;
-  onDestroyed(id: string): void;
-}
+export type { DiskView, ManagerOptions, SnapshotHooks } from "./manager-types.js";
 
 /**
  * The sandbox lifecycle: absent -> running <-> sleeping -> destroyed.
@@ -68,10 +34,8 @@ export class SandboxManager {
   private snapshots: SnapshotHooks | undefined;
   private readonly pool: WarmPool;
   private readonly destroyListeners: ((id: string) => void)[] = [];
-  /** Tells us within milliseconds when a container's init ends without being asked (pidfds, no polling). */
-  private readonly exits = new ExitWatcher();
+  private readonly supervisor: Supervisor;
   private closing = false;
-  private readonly crashes = new CrashLog();
   /** Sandboxes found at start whose container ended while no server watched it (live restore). */
   private readonly diedAway = new Map<string, Pick<SandboxCrash, "kind" | "reason">>();
   /** Preview-URL ports, kept in the registry beside each sandbox. */
@@ -83,6 +47,7 @@ export class SandboxManager {
     private readonly options: ManagerOptions,
   ) {
     this.pool = new WarmPool(deps, options.pool);
+    this.supervisor = new Supervisor(this.lock, () => this.flushActivity());
     this.ports = new SandboxPorts(this, registry);
   }
 
@@ -107,43 +72,28 @@ export class SandboxManager {
     const t0 = performance.now();
     const adopted = await reattachSurvivors(this.deps, records, this.diedAway);
     const restoreMs = performance.now() - t0;
-    const keep = new Set([...adopted.values()].map((c) => c.containerId));
-    const left = removeCgroupsExcept(this.deps.cgroupParent.replace(/^\//, ""), keep);
-    if (left.length) console.error(`burrow: cgroups still in use, left in place: ${left.join(", ")}`);
-    const keepMounts = new Set([...adopted.keys()].map((id) => sandboxPaths(this.deps.sandboxesDir, id).rootfs));
-    for (const mp of mountsUnder(this.deps.sandboxesDir).reverse()) if (!keepMounts.has(mp)) await unmount(mp);
-    const runRoot = dirname(sandboxPaths(this.deps.sandboxesDir, "x").run);
-    if (existsSync(runRoot)) for (const n of readdirSync(runRoot)) if (!adopted.has(n)) await removeTree(join(runRoot, n)).catch(() => {});
     const known = new Set<string>();
     for (const record of records) {
       known.add(record.id);
-      const t = Date.parse(record.lastActiveAt);
-      const e: Live = { record, holds: 0, lastActive: t, flushedActive: t, startedAt: 0 };
+      const e = liveEntry(record);
       const c = adopted.get(record.id);
       if (c) {
         e.container = c;
         e.startedAt = c.startedAt;
         e.outdated = c.outdatedProtocol;
-        this.supervise(e, c);
+        this.supervisor.watch(e, c);
       }
       const died = this.diedAway.get(record.id);
-      if (died) this.recordCrash(e, died);
+      if (died) this.supervisor.recordCrash(e, died);
       this.live.set(record.id, e);
     }
     this.diedAway.clear();
-    // A directory without a registry row is a create or destroy that did not finish.
-    if (existsSync(this.deps.sandboxesDir))
-      for (const name of readdirSync(this.deps.sandboxesDir))
-        if (!known.has(name))
-          await removeSandboxFiles(this.deps.sandboxesDir, name).catch((err: Error) =>
-            console.error(`burrow: could not remove ${name}, left by an unfinished create or destroy: ${err.message}`),
-          );
+    await removeLeftovers(this.deps, adopted, known);
     if (adopted.size) console.log(`burrow: live restore: ${adopted.size} running sandbox${adopted.size === 1 ? "" : "es"} re-attached in ${restoreMs.toFixed(0)} ms`);
     this.sweeper = setInterval(() => void this.sweep(), this.options.sweepIntervalMs);
     this.sweeper.unref();
     this.pool.start();
   }
-
 
   /** Whether disk limits are enforced here (GET /v1/status). */
   diskLimits(): DiskLimitsStatus {
@@ -164,19 +114,7 @@ export class SandboxManager {
       const existing = this.live.get(id);
       if (existing) {
         const r = existing.record;
-        if (body.fromSnapshot)
-          throw new BurrowError("SANDBOX_EXISTS", `sandbox ${id} already exists; restore snapshot ${body.fromSnapshot} under a new name, or destroy ${id} first`, { id });
-        if (body.persist) r.persist = body.persist;
-        const move = planImageMove(r, body, !!existing.container, {
-          current: (image) => this.deps.imageVersion(image),
-          check: (image, version) => void this.deps.imageRootfs(image, version),
-        });
-        if (move) [r.image, r.imageVersion] = [move.image, move.imageVersion];
-        if (body.sleepAfter !== undefined) r.sleepAfter = durationSeconds(body.sleepAfter);
-        if (body.keepAlive !== undefined) r.keepAlive = body.keepAlive;
-        if (body.labels) r.labels = body.labels;
-        if (body.env) r.env = { ...r.env, ...body.env };
-        if (body.limits) r.limits = { ...r.limits, ...body.limits } as SandboxRecord["limits"];
+        const warning = applyToRecord(r, body, !!existing.container, this.deps);
         this.registry.put(r);
         await this.startLocked(existing);
         if (trust) {
@@ -184,31 +122,11 @@ export class SandboxManager {
           this.registry.put(r);
         }
         this.touch(id);
-        return { info: sandboxInfo(existing), created: false, ...(move ? { warning: move.warning } : {}) };
+        return { info: sandboxInfo(existing), created: false, ...(warning ? { warning } : {}) };
       }
-      const now = new Date().toISOString();
       const base = body.fromSnapshot ? this.resolveSnapshot(body.fromSnapshot) : undefined;
-      if (base && body.image && body.image !== base.image)
-        throw new BurrowError("BAD_REQUEST", `snapshot ${body.fromSnapshot} was taken on image ${base.image}; leave image out or pass that one`);
-      const image = base?.image ?? body.image ?? this.options.defaultImage;
-      const record: SandboxRecord = {
-        id,
-        image,
-        // A fork stands on its snapshot's version; anything new on the image's current one.
-        imageVersion: body.imageVersion && body.imageVersion !== "latest" && !base ? body.imageVersion : this.deps.imageVersion(image, base?.imageVersion),
-        env: body.env ?? {},
-        sleepAfter: body.sleepAfter !== undefined ? durationSeconds(body.sleepAfter) : DEFAULT_SLEEP_AFTER_S,
-        keepAlive: body.keepAlive ?? false,
-        limits: { ...DEFAULT_LIMITS, ...this.deps.disk?.defaults(), ...(body.limits ?? {}) } as SandboxRecord["limits"],
-        labels: body.labels ?? {},
-        createdAt: now,
-        lastActiveAt: now,
-        layers: base?.layers ?? [],
-        persist: body.persist ?? "disk",
-        egress: {},
-      };
-      this.deps.imageRootfs(record.image, record.imageVersion); // refuse an unknown image before touching the disk
-      const entry: Live = { record, holds: 0, lastActive: Date.now(), flushedActive: Date.now(), startedAt: 0 };
+      const record = newRecord(id, body, base, this.options.defaultImage, this.deps);
+      const entry = liveEntry(record, Date.now());
       try {
         await this.startLocked(entry, true);
         if (trust) await this.applyTrust(entry, trust);
@@ -236,7 +154,7 @@ export class SandboxManager {
         e.lastActive = Date.now();
         return e.container.client;
       }
-      this.heal(e, e.container, "is gone", true);
+      this.supervisor.heal(e, e.container, "is gone", true);
     }
     await this.ensure(id);
     return this.live.get(id)!.container!.client;
@@ -268,21 +186,13 @@ export class SandboxManager {
    */
   recentCrash(id: string, waitMs = 1000): Promise<SandboxCrash | undefined> {
     const e = this.live.get(id);
-    return e ? this.crashes.recent(e, waitMs) : Promise.resolve(undefined);
+    return e ? this.supervisor.recent(e, waitMs) : Promise.resolve(undefined);
   }
 
   /** Keep a sandbox awake until the returned function is called (streams, terminals). */
   hold(id: string): () => void {
     const e = this.live.get(id);
-    if (!e) return () => {};
-    e.holds++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      e.holds--;
-      e.lastActive = Date.now();
-    };
+    return e ? holdLive(e) : () => {};
   }
 
   /** Sleep now; `persist` overrides the sandbox's own setting for this once. */
@@ -329,22 +239,12 @@ export class SandboxManager {
     this.registry.put(e.record);
   }
 
-  /**
-   * A sandbox's own CAs go onto its own disk through its runtime (the host
-   * never writes into a sandbox's tree), which rebuilds its bundles at once;
-   * the registry keeps their fingerprints for GET.
-   */
+  /** A sandbox's own CAs, on its disk (see pushTrust); the registry keeps their fingerprints for GET. */
   private async applyTrust(e: Live, trust: ReturnType<typeof checkSandboxTrust>): Promise<void> {
-    const put = () => e.container!.client.json("PUT", "/trust", { extraCaCerts: trust.pem });
-    try {
-      await put();
-    } catch (err) {
-      // A runtime from before this route (re-attached after an upgrade): restart it on the current one, disk intact.
-      if ((err as BurrowError).code !== "NOT_FOUND") throw err;
+    await pushTrust(() => e.container!.client, trust, async () => {
       await this.stopLocked(e);
       await this.startLocked(e);
-      await put();
-    }
+    });
     e.record.trust = { extraCaCerts: trust.certificates };
   }
 
@@ -409,17 +309,12 @@ export class SandboxManager {
         kept.add(c.containerId);
       }
     } else await Promise.all([...this.live.values()].map((e) => this.lock.run(e.record.id, () => this.stopLocked(e)).catch(() => {})));
-    this.exits.close();
+    this.supervisor.close();
     // Whatever else is known to runc (a start that failed half-way, say) goes: a stopped server leaves no container it does not own.
     for (const id of await this.deps.runc.list())
       if (!kept.has(id)) await this.deps.runc.delete(id).catch((err: Error) => console.error(`burrow: could not remove container ${id}: ${err.message}`));
-    if (!kept.size) this.removeCgroups();
+    if (!kept.size) removeCgroups(this.deps);
     return kept.size;
-  }
-
-  private removeCgroups(): void {
-    const left = removeCgroupTree(this.deps.cgroupParent);
-    if (left.length) console.error(`burrow: cgroups still in use, left in place: ${left.join(", ")}`);
   }
 
   /** Start a sandbox's container; a new sandbox takes a ready one from the pool when it can. */
@@ -447,70 +342,9 @@ export class SandboxManager {
     e.container = c;
     e.crashed = false;
     e.startedAt = e.lastActive = Date.now();
-    this.supervise(e, c);
+    this.supervisor.watch(e, c);
     publish(channels.sandboxStart, () => ({ id: e.record.id, kind, durationMs: performance.now() - t0 }));
     publish(channels.sandboxLifecycle, () => ({ id: e.record.id, event: fresh ? "create" : "wake", detail: kind }));
-  }
-
-  /** Watch a running container: its init ending, or its socket failing, when nobody asked, is a crash. */
-  private supervise(e: Live, c: Container): void {
-    e.unwatch = this.exits.watch(c.pid, () => this.onExit(e, c));
-    c.client.onUnreachable = (err) => this.heal(e, c, err.code === "ENOENT" ? "is gone" : "refuses connections", err.code === "ENOENT");
-  }
-
-  /** The container's init ended. Runs as the exit is reported: requests stop using the container at once. */
-  private onExit(e: Live, c: Container): void {
-    if (e.container !== c) return; // asked to stop
-    e.container = undefined;
-    e.unwatch = undefined;
-    this.recordCrash(e, c.exitCause());
-    void this.lock.run(e.record.id, () => this.cleanUp(e, c));
-  }
-
-  /**
-   * The runtime's socket failed while its container lives (a crash of the
-   * runtime is reported by the exit watcher first; this catches a socket that
-   * went away or stopped answering). Stop the container: the next request
-   * restarts it, disk intact.
-   */
-  private heal(e: Live, c: Container, what: string, certain: boolean): void {
-    if (e.container !== c || e.healing) return;
-    e.healing = true;
-    void this.lock.run(e.record.id, async () => {
-      try {
-        if (!certain) {
-          // A runtime that just died is the exit watcher's to report, with its real cause.
-          await delay(200);
-          if (e.container !== c) return;
-          const answers = await Promise.race([c.client.json("GET", "/health").then(() => true, () => false), delay(2000).then(() => false)]);
-          if (answers) return;
-        }
-        if (e.container !== c) return;
-        e.unwatch?.();
-        e.unwatch = undefined;
-        e.container = undefined;
-        this.recordCrash(e, { kind: "unreachable", reason: `the runtime's socket ${what}; the sandbox was stopped so that it restarts` });
-        await this.cleanUp(e, c);
-      } finally {
-        e.healing = false;
-      }
-    });
-  }
-
-  private recordCrash(e: Live, cause: Pick<SandboxCrash, "kind" | "reason">): void {
-    this.crashes.record(e, cause);
-  }
-
-
-  /** Remove what a crashed container left (its container, mounts, cgroups); keep it for a retry if that fails. */
-  private async cleanUp(e: Live, c: Container): Promise<void> {
-    try {
-      await c.stop();
-      this.flushActivity();
-    } catch (err) {
-      e.stale = c;
-      console.error(`burrow: could not clean up after sandbox ${e.record.id} crashed (retried before it starts again): ${(err as Error).message}`);
-    }
   }
 
   /** Stop; then freeze the disk into a snapshot if asked now, or if the sandbox persists that way and ran since. */
@@ -523,26 +357,10 @@ export class SandboxManager {
   }
 
   private diskView(e: Live): DiskView {
-    const paths = sandboxPaths(this.deps.sandboxesDir, e.record.id);
-    return {
-      id: e.record.id,
-      image: e.record.image,
-      imageVersion: e.record.imageVersion,
-      layers: [...e.record.layers],
-      upper: paths.upper,
-      uidBase: e.record.uidBase ?? SANDBOX_ID_OFFSET,
-      running: !!e.container,
-      rebase: async (layers, replaceUpper) => {
-        if (e.container) throw new Error("rebase needs a stopped sandbox");
-        await replaceUpper(paths.upper);
-        await removeTree(paths.work);
-        e.record.layers = layers;
-        this.registry.put(e.record);
-      },
-    };
+    return diskViewOf(e, sandboxPaths(this.deps.sandboxesDir, e.record.id), () => this.registry.put(e.record));
   }
 
-  private resolveSnapshot(snapshotId: string): { layers: string[]; image: string; imageVersion?: string } {
+  private resolveSnapshot(snapshotId: string): SnapshotBase {
     if (!this.snapshots) throw new BurrowError("SNAPSHOT_NOT_FOUND", `no snapshot ${snapshotId}: this server has no snapshot store`);
     return this.snapshots.resolve(snapshotId);
   }
@@ -573,27 +391,8 @@ export class SandboxManager {
 
   private async sweep(): Promise<void> {
     this.flushActivity();
-    const now = Date.now();
-    for (const e of this.live.values()) {
-      // A runtime this server does not speak is restarted (slept; its next request wakes it on the current runtime) once nothing uses it for a moment.
-      const idleFor = (e.outdated !== undefined ? OUTDATED_IDLE_S : e.record.sleepAfter) * 1000;
-      if (!e.container || (e.record.keepAlive && e.outdated === undefined) || e.holds > 0) continue;
-      if (now - e.lastActive < idleFor) continue;
-      await this.lock
-        .run(e.record.id, async () => {
-          // Re-check under the lock: a request may have arrived meanwhile.
-          if (e.holds > 0 || Date.now() - e.lastActive < idleFor) return;
-          if (e.outdated !== undefined) console.error(`burrow: restarting sandbox ${e.record.id}, idle now, off its runtime of protocol ${e.outdated}`);
-          e.outdated = undefined;
-          await this.sleepLocked(e);
-        })
-        .catch((err) => console.error(`burrow: could not put ${e.record.id} to sleep:`, err));
-    }
+    await sweepIdle(this.live.values(), this.lock, (e) => this.sleepLocked(e));
   }
-
 }
-
-/** How long a sandbox on a runtime this server does not speak must be idle before it is restarted. */
-const OUTDATED_IDLE_S = 2;
 
 const notFound = (id: string) => new BurrowError("SANDBOX_NOT_FOUND", `no sandbox named ${id}; create it with PUT /v1/sandboxes/${id}`, { id });

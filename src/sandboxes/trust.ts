@@ -32,3 +32,20 @@ export async function reportedTrust(client: RuntimeClient): Promise<CertInfo[]> 
   const str = (v: unknown) => String(v ?? "").slice(0, 512);
   return list.map((c: Record<string, unknown>) => ({ subject: str(c?.subject), sha256: str(c?.sha256), notAfter: str(c?.notAfter) }));
 }
+
+/**
+ * Put a sandbox's own CAs onto its own disk through its runtime (the host
+ * never writes into a sandbox's tree), which rebuilds its bundles at once. A
+ * runtime from before this route (re-attached after an upgrade) is restarted
+ * on the current one by `restart`, disk intact, and asked again.
+ */
+export async function pushTrust(client: () => RuntimeClient, trust: ReturnType<typeof checkSandboxTrust>, restart: () => Promise<void>): Promise<void> {
+  const put = () => client().json("PUT", "/trust", { extraCaCerts: trust.pem });
+  try {
+    await put();
+  } catch (err) {
+    if ((err as BurrowError).code !== "NOT_FOUND") throw err;
+    await restart();
+    await put();
+  }
+}
