@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink, chmod, lutimes, utimes, stat } from "node:fs/promises";
 import { basename, dirname, join, posix } from "node:path";
-import { randomBytes } from "node:crypto";
+import { randomHex } from "./random.js";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { createGunzip, createGzip } from "node:zlib";
@@ -136,7 +136,7 @@ async function placeEntry(stage: string, rel: string, isDir: boolean): Promise<s
 export async function unpackDirectory(dir: string, body: Readable): Promise<{ dir: string; files: number }> {
   if (dir === "/") throw new BurrowError("INVALID_PATH", "restore into a directory, not /");
   await mkdir(dirname(dir), { recursive: true });
-  const stage = join(dirname(dir), `.${basename(dir)}.restore-${randomBytes(4).toString("hex")}`);
+  const stage = join(dirname(dir), `.${basename(dir)}.restore-${randomHex(4)}`);
   await mkdir(stage, { mode: 0o755 });
   let files = 0;
   const dirTimes: [string, Date, number][] = [];

@@ -1,7 +1,7 @@
 import { constants, createWriteStream } from "node:fs";
 import { chmod, cp, lstat, mkdir, open, readdir, readlink, rename, rm, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, posix } from "node:path";
-import { randomBytes } from "node:crypto";
+import { randomHex } from "./random.js";
 import { pipeline } from "node:stream/promises";
 import { PassThrough, type Readable } from "node:stream";
 import type { Stats } from "node:fs";
@@ -140,7 +140,7 @@ export async function writeFrom(path: string, body: Readable, mode?: number): Pr
     await mkdir(dirname(path), { recursive: true });
     return st;
   });
-  const tmp = join(dirname(path), `.burrow-upload-${randomBytes(6).toString("hex")}`);
+  const tmp = join(dirname(path), `.burrow-upload-${randomHex(6)}`);
   try {
     await wrap(path, () => pipeline(body, createWriteStream(tmp, { mode: 0o644, highWaterMark: 1024 * 1024 })), 0);
     return await wrap(path, async () => {

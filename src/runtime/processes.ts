@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { randomHex } from "./random.js";
 import { BurrowError } from "../contract/errors.js";
 import { checkCwd, osSignal, SHELL } from "./exec.js";
 import { LogBuffer } from "./log-buffer.js";
@@ -121,7 +121,7 @@ export class ProcessTable {
 
   start(opts: Omit<StartOptions, "cwd"> & { cwd: string }): ManagedProcess {
     checkCwd(opts.cwd);
-    const id = opts.processId ?? `proc-${randomBytes(5).toString("hex")}`;
+    const id = opts.processId ?? `proc-${randomHex(5)}`;
     const existing = this.procs.get(id);
     if (existing && !existing.done)
       throw new BurrowError("PROCESS_EXISTS", `a process with id ${id} is still running: kill it first or pick another id`, { processId: id });

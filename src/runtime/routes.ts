@@ -69,7 +69,7 @@ export class RuntimeRoutes {
       }
       case "PUT /trust": {
         const b = await read<{ extraCaCerts: string | null }>(req);
-        const { certificates, env } = setSandboxTrust(b.extraCaCerts);
+        const { certificates, env } = await setSandboxTrust(b.extraCaCerts);
         // Only names not set already: a sandbox env that points a variable elsewhere keeps its choice.
         for (const [k, v] of Object.entries(env)) if (!(k in this.env)) this.env[k] = v;
         return sendJson(res, 200, { certificates });
@@ -79,7 +79,7 @@ export class RuntimeRoutes {
         return sendJson(res, 200, { user: ensureUser(b.name, b) });
       }
       case "GET /trust":
-        return sendJson(res, 200, { certificates: sandboxTrust() });
+        return sendJson(res, 200, { certificates: await sandboxTrust() });
       case "GET /sessions":
         return sendJson(res, 200, { sessions: [...this.sessions.values()].map((s) => ({ id: s.id, createdAt: s.createdAt })) });
       case "POST /git":

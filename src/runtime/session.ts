@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { viaEnter } from "./enter.js";
-import { randomBytes } from "node:crypto";
+import { randomHex } from "./random.js";
 import type { ExecBody, ExecEvent } from "../contract/index.js";
 import { BurrowError } from "../contract/errors.js";
 import { checkCwd, SHELL, type RunOutcome } from "./exec.js";
@@ -118,7 +118,7 @@ export class Session {
     if (body.cwd) checkCwd(body.cwd);
     const started = performance.now();
     const sh = this.ensureShell();
-    const token = randomBytes(12).toString("hex");
+    const token = randomHex(12);
     const command = body.command ?? body.argv!.map(shq).join(" ");
 
     let run = `eval "$__burrow_cmd"`;

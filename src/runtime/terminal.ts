@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { randomBytes } from "node:crypto";
+import { randomHex } from "./random.js";
 import type { IPty } from "node-pty";
 import type { WebSocket, WebSocketServer } from "ws";
 import { existsSync } from "node:fs";
@@ -86,7 +86,7 @@ export class TerminalTable {
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const q = Object.fromEntries(new URL(req.url ?? "/", "http://runtime").searchParams);
     const { pty, wss } = await load();
-    const id = q.terminalId || `term-${randomBytes(4).toString("hex")}`;
+    const id = q.terminalId || `term-${randomHex(4)}`;
     let term = this.terminals.get(id);
     if (!term) {
       const base = q.sessionId ? await this.session(q.sessionId).liveState() : { cwd: DEFAULT_CWD, env: this.env };

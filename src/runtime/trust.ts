@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { type CertInfo, parsePemBundle } from "../lib/pem.js";
+import type { CertInfo } from "../lib/pem.js";
 import { RUN_DIR } from "./env.js";
 
 /** What the server puts in the run directory: Burrow's egress CA and the operator's extra CAs (PEM). */
@@ -35,9 +35,9 @@ export function withoutBurrowBlock(text: string): string {
  * replaced at every start) and offered through the variables common tools
  * read. Returns those variables, or none when there is nothing to trust.
  */
-export function installEgressTrust(): Record<string, string> {
+export async function installEgressTrust(): Promise<Record<string, string>> {
   const server = existsSync(EGRESS_CA) ? readFileSync(EGRESS_CA, "utf8").trim() : "";
-  const own = ownCerts().map((c) => c.pem);
+  const own = (await ownCerts()).map((c) => c.pem);
   if (!server && !own.length) return {};
   const ca = [server, ...own].filter(Boolean).join("\n");
   const block = `${BEGIN}\n${ca}\n${END}\n`;
@@ -64,8 +64,13 @@ export function installEgressTrust(): Record<string, string> {
   };
 }
 
-/** The sandbox's own CAs as its file holds them now; a file its processes spoiled counts as none (and the runtime's log says why). */
-function ownCerts(): { pem: string; info: CertInfo }[] {
+/**
+ * The sandbox's own CAs as its file holds them now; a file its processes
+ * spoiled counts as none (and the runtime's log says why). The parser (and
+ * node:crypto with it) loads only for a sandbox that has the file: most never
+ * do, and their starts skip it.
+ */
+async function ownCerts(): Promise<{ pem: string; info: CertInfo }[]> {
   let text: string;
   try {
     text = readFileSync(SANDBOX_CA, "utf8");
@@ -73,6 +78,7 @@ function ownCerts(): { pem: string; info: CertInfo }[] {
     return [];
   }
   try {
+    const { parsePemBundle } = await import("../lib/pem.js");
     return parsePemBundle(text, SANDBOX_CA);
   } catch (err) {
     console.error(`runtime: ${(err as Error).message}; the sandbox's own CAs are not trusted until the file is fixed or set again`);
@@ -81,8 +87,8 @@ function ownCerts(): { pem: string; info: CertInfo }[] {
 }
 
 /** `GET /trust`: the sandbox's own CAs (subject, fingerprint, expiry). */
-export function sandboxTrust(): CertInfo[] {
-  return ownCerts().map((c) => c.info);
+export async function sandboxTrust(): Promise<CertInfo[]> {
+  return (await ownCerts()).map((c) => c.info);
 }
 
 /**
@@ -91,7 +97,7 @@ export function sandboxTrust(): CertInfo[] {
  * started after trusts exactly those. Returns what is trusted now and the
  * variables naming the bundles (for a runtime that started with none).
  */
-export function setSandboxTrust(pem: string | null): { certificates: CertInfo[]; env: Record<string, string> } {
+export async function setSandboxTrust(pem: string | null): Promise<{ certificates: CertInfo[]; env: Record<string, string> }> {
   if (pem === null) rmSync(SANDBOX_CA, { force: true });
   else {
     mkdirSync(dirname(SANDBOX_CA), { recursive: true });
@@ -99,6 +105,6 @@ export function setSandboxTrust(pem: string | null): { certificates: CertInfo[];
     writeFileSync(`${SANDBOX_CA}.tmp`, pem, { mode: 0o644 });
     renameSync(`${SANDBOX_CA}.tmp`, SANDBOX_CA);
   }
-  const env = installEgressTrust();
-  return { certificates: sandboxTrust(), env };
+  const env = await installEgressTrust();
+  return { certificates: await sandboxTrust(), env };
 }

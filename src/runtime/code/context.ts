@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../random.js";
 import { BurrowError } from "../../contract/errors.js";
 import { Interpreter, type CellEvent, type InterpreterLanguage } from "./interpreter.js";
 
@@ -16,7 +16,7 @@ const INTERRUPT_GRACE_MS = 3000;
 
 /** A persistent interpreter: variables, imports and functions last between runs; one run at a time. */
 export class CodeContext {
-  readonly id = `ctx-${randomBytes(5).toString("hex")}`;
+  readonly id = `ctx-${randomHex(5)}`;
   readonly createdAt = new Date().toISOString();
   private queue: Promise<unknown> = Promise.resolve();
   private restartedNext = false;

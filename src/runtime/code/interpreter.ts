@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { viaEnter } from "../enter.js";
 import { existsSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../random.js";
 import { BurrowError } from "../../contract/errors.js";
 import { killTree } from "../process-tree.js";
 import { PYTHON_DRIVER } from "./python-driver.js";
@@ -86,7 +86,7 @@ export class Interpreter {
 
   /** Run one cell; resolves with its execution count once its output has all arrived. */
   run(code: string, emit: (e: CellEvent) => void): Promise<number> {
-    const token = randomBytes(8).toString("hex");
+    const token = randomHex(8);
     return new Promise((resolve) => {
       this.cell = { token, emit, marks: 0, done: false, count: 0, resolve };
       this.send({ type: "run", code, token });
