@@ -152,9 +152,11 @@ describe("tracing", () => {
   it("off, every span is the one shared no-op and no trace context is sent", async () => {
     const off = new Tracer({});
     const seen = new Set<unknown>();
-    for (let i = 0; i < 3; i++) await off.span("x", { a: 1 }, async (s) => void seen.add(s));
-    assert.deepEqual([...seen], [NOOP_SPAN]);
-    assert.equal(Object.keys(off.headers()).length, 0);
-    assert.equal(off.fetch(), fetch);
+    for (let i = 0; i < 3; i++) await off.child(undefined, "x", { a: 1 }, async (s) => void seen.add(s));
+    await off.request({}, undefined, "HTTP GET /", {}, async () => void seen.add(off.of({})));
+    assert.deepEqual([...seen], [NOOP_SPAN, undefined]);
+    assert.equal(Object.keys(off.headers({ traceId: "a".repeat(32), spanId: "b".repeat(16) })).length, 0);
+    assert.equal(off.fetch(() => undefined), fetch);
+    assert.equal(off.startParent("any"), undefined);
   });
 });

@@ -81,7 +81,7 @@ export class Instance {
     // A readonly connection may not change state, whether by frame or through a method it calls.
     const apply = this.agent.applyState.bind(this.agent);
     this.agent.applyState = (state, source) => {
-      if (callerContext.getStore()?.connection.readonly) throw new Error("Connection is readonly");
+      if (callerContext.getStore()?.connection?.readonly) throw new Error("Connection is readonly");
       apply(state, source);
     };
     // A new agent's file is copied first, off the event loop; every event waits behind this one.
@@ -190,7 +190,7 @@ export class Instance {
     const list = Array.isArray(args) ? args : [];
     // A span per call (agent class and name as attributes); the agent's sandbox calls inside it are its children.
     const attrs = { agent: this.deps.kebab, "agent.name": this.name, "rpc.method": method, "rpc.streaming": !!opts.streaming };
-    void callerContext.run({ connection: conn }, () => tracer.span("agent.rpc", attrs, async (span) => {
+    void tracer.child(undefined, "agent.rpc", attrs, (span) => callerContext.run({ connection: conn, span }, async () => {
       if (opts.streaming) {
         const stream = new StreamingResponse(conn, id);
         try {
@@ -228,12 +228,13 @@ export class Instance {
     return callerContext.exit(() =>
       this.enqueue(() =>
         this.scheduler.runDue((callback, payload, schedule) =>
-          // A trace of its own (null): the timer's async context is whichever call armed it.
-          tracer.span("agent.schedule", { agent: this.deps.kebab, "agent.name": this.name, "schedule.callback": callback, "schedule.type": schedule.type }, async () => {
+          // A trace of its own, not the one of the call that armed the timer; its span is the context of the agent's sandbox calls.
+          tracer.child(null, "agent.schedule", { agent: this.deps.kebab, "agent.name": this.name, "schedule.callback": callback, "schedule.type": schedule.type }, async (span) => {
             const fn = (this.agent as unknown as Record<string, unknown>)[callback];
             if (typeof fn !== "function") throw new Error(`schedule callback ${callback} does not exist`);
-            await fn.call(this.agent, payload, schedule);
-          }, null),
+            const run = async () => void (await fn.call(this.agent, payload, schedule));
+            await (tracer.enabled ? callerContext.run({ span }, run) : run());
+          }),
         ),
       ),
     );

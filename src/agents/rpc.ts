@@ -1,8 +1,15 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Connection } from "./connection.js";
+import type { SpanContext } from "../observability/tracing.js";
 
-/** The connection an RPC came from, visible to setState through async calls. */
-export const callerContext = new AsyncLocalStorage<{ connection: Connection }>();
+/**
+ * The connection an RPC came from, visible to setState through async calls,
+ * and the span of the RPC or schedule run (with tracing on), which the
+ * agent's sandbox calls carry (`currentSpan`).
+ */
+export const callerContext = new AsyncLocalStorage<{ connection?: Connection; span?: SpanContext }>();
+
+export const currentSpan = (): SpanContext | undefined => callerContext.getStore()?.span;
 
 /** Handed to a streaming callable as its first argument. */
 export class StreamingResponse {

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { randomFillSync } from "node:crypto";
 import { OtlpExporter, type Recorded } from "./otlp.js";
 
@@ -7,14 +6,14 @@ import { OtlpExporter, type Recorded } from "./otlp.js";
  * `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`).
  * With neither set, every call here is a no-op on one shared span.
  *
- * The server's own paths pass their parent span along explicitly (an API
- * request's span is found from its request object): an AsyncLocalStorage
- * would hook every promise in the process, which profiling showed to cost
- * about 8% of an exec's CPU. Only agents use the implicit, async-context
- * form (`span`), since an agent's own code sits between its RPC and the
- * sandbox calls it makes, and agents keep an AsyncLocalStorage of their own
- * anyway. `traceparent` (W3C) carries a span into the sandbox's runtime,
- * which reports its own part back as a child span (`remoteChild`).
+ * Parents are passed along explicitly (an API request's span is found from
+ * its request object, a sandbox start's from the request waiting for it):
+ * an AsyncLocalStorage of its own would hook every promise in the process,
+ * which profiling showed to cost about 8% of an exec's CPU. Agents carry
+ * their RPC's span in the async context they keep anyway (agents/rpc.ts),
+ * so their sandbox calls can find it (`fetch`). `traceparent` (W3C) carries
+ * a span into the sandbox's runtime, which reports its own part back as a
+ * child span (`remoteChild`).
  */
 export interface SpanContext {
   readonly traceId: string;
@@ -46,7 +45,6 @@ const hex = (n: number): string => {
 export class Tracer {
   readonly enabled: boolean;
   private readonly exporter: OtlpExporter | undefined;
-  private readonly current = new AsyncLocalStorage<SpanContext>();
   private readonly requests = new WeakMap<object, Span>();
   private readonly starts = new Map<string, SpanContext>();
 
@@ -102,29 +100,9 @@ export class Tracer {
     return this.enabled ? this.starts.get(id) : undefined;
   }
 
-  /**
-   * Implicit: run `f` in a new span that is the current async context's,
-   * a child of `traceparent` when given, else of the current span; `null`
-   * starts a new trace (work a timer started, whose async context is
-   * whatever call armed it). For agents (see above).
-   */
-  async span<T>(name: string, attributes: Attributes, f: (span: Span) => Promise<T>, traceparent?: string | null): Promise<T> {
-    if (!this.enabled) return f(NOOP_SPAN);
-    const span = this.open(traceparent === null ? null : (traceparent ?? this.current.getStore()), name, attributes);
-    try {
-      const out = await this.current.run(span, () => f(span));
-      span.end();
-      return out;
-    } catch (err) {
-      span.end(err);
-      throw err;
-    }
-  }
-
-  /** The `traceparent` header for a call made inside `span` (or the current async context's), or nothing when off. */
-  headers(span?: SpanContext): Readonly<Record<string, string>> {
-    const c = !this.enabled ? undefined : span ?? this.current.getStore();
-    return c?.spanId ? { traceparent: `00-${c.traceId}-${c.spanId}-01` } : NO_HEADERS;
+  /** The `traceparent` header for a call made inside `span`, or nothing when off. */
+  headers(span: SpanContext | undefined): Readonly<Record<string, string>> {
+    return this.enabled && span?.spanId ? { traceparent: `00-${span.traceId}-${span.spanId}-01` } : NO_HEADERS;
   }
 
   /**
@@ -141,11 +119,11 @@ export class Tracer {
     res.once("close", () => this.exporter!.add({ ...rec, end: nowNs() }));
   }
 
-  /** A fetch that carries the current async context's span into the request (an agent calling its sandbox through the API); plain fetch when off. */
-  fetch(): typeof fetch {
+  /** A fetch that carries the span `current()` names into the request (an agent calling its sandbox through the API); plain fetch when off. */
+  fetch(current: () => SpanContext | undefined): typeof fetch {
     if (!this.enabled) return fetch;
     return (input, init) => {
-      const extra = this.headers();
+      const extra = this.headers(current());
       if (!extra.traceparent) return fetch(input, init);
       const headers = new Headers(init?.headers);
       headers.set("traceparent", extra.traceparent);

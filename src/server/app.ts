@@ -28,6 +28,7 @@ import { E2bGateway } from "../e2b/index.js";
 import { McpGateway } from "../mcp/index.js";
 import { Burrow } from "../client/index.js";
 import type { AgentClass } from "../agents/instance.js";
+import { currentSpan as currentAgentSpan } from "../agents/rpc.js";
 import type { Socket } from "node:net";
 import { processRoutes } from "./routes/processes.js";
 import { snapshotRoutes } from "./routes/snapshots.js";
@@ -291,7 +292,7 @@ export async function startServer(
   mcp.useSandboxes((id) => ownApi.sandbox(id, {}));
   if (agents) {
     // Traced: an agent's sandbox calls carry its RPC's span, so they show as its children.
-    const own = new Burrow({ url: `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${port}`, token, fetch: tracer.fetch() });
+    const own = new Burrow({ url: `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${port}`, token, fetch: tracer.fetch(currentAgentSpan) });
     agents.useSandboxes((id) => own.sandbox(id));
   }
 
