@@ -18,7 +18,7 @@ async function serverRss(pid: number): Promise<number> {
 }
 
 /** Connect, `ready`, one RPC, close: `n` names, 20 at a time; agents touched per second. */
-async function touch(port: number, n: number, prefix: string): Promise<number> {
+export async function touch(port: number, n: number, prefix: string): Promise<number> {
   let next = 0;
   const t0 = performance.now();
   await Promise.all(

@@ -22,10 +22,11 @@ import { benchChatMcp } from "./chat-mcp.js";
 import { benchLiveRestore } from "./live-restore.js";
 import { benchDiskQuota } from "./disk-quota.js";
 import { benchUidRanges } from "./uid-ranges.js";
+import { benchObservability } from "./observability.js";
 
 const srv = await startTestServer({ env: { BURROW_SWEEP_MS: "5000" } });
 try {
-  const only = process.env.BENCH_ONLY; // "core", "dev", "code", "agents", "snapshots" or "egress" to run one part
+  const only = process.env.BENCH_ONLY; // "core", "dev", "code", "agents", "snapshots", "egress", "observability"... to run one part
   if (!only || only === "snapshots") await benchSnapshots();
   if (!only || only === "egress") await benchEgress();
   if (!only || only === "openai") await benchOpenAISandbox();
@@ -33,6 +34,8 @@ try {
   if (!only || only === "chat") await benchChatMcp();
   if (!only || only === "restart") await benchLiveRestore({ sandboxes: Number(process.env.BENCH_RESTART_SANDBOXES ?? 20) });
   if (!only || only === "agents") await benchAgents({ touched: Number(process.env.BENCH_AGENTS ?? 1000) });
+  if (!only || only === "observability")
+    await benchObservability({ rounds: Number(process.env.BENCH_OBS_ROUNDS ?? 24), execs: Number(process.env.BENCH_OBS_EXECS ?? 2000), agents: Number(process.env.BENCH_OBS_AGENTS ?? 100) });
   if (!only || only === "disk") await benchDiskQuota(srv);
   if (!only || only === "uids") await benchUidRanges(srv, `${defaultCacheDir()}/images/default/rootfs`);
   if (!only || only === "files") await benchFiles(srv);
