@@ -26,7 +26,9 @@ function TerminalPane({ sandboxId, tab, visible, onId }: { sandboxId: string; ta
   const [status, setStatus] = useState<TerminalStatus>("connecting");
   const [exitCode, setExitCode] = useState<number | undefined>();
   useEffect(() => {
-    const term = new Terminal({ fontFamily: '"DejaVu Sans Mono", "Liberation Mono", Menlo, monospace', fontSize: 13, cursorBlink: true, theme: THEME, scrollback: 5000 });
+    // A steady cursor: a blinking one makes xterm.js ask for a frame on every keystroke, and Chromium then holds
+    // the echo's WebSocket message until that frame is drawn, so the echo showed a frame or two later (bench/web.ts).
+    const term = new Terminal({ fontFamily: '"DejaVu Sans Mono", "Liberation Mono", Menlo, monospace', fontSize: 13, cursorBlink: false, theme: THEME, scrollback: 5000 });
     const fitter = new FitAddon();
     fit.current = fitter;
     term.loadAddon(fitter);
