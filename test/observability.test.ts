@@ -2,6 +2,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import parsePrometheusTextFormat, { type MetricFamily } from "parse-prometheus-text-format";
+import { AgentClient } from "agents/client";
+import WebSocket from "ws";
 import { freePort, name, startTestServer, type TestServer } from "./helpers/server.js";
 
 /*
@@ -125,5 +127,48 @@ describe("observability", () => {
     const lines = srv.log.split("\n").filter((l) => l.startsWith("{"));
     const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.ok(events.some((e) => e.event === "sandbox.create" && typeof e.sandbox === "string" && typeof e.level === "number"), "a lifecycle event as a JSON object");
+  });
+});
+
+describe("agent events and housekeeping as structured logs", () => {
+  let srv: TestServer;
+  const FIXTURES = new URL("./fixtures/agents.ts", import.meta.url).pathname;
+  before(async () => {
+    srv = await startTestServer({ args: ["--agents", FIXTURES] });
+  });
+  after(async () => srv?.cleanup());
+
+  const events = () => srv.log.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const until = async (what: string, probe: () => boolean) => {
+    for (let i = 0; i < 200 && !probe(); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(probe(), `timed out waiting for ${what}`);
+  };
+
+  it("counts connect, rpc, state, schedule and error events, and logs agent errors with fields", async () => {
+    const agent = name("rec");
+    const c = new AgentClient({ agent: "recorder", name: agent, host: `127.0.0.1:${srv.port}`, WebSocket: WebSocket as never } as never);
+    await c.ready;
+    await c.call("scheduleFlaky", []); // fails once (retried), then runs
+    c.send("throw"); // the agent's onMessage throws
+    await until("the agent error in the log", () => events().some((e) => e.event === "agent.error" && e.name === agent));
+    await until("the retried schedule's failure in the log", () => events().some((e) => e.event === "agent.schedule_failed" && e.callback === "flaky"));
+    const err = events().find((e) => e.event === "agent.error" && e.name === agent)!;
+    assert.deepEqual({ agent: err.agent, where: err.where, error: err.error }, { agent: "recorder", where: "message", error: "the message handler broke" });
+    const fams = parsePrometheusTextFormat(await (await srv.api("GET", "/metrics")).text());
+    for (const event of ["connect", "rpc", "state", "schedule", "error"])
+      assert.ok(sum(family(fams, "burrow_agent_events_total"), { event }) >= 1, `an agent ${event} event is counted`);
+    c.close();
+  });
+
+  it("logs a refused egress connection as egress.decision with its host and reason", async () => {
+    const sbx = srv.burrow.sandbox(name("deny"));
+    const r = await sbx.exec(`curl -sS --noproxy '' -x "$HTTP_PROXY" -o /dev/null -w '%{http_code}' http://refused.example.test/ || true`);
+    assert.ok(r.exitCode === 0, r.stderr);
+    await until("the egress decision in the log", () => events().some((e) => e.event === "egress.decision" && e.sandbox === sbx.id));
+    const d = events().find((e) => e.event === "egress.decision" && e.sandbox === sbx.id)!;
+    assert.equal(d.decision, "deny");
+    assert.equal(d.host, "refused.example.test");
+    assert.equal(typeof d.reason, "string");
+    await sbx.destroy();
   });
 });

@@ -23,6 +23,8 @@ export interface AgentInternals {
   destroy(): Promise<void>;
   /** This agent's own sandbox, when the server has sandboxes. */
   sandbox(): Sandbox;
+  /** An error in the agent's own code: logged by the server (agent.error) and counted. */
+  reportError(where: string, err: unknown): void;
   /** Count the instance as busy (not evicted) until `work` settles: for work that outlives the event that started it. */
   keepAliveWhile<T>(work: Promise<T>): Promise<T>;
 }
@@ -77,9 +79,9 @@ export class Agent<Env = unknown, State = unknown> {
     this[internals].broadcastState(state, source === "server" ? undefined : source);
     try {
       const r = this.onStateChanged(state, source) as unknown;
-      if (r instanceof Promise) r.catch((err) => console.error(`agent ${this.name}: onStateChanged failed:`, err));
+      if (r instanceof Promise) r.catch((err) => this[internals].reportError("onStateChanged", err));
     } catch (err) {
-      console.error(`agent ${this.name}: onStateChanged failed:`, err);
+      this[internals].reportError("onStateChanged", err);
     }
   }
 
@@ -99,9 +101,8 @@ export class Agent<Env = unknown, State = unknown> {
   onConnect(_connection: Connection, _ctx: ConnectionContext): void | Promise<void> {}
   onMessage(_connection: Connection, _message: string | Buffer): void | Promise<void> {}
   onClose(_connection: Connection, _code: number, _reason: string): void | Promise<void> {}
-  onError(_connection: Connection, error: unknown): void | Promise<void> {
-    console.error(`agent ${this.name}:`, error);
-  }
+  /** Called after an error in a connection's handling; the server has logged it already (agent.error). */
+  onError(_connection: Connection, _error: unknown): void | Promise<void> {}
   /**
    * Whether this connection gets the agents protocol's frames (identity on
    * connect, every state change). Answer false for a socket handed to

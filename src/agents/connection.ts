@@ -1,4 +1,5 @@
 import type { WebSocket } from "ws";
+import { messageOf, report } from "../observability/channels.js";
 
 /** How binary messages are handed to listeners: as Node Buffers (the default), ArrayBuffers or Blobs. */
 export type BinaryType = "nodebuffer" | "arraybuffer" | "blob";
@@ -190,7 +191,7 @@ export class Connection<ConnState = unknown> {
         if (typeof l === "function") l.call(this, event);
         else l.handleEvent(event);
       } catch (err) {
-        console.error(`agent connection ${this.id}: a ${type} listener threw:`, err);
+        report("error", "agent.listener_failed", `agent connection ${this.id}: a ${type} listener threw: ${messageOf(err)}`, { connection: this.id, listener: type });
       }
     }
   }

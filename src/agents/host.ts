@@ -14,6 +14,7 @@ import type { Schedule } from "./schedules.js";
 import { kebab } from "./kebab.js";
 import { callerContext } from "./rpc.js";
 import type { Sandbox } from "../client/index.js";
+import { messageOf, report } from "../observability/channels.js";
 
 export interface AgentHostOptions {
   dataDir: string;
@@ -141,7 +142,7 @@ export class AgentHost {
         const response = await inst.enqueue(() => inst.agent.onRequest(request));
         await send(res, response);
       } catch (err) {
-        console.error("agent request failed:", err);
+        report("error", "agent.request_failed", `an agent request (${req.method} ${(req.url ?? "").split("?")[0]}) failed: ${messageOf(err)}`);
         if (!res.headersSent) send(res, new Response("Internal error in the agent", { status: 500 }));
         else res.destroy();
       }
@@ -169,7 +170,7 @@ export class AgentHost {
         const pk = new URL(request.url).searchParams.get("_pk") || randomUUID();
         this.wss.handleUpgrade(req, socket, head, (ws) => inst.accept(ws, request, pk));
       } catch (err) {
-        console.error("agent connection failed:", err);
+        report("error", "agent.connect_failed", `an agent connection (${(req.url ?? "").split("?")[0]}) failed: ${messageOf(err)}`);
         socket.destroy();
       }
     })();
@@ -223,7 +224,7 @@ export class AgentHost {
       try {
         await this.instance(d.class, d.name).runSchedules();
       } catch (err) {
-        console.error(`schedules of ${d.class}/${d.name} failed:`, err);
+        report("error", "agent.schedules_failed", `schedules of ${d.class}/${d.name} failed: ${messageOf(err)}`, { agent: d.class, name: d.name });
       }
     }
     this.armAlarm();

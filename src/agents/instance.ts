@@ -1,5 +1,5 @@
 import { rmSync } from "node:fs";
-import { channels, publish } from "../observability/channels.js";
+import { channels, messageOf, publish, report } from "../observability/channels.js";
 import { tracer } from "../observability/tracing.js";
 import type { WebSocket } from "ws";
 import { Agent, internals, type ConnectionContext } from "./agent.js";
@@ -66,9 +66,11 @@ export class Instance {
       broadcastState: (state, except) => {
         const frame = JSON.stringify({ type: "cf_agent_state", state });
         for (const c of this.connections.values()) if (c !== except && !this.quiet.has(c)) c.send(frame);
+        publish(channels.agentEvent, () => ({ agent: this.deps.kebab, name: this.name, event: "state" }));
       },
       destroy: () => this.destroy(),
       sandbox: () => this.sandbox(),
+      reportError: (where, err) => this.reportError(where, err),
       keepAliveWhile: (work) => {
         this.pending++;
         work.finally(() => {
@@ -130,14 +132,14 @@ export class Instance {
         if (state !== undefined) conn.send({ type: "cf_agent_state", state });
       } else this.quiet.add(conn);
       await this.agent.onConnect(conn, ctx);
-    }).catch((err) => this.agent.onError(conn, err));
+    }).catch((err) => this.failed(conn, "connect", err));
     // The connection's own listeners get each event in the same queue, so ones added in onConnect miss nothing.
     ws.on("message", (data, isBinary) => {
       const message = isBinary ? (data as Buffer) : data.toString();
       this.enqueue(async () => {
         conn[feed].message(message);
         await this.onFrame(conn, message);
-      }).catch((err) => this.agent.onError(conn, err));
+      }).catch((err) => this.failed(conn, "message", err));
     });
     ws.on("close", (code, reason) => {
       this.connections.delete(conn.id);
@@ -145,7 +147,7 @@ export class Instance {
       this.enqueue(async () => {
         conn[feed].close(code, reason.toString());
         await this.agent.onClose(conn, code, reason.toString());
-      }).catch((err) => this.agent.onError(conn, err));
+      }).catch((err) => this.failed(conn, "close", err));
     });
     ws.on("error", (err) => {
       conn[feed].error(err);
@@ -223,6 +225,19 @@ export class Instance {
     });
   }
 
+  /** An error in the agent's handling of a connection: reported (observability), then the agent's onError. */
+  private failed(conn: Connection, where: string, err: unknown): void {
+    this.reportError(where, err);
+    void Promise.resolve()
+      .then(() => this.agent.onError(conn, err))
+      .catch((e) => report("error", "agent.on_error_failed", `agent ${this.deps.kebab}/${this.name}: onError threw: ${messageOf(e)}`, { agent: this.deps.kebab, name: this.name }));
+  }
+
+  private reportError(where: string, err: unknown): void {
+    if (channels.agentEvent.hasSubscribers) channels.agentEvent.publish({ agent: this.deps.kebab, name: this.name, event: "error", detail: where, error: messageOf(err) });
+    else console.error(`agent ${this.deps.kebab}/${this.name} (${where}):`, err);
+  }
+
   /** Due schedules run as the agent itself, never in the context of whichever connection last armed the timer. */
   runSchedules(): Promise<void> {
     return callerContext.exit(() =>
@@ -230,10 +245,19 @@ export class Instance {
         this.scheduler.runDue((callback, payload, schedule) =>
           // A trace of its own, not the one of the call that armed the timer; its span is the context of the agent's sandbox calls.
           tracer.child(null, "agent.schedule", { agent: this.deps.kebab, "agent.name": this.name, "schedule.callback": callback, "schedule.type": schedule.type }, async (span) => {
-            const fn = (this.agent as unknown as Record<string, unknown>)[callback];
-            if (typeof fn !== "function") throw new Error(`schedule callback ${callback} does not exist`);
-            const run = async () => void (await fn.call(this.agent, payload, schedule));
-            await (tracer.enabled ? callerContext.run({ span }, run) : run());
+            const t0 = performance.now();
+            const event = (ok: boolean, err?: unknown) =>
+              publish(channels.agentEvent, () => ({ agent: this.deps.kebab, name: this.name, event: "schedule", detail: callback, ok, durationMs: performance.now() - t0, ...(err ? { error: messageOf(err) } : {}) }));
+            try {
+              const fn = (this.agent as unknown as Record<string, unknown>)[callback];
+              if (typeof fn !== "function") throw new Error(`schedule callback ${callback} does not exist`);
+              const run = async () => void (await fn.call(this.agent, payload, schedule));
+              await (tracer.enabled ? callerContext.run({ span }, run) : run());
+              event(true);
+            } catch (err) {
+              event(false, err);
+              throw err;
+            }
           }),
         ),
       ),

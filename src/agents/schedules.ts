@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { CronExpressionParser } from "cron-parser";
 import type { AgentStorage } from "./storage.js";
+import { messageOf, report } from "../observability/channels.js";
 
 /** Seconds from now, a Date, or a cron expression. */
 export type ScheduleWhen = number | Date | string;
@@ -142,7 +143,7 @@ export class Scheduler {
         else db.prepare("DELETE FROM _burrow_schedules WHERE id = ?").run(r.id);
       } catch (err) {
         const attempts = r.attempts + 1;
-        console.error(`schedule ${r.id} (${r.callback}) failed, attempt ${attempts}:`, err);
+        report("warn", "agent.schedule_failed", `schedule ${r.id} (${r.callback}) failed, attempt ${attempts}: ${messageOf(err)}`, { schedule: r.id, callback: r.callback, attempts });
         if ((r.type === "delayed" || r.type === "scheduled") && attempts >= MAX_ATTEMPTS) db.prepare("DELETE FROM _burrow_schedules WHERE id = ?").run(r.id);
         else {
           const backoff = Math.min(2 ** attempts, 300);

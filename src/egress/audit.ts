@@ -60,7 +60,10 @@ export class AuditLog {
   record(sandboxId: string, e: EgressAuditEvent): void {
     this.stmts.insert.run({ sandboxId, ...e });
     // Metering and metrics count every connection, not only the ones the audit keeps.
-    publish(channels.egress, () => ({ sandbox: sandboxId, decision: e.decision === "denied" ? "deny" : "allow", bytesIn: e.bytesIn, bytesOut: e.bytesOut }));
+    publish(channels.egress, () => ({
+      sandbox: sandboxId, host: e.host, port: e.port, decision: e.decision === "denied" ? "deny" : "allow",
+      ...(e.reason ? { reason: e.reason } : e.handler ? { reason: `handler ${e.handler}` } : {}), bytesIn: e.bytesIn, bytesOut: e.bytesOut,
+    }));
     if (++this.inserts % 500 === 0) this.stmts.prune.run(sandboxId, sandboxId, KEEP_PER_SANDBOX);
   }
 

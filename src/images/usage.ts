@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { messageOf, report } from "../observability/channels.js";
 
 /** One image version that something in a data directory stands on. */
 export interface VersionUse {
@@ -67,7 +68,7 @@ export class ImageUsage {
     try {
       this.write();
     } catch (err) {
-      console.error(`burrow: could not record the image versions in use: ${(err as Error).message}`);
+      report("error", "images.usage_failed", `could not record the image versions in use: ${messageOf(err)}`);
     }
   }
 

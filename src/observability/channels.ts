@@ -22,7 +22,11 @@ export interface ExecEvent {
 }
 export interface EgressEvent {
   sandbox: string;
+  host: string;
+  port: number;
   decision: "allow" | "deny";
+  /** Why it was refused, or which handler answered (never a credential). */
+  reason?: string;
   bytesIn: number;
   bytesOut: number;
 }
@@ -38,6 +42,27 @@ export interface AgentConnectionEvent {
   delta: 1 | -1;
 }
 
+/** The other kinds of agent events Cloudflare's Agents SDK reports: a state update, a schedule run, an error. */
+export interface AgentEvent {
+  agent: string;
+  name: string;
+  event: "state" | "schedule" | "error";
+  /** schedule: the callback; error: where it happened (connect, message, close, request, schedule, state). */
+  detail?: string;
+  /** schedule: whether the callback returned without throwing. */
+  ok?: boolean;
+  durationMs?: number;
+  /** error: the error's message. */
+  error?: string;
+}
+/** An operational message (a cleanup that failed, a container removed at start): a log line with fields. */
+export interface LogEvent {
+  level: "info" | "warn" | "error";
+  event: string;
+  msg: string;
+  [field: string]: unknown;
+}
+
 export const channels = {
   sandboxStart: channel("burrow:sandbox:start"),
   sandboxLifecycle: channel("burrow:sandbox:lifecycle"),
@@ -45,9 +70,24 @@ export const channels = {
   egress: channel("burrow:egress"),
   agentRpc: channel("burrow:agent:rpc"),
   agentConnection: channel("burrow:agent:connection"),
+  agentEvent: channel("burrow:agent:event"),
+  log: channel("burrow:log"),
 };
 
 /** Publish only when someone listens, so building the message costs nothing otherwise. */
 export function publish<T>(ch: { hasSubscribers: boolean; publish(m: unknown): void }, make: () => T): void {
   if (ch.hasSubscribers) ch.publish(make());
 }
+
+/**
+ * Say something an operator should see: a structured log line when the
+ * server's logger listens (JSON on stderr), stderr text otherwise (a domain
+ * used on its own, in a test or a script).
+ */
+export function report(level: LogEvent["level"], event: string, msg: string, fields: Record<string, unknown> = {}): void {
+  if (channels.log.hasSubscribers) channels.log.publish({ ...fields, level, event, msg } satisfies LogEvent);
+  else console.error(`burrow: ${msg}`);
+}
+
+/** An error's message for a log field. */
+export const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));

@@ -1,13 +1,13 @@
 import { join } from "node:path";
 import type { SandboxInfo } from "../contract/index.js";
-import { channels, type EgressEvent, type SandboxLifecycleEvent } from "./channels.js";
+import { channels, type AgentEvent, type EgressEvent, type LogEvent, type SandboxLifecycleEvent } from "./channels.js";
 import { createLogger, type Logger, type LogOptions, newRequestId } from "./logger.js";
 import { Metrics } from "./metrics.js";
 import { type RunningSandboxes, UsageMeter } from "./usage.js";
 import { UsageStore } from "./usage-store.js";
 import { tracer } from "./tracing.js";
 
-export { channels, publish } from "./channels.js";
+export { channels, messageOf, publish, report } from "./channels.js";
 export { tracer, type Span } from "./tracing.js";
 export type { Logger } from "./logger.js";
 export type { Usage } from "./usage.js";
@@ -40,7 +40,14 @@ export class Observability {
       usage: this.usage,
       perSandbox: opts.perSandbox,
     });
-    this.on(channels.egress, (e: EgressEvent) => this.usage.addEgress(e.sandbox, e.bytesIn, e.bytesOut));
+    this.on(channels.egress, (e: EgressEvent) => {
+      this.usage.addEgress(e.sandbox, e.bytesIn, e.bytesOut);
+      this.logger[e.decision === "deny" ? "info" : "debug"]({ event: "egress.decision", ...e }, `egress ${e.decision} ${e.host}:${e.port}`);
+    });
+    this.on(channels.agentEvent, (e: AgentEvent) => {
+      if (e.event === "error") this.logger.warn({ event: "agent.error", agent: e.agent, name: e.name, where: e.detail, error: e.error }, `agent ${e.agent}/${e.name}: ${e.error}`);
+    });
+    this.on(channels.log, ({ level, event, msg, ...fields }: LogEvent) => this.logger[level]({ event, ...fields }, msg));
     this.on(channels.sandboxLifecycle, (e: SandboxLifecycleEvent) => {
       this.logger[e.event === "crash" ? "warn" : "info"]({ event: `sandbox.${e.event}`, sandbox: e.id, detail: e.detail }, `sandbox ${e.event}`);
       if (e.event === "destroy") this.usage.forget(e.id);

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { SandboxInfo } from "../contract/index.js";
-import { channels, type AgentConnectionEvent, type AgentRpcEvent, type EgressEvent, type ExecEvent, type SandboxStartEvent } from "./channels.js";
+import { channels, type AgentConnectionEvent, type AgentEvent, type AgentRpcEvent, type EgressEvent, type ExecEvent, type SandboxStartEvent } from "./channels.js";
 import type { UsageMeter } from "./usage.js";
 
 export interface MetricsSources {
@@ -57,6 +57,7 @@ export class Metrics {
     const egressConns = new Counter({ name: "burrow_egress_connections_total", help: "Egress connections by decision.", labelNames: ["decision"], registers: [r] });
     const rpc = new Histogram({ name: "burrow_agent_rpc_duration_seconds", help: "Agent RPC durations.", buckets: FAST_BUCKETS, registers: [r] });
     const agentConns = new Gauge({ name: "burrow_agent_connections", help: "Open agent WebSocket connections.", registers: [r] });
+    const agentEvents = new Counter({ name: "burrow_agent_events_total", help: "Agent events by kind: connect, rpc, state, schedule, error.", labelNames: ["event"], registers: [r] });
     new Gauge({ name: "burrow_agents_live", help: "Agent instances in memory.", registers: [r], collect() { this.set(src.agentsLive()); } });
 
     if (src.perSandbox) {
@@ -102,8 +103,15 @@ export class Metrics {
     });
     this.on(channels.exec, (e: ExecEvent) => exec.observe(e.durationMs / 1000));
     this.on(channels.egress, (e: EgressEvent) => egressConns.inc({ decision: e.decision }));
-    this.on(channels.agentRpc, (e: AgentRpcEvent) => rpc.observe(e.durationMs / 1000));
-    this.on(channels.agentConnection, (e: AgentConnectionEvent) => agentConns.inc(e.delta));
+    this.on(channels.agentRpc, (e: AgentRpcEvent) => {
+      rpc.observe(e.durationMs / 1000);
+      agentEvents.inc({ event: "rpc" });
+    });
+    this.on(channels.agentConnection, (e: AgentConnectionEvent) => {
+      agentConns.inc(e.delta);
+      if (e.delta > 0) agentEvents.inc({ event: "connect" });
+    });
+    this.on(channels.agentEvent, (e: AgentEvent) => agentEvents.inc({ event: e.event }));
   }
 
   async text(): Promise<{ body: string; contentType: string }> {

@@ -3,6 +3,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { SandboxCrash } from "../contract/index.js";
 import { nextCrash } from "./crash-policy.js";
 import type { Live } from "./live.js";
+import { report } from "../observability/channels.js";
 
 /** Records sandboxes' crashes and hands them to whoever is waiting to learn why a stream ended. */
 export class CrashLog {
@@ -13,9 +14,12 @@ export class CrashLog {
     e.crashed = true;
     for (const w of this.waiters.get(e.record.id) ?? []) w(e.crash);
     const { count, restartAfter, reason } = e.crash;
-    console.error(
-      `burrow: sandbox ${e.record.id} crashed: ${reason}. ` +
+    report(
+      "warn",
+      "sandbox.crash",
+      `sandbox ${e.record.id} crashed: ${reason}. ` +
         (restartAfter ? `That is ${count} crashes in a row: it is not restarted before ${restartAfter}.` : "The next request restarts it, disk intact."),
+      { sandbox: e.record.id, kind: e.crash.kind, reason, count, ...(restartAfter ? { restartAfter } : {}) },
     );
   }
 

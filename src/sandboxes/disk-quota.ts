@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { BurrowError, type Limits } from "../contract/index.js";
+import { report } from "../observability/channels.js";
 
 const pexec = promisify(execFile);
 
@@ -105,7 +106,7 @@ export class DiskQuota {
       await pexec(helper(), ["limit", dir, mb]);
     } catch (err) {
       if ((err as { code?: number }).code !== 3) throw err;
-      if (!this.warned.has(dir)) console.error(`burrow: ${dir} was made before disk limits were on; its sandbox has no disk limit (destroy and create it again to get one)`);
+      if (!this.warned.has(dir)) report("warn", "sandbox.disk_unlimited", `${dir} was made before disk limits were on; its sandbox has no disk limit (destroy and create it again to get one)`, { dir });
       this.warned.add(dir);
     }
   }

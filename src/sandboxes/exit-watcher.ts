@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { report } from "../observability/channels.js";
 
 function pidwatchBinary(): string {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -59,7 +60,7 @@ export class ExitWatcher {
     child.on("exit", () => {
       if (this.child !== child || this.closed) return;
       this.child = undefined;
-      console.error("burrow: the exit watcher stopped; starting it again");
+      report("warn", "supervisor.watcher_restart", "the exit watcher stopped; starting it again");
       for (const [key, w] of this.watches) this.send(`+${key} ${w.pid}`);
     });
     child.unref();

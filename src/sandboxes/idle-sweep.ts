@@ -1,5 +1,6 @@
 import type { Live } from "./live.js";
 import type { KeyedLock } from "./locks.js";
+import { messageOf, report } from "../observability/channels.js";
 
 /** How long a sandbox on a runtime this server does not speak must be idle before it is restarted. */
 const OUTDATED_IDLE_S = 2;
@@ -20,10 +21,10 @@ export async function sweepIdle(entries: Iterable<Live>, lock: KeyedLock, sleep:
       .run(e.record.id, async () => {
         // Re-check under the lock: a request may have arrived meanwhile.
         if (e.holds > 0 || Date.now() - e.lastActive < idleFor) return;
-        if (e.outdated !== undefined) console.error(`burrow: restarting sandbox ${e.record.id}, idle now, off its runtime of protocol ${e.outdated}`);
+        if (e.outdated !== undefined) report("info", "sandbox.runtime_upgrade", `restarting sandbox ${e.record.id}, idle now, off its runtime of protocol ${e.outdated}`, { sandbox: e.record.id, protocol: e.outdated });
         e.outdated = undefined;
         await sleep(e);
       })
-      .catch((err) => console.error(`burrow: could not put ${e.record.id} to sleep:`, err));
+      .catch((err) => report("error", "sandbox.sleep_failed", `could not put ${e.record.id} to sleep: ${messageOf(err)}`, { sandbox: e.record.id }));
   }
 }

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { channels, publish } from "../observability/channels.js";
+import { channels, publish, report } from "../observability/channels.js";
 import { tracer } from "../observability/tracing.js";
 import { BurrowError, type EgressSettings, type EnsureSandboxBody, type SandboxCrash, type SandboxInfo } from "../contract/index.js";
 import { backoffRefusal } from "./crash-policy.js";
@@ -89,7 +89,8 @@ export class SandboxManager {
     }
     this.diedAway.clear();
     await removeLeftovers(this.deps, adopted, known);
-    if (adopted.size) console.log(`burrow: live restore: ${adopted.size} running sandbox${adopted.size === 1 ? "" : "es"} re-attached in ${restoreMs.toFixed(0)} ms`);
+    if (adopted.size)
+      report("info", "live_restore", `live restore: ${adopted.size} running sandbox${adopted.size === 1 ? "" : "es"} re-attached in ${restoreMs.toFixed(0)} ms`, { sandboxes: adopted.size, durationMs: Math.round(restoreMs) });
     this.sweeper = setInterval(() => void this.sweep(), this.options.sweepIntervalMs);
     this.sweeper.unref();
     this.pool.start();
@@ -312,7 +313,7 @@ export class SandboxManager {
     this.supervisor.close();
     // Whatever else is known to runc (a start that failed half-way, say) goes: a stopped server leaves no container it does not own.
     for (const id of await this.deps.runc.list())
-      if (!kept.has(id)) await this.deps.runc.delete(id).catch((err: Error) => console.error(`burrow: could not remove container ${id}: ${err.message}`));
+      if (!kept.has(id)) await this.deps.runc.delete(id).catch((err: Error) => report("error", "container.remove_failed", `could not remove container ${id}: ${err.message}`, { container: id }));
     if (!kept.size) removeCgroups(this.deps);
     return kept.size;
   }

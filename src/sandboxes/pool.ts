@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Container, type ContainerDeps, removeSandboxFiles } from "./container.js";
 import { DEFAULT_LIMITS } from "./defaults.js";
 import type { SandboxRecord } from "./registry.js";
+import { messageOf, report } from "../observability/channels.js";
 
 /** Pool slots live beside sandboxes under names no sandbox can have (ids never start with "_"). */
 const slotId = () => `_pool-${randomBytes(5).toString("hex")}`;
@@ -59,7 +60,7 @@ export class WarmPool {
       await c.adopt(record);
       return c;
     } catch (err) {
-      console.error("burrow: a pooled sandbox could not be claimed, starting a fresh one:", (err as Error).message);
+      report("warn", "pool.claim_failed", `a pooled sandbox could not be claimed, starting a fresh one: ${messageOf(err)}`, { image: record.image });
       await c.stop().catch(() => {});
       await removeSandboxFiles(this.deps.sandboxesDir, record.id).catch(() => {});
       // The range goes back whether or not it had moved to the record.
@@ -100,7 +101,7 @@ export class WarmPool {
         try {
           imageVersion = this.deps.imageVersion(image);
         } catch (err) {
-          console.error(`burrow: no ${image} image for the pool:`, (err as Error).message);
+          report("warn", "pool.no_image", `no ${image} image for the pool: ${messageOf(err)}`, { image });
           break;
         }
         const record: SandboxRecord = {
@@ -113,7 +114,7 @@ export class WarmPool {
         } catch (err) {
           await removeSandboxFiles(this.deps.sandboxesDir, id).catch(() => {});
           this.deps.uids?.release(id);
-          console.error(`burrow: could not pre-start a ${image} sandbox for the pool:`, (err as Error).message);
+          report("warn", "pool.start_failed", `could not pre-start a ${image} sandbox for the pool: ${messageOf(err)}`, { image });
           break;
         }
         if (this.closed) {

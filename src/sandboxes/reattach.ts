@@ -3,6 +3,7 @@ import type { SandboxCrash } from "../contract/index.js";
 import { Container, type ContainerDeps, sandboxPaths } from "./container.js";
 import { matchSurvivors, protocolVerdict, runDirTrusted } from "./live-restore.js";
 import type { SandboxRecord } from "./registry.js";
+import { report } from "../observability/channels.js";
 
 /**
  * Re-attach what still runs and belongs to a known sandbox: its init alive,
@@ -17,8 +18,8 @@ export async function reattachSurvivors(deps: ContainerDeps, records: SandboxRec
   const adopted = new Map<string, Container>();
   const { survivors, orphans } = matchSurvivors(await deps.runc.states(), records, deps.sandboxesDir);
   for (const o of orphans) {
-    console.error(`burrow: removing container ${o.id}: ${o.why}`);
-    await deps.runc.delete(o.id).catch((err: Error) => console.error(`burrow: could not remove container ${o.id}: ${err.message}`));
+    report("info", "container.removed", `removing container ${o.id}: ${o.why}`, { container: o.id });
+    await deps.runc.delete(o.id).catch((err: Error) => report("error", "container.remove_failed", `could not remove container ${o.id}: ${err.message}`, { container: o.id }));
   }
   await Promise.all(
     survivors.map(async ({ record, state }) => {
@@ -38,14 +39,14 @@ export async function reattachSurvivors(deps: ContainerDeps, records: SandboxRec
         const verdict = protocolVerdict(health);
         if (!verdict.speaks) {
           c.outdatedProtocol = verdict.protocol;
-          console.error(`burrow: sandbox ${record.id} runs a runtime of protocol ${verdict.protocol}, which this server does not speak; it is restarted, disk intact, at its next idle moment`);
+          report("warn", "sandbox.runtime_outdated", `sandbox ${record.id} runs a runtime of protocol ${verdict.protocol}, which this server does not speak; it is restarted, disk intact, at its next idle moment`, { sandbox: record.id, protocol: verdict.protocol });
         }
         await c.attach(state.pid, Date.parse(state.created) || Date.now());
         adopted.set(record.id, c);
       } catch (err) {
         if (!diedAway.has(record.id))
           diedAway.set(record.id, { kind: "unreachable", reason: `its runtime did not answer when the server started (${(err as Error).message})` });
-        await c.stop().catch((e: Error) => console.error(`burrow: could not remove the container of ${record.id}: ${e.message}`));
+        await c.stop().catch((e: Error) => report("error", "container.remove_failed", `could not remove the container of ${record.id}: ${e.message}`, { sandbox: record.id }));
       }
     }),
   );

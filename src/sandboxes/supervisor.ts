@@ -5,6 +5,7 @@ import { CrashLog } from "./crash-log.js";
 import { ExitWatcher } from "./exit-watcher.js";
 import type { Live } from "./live.js";
 import type { KeyedLock } from "./locks.js";
+import { messageOf, report } from "../observability/channels.js";
 
 /**
  * Watches running containers: an init that ends, or a runtime socket that
@@ -87,7 +88,7 @@ export class Supervisor {
       this.afterStop();
     } catch (err) {
       e.stale = c;
-      console.error(`burrow: could not clean up after sandbox ${e.record.id} crashed (retried before it starts again): ${(err as Error).message}`);
+      report("error", "sandbox.cleanup_failed", `could not clean up after sandbox ${e.record.id} crashed (retried before it starts again): ${messageOf(err)}`, { sandbox: e.record.id });
     }
   }
 }

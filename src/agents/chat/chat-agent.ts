@@ -266,7 +266,7 @@ export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<En
     if (isTurn) this.accepted++;
     const next = this.turns
       .then(work)
-      .catch((err) => console.error(`chat agent ${this.name}:`, err))
+      .catch((err) => this[internals].reportError("chat", err))
       .finally(() => {
         settled?.();
         if (isTurn) this.accepted--;
@@ -367,7 +367,7 @@ export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<En
         try {
           f(answer);
         } catch (err) {
-          console.error(`chat agent ${this.name}: onFinish callback failed:`, err);
+          this[internals].reportError("onFinish", err);
         }
       }
     } finally {
