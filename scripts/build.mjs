@@ -44,53 +44,26 @@ await Promise.all([
 ]);
 copyFileSync("src/web/browser/favicon.svg", "dist/web/favicon.svg");
 
-const initSrc = "src/runtime/init/init.c";
-const initOut = "dist/runtime/init";
-if (!existsSync(initOut) || statSync(initOut).mtimeMs < statSync(initSrc).mtimeMs) {
-  execFileSync("gcc", ["-O2", "-static", "-s", "-o", initOut, initSrc], { stdio: "inherit" });
-}
-
-// What the runtime starts user commands through, so they land in the user pids cgroup (src/runtime/init/enter.c).
-const enterSrc = "src/runtime/init/enter.c";
-const enterOut = "dist/runtime/enter";
-if (!existsSync(enterOut) || statSync(enterOut).mtimeMs < statSync(enterSrc).mtimeMs) {
-  execFileSync("gcc", ["-O2", "-static", "-s", "-Wall", "-o", enterOut, enterSrc], { stdio: "inherit" });
-}
-
-// The fd-based tree copier for snapshots (src/confine/copytree/).
-const copySrc = "src/confine/copytree/copytree.c";
-const copyOut = "dist/burrow-copytree";
-if (!existsSync(copyOut) || statSync(copyOut).mtimeMs < statSync(copySrc).mtimeMs) {
-  execFileSync("gcc", ["-O2", "-static", "-s", "-Wall", "-o", copyOut, copySrc], { stdio: "inherit" });
-}
-
-// The in-place owner shift for layers made from a sandbox's upper layer (src/confine/idshift/).
-const shiftSrc = "src/confine/idshift/idshift.c";
-const shiftOut = "dist/burrow-idshift";
-if (!existsSync(shiftOut) || statSync(shiftOut).mtimeMs < statSync(shiftSrc).mtimeMs) {
-  execFileSync("gcc", ["-O2", "-static", "-s", "-Wall", "-o", shiftOut, shiftSrc], { stdio: "inherit" });
-}
-
-// What mounts a sandbox's root from idmapped layers (src/sandboxes/idmap/).
-const idmountSrc = "src/sandboxes/idmap/idmount.c";
-const idmountOut = "dist/burrow-idmount";
-if (!existsSync(idmountOut) || statSync(idmountOut).mtimeMs < statSync(idmountSrc).mtimeMs) {
-  execFileSync("gcc", ["-O2", "-static", "-s", "-Wall", "-o", idmountOut, idmountSrc], { stdio: "inherit" });
-}
-
-// The supervisor's exit watcher (src/sandboxes/pidwatch/).
-const watchSrc = "src/sandboxes/pidwatch/pidwatch.c";
-const watchOut = "dist/burrow-pidwatch";
-if (!existsSync(watchOut) || statSync(watchOut).mtimeMs < statSync(watchSrc).mtimeMs) {
-  execFileSync("gcc", ["-O2", "-static", "-s", "-Wall", "-o", watchOut, watchSrc], { stdio: "inherit" });
-}
-
-// Per-sandbox disk limits: btrfs subvolumes and quota groups (src/sandboxes/diskquota/).
-const quotaSrc = "src/sandboxes/diskquota/diskquota.c";
-const quotaOut = "dist/burrow-diskquota";
-if (!existsSync(quotaOut) || statSync(quotaOut).mtimeMs < statSync(quotaSrc).mtimeMs) {
-  execFileSync("gcc", ["-O2", "-static", "-s", "-Wall", "-o", quotaOut, quotaSrc], { stdio: "inherit" });
-}
+// The C helpers, each a static binary rebuilt when its source is newer (what each is for: its folder's README).
+const helpers = [
+  // The sandbox's init (src/runtime/init/init.c).
+  { src: "src/runtime/init/init.c", out: "dist/runtime/init", flags: [] },
+  // What the runtime starts user commands through, so they land in the user pids cgroup.
+  { src: "src/runtime/init/enter.c", out: "dist/runtime/enter" },
+  // The fd-based tree copier for snapshots.
+  { src: "src/confine/copytree/copytree.c", out: "dist/burrow-copytree" },
+  // The in-place owner shift for layers made from a sandbox's upper layer.
+  { src: "src/confine/idshift/idshift.c", out: "dist/burrow-idshift" },
+  // What mounts a sandbox's root from idmapped layers.
+  { src: "src/sandboxes/idmap/idmount.c", out: "dist/burrow-idmount" },
+  // The supervisor's exit watcher.
+  { src: "src/sandboxes/pidwatch/pidwatch.c", out: "dist/burrow-pidwatch" },
+  // Per-sandbox disk limits: btrfs subvolumes and quota groups.
+  { src: "src/sandboxes/diskquota/diskquota.c", out: "dist/burrow-diskquota" },
+];
+for (const { src, out, flags = ["-Wall"] } of helpers)
+  if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs)
+    execFileSync("gcc", ["-O2", "-static", "-s", ...flags, "-o", out, src], { stdio: "inherit" });
 
 // node-pty is bundled into runtime.js; its native addon sits beside it, where node-pty looks ("./build/Release").
 mkdirSync("dist/runtime/build/Release", { recursive: true });

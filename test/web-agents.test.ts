@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { WebSocket } from "ws";
-import { launchChromium } from "./helpers/browser.js";
+import { launchChromium, signedInPage } from "./helpers/browser.js";
 import { startTestServer, type TestServer } from "./helpers/server.js";
 
 const SHOTS = process.env.BURROW_SCREENSHOTS; // a directory: save a screenshot of the agents view there
@@ -40,10 +40,7 @@ describe("the dashboard's agents view", () => {
   before(async () => {
     // Idle instances leave memory after a second, so "stored" ones can be seen.
     [srv, browser] = await Promise.all([startTestServer({ args: ["--agents", AGENTS], env: { BURROW_AGENT_IDLE_MS: "1000" } }), launchChromium()]);
-    const ctx = await browser.newContext({ viewport: { width: 1360, height: 980 } });
-    page = await ctx.newPage();
-    page.setDefaultTimeout(15_000);
-    await page.goto(`${srv.url}/login?token=${encodeURIComponent(srv.token)}`);
+    page = await signedInPage(browser, srv, { width: 1360, height: 980 });
   });
   after(async () => {
     for (const ws of sockets) ws.close();

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "./helpers/browser.js";
+import { launchChromium, signedInPage } from "./helpers/browser.js";
 import { name, startTestServer, type TestServer } from "./helpers/server.js";
 
 const SHOTS = process.env.BURROW_SCREENSHOTS; // a directory: save a screenshot of the egress tab there
@@ -30,10 +30,7 @@ describe("editing a sandbox's egress rules in the dashboard", () => {
       launchChromium(),
     ]);
     await srv.api("PUT", `/v1/sandboxes/${id}`, {});
-    const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 } });
-    page = await ctx.newPage();
-    page.setDefaultTimeout(15_000);
-    await page.goto(`${srv.url}/login?token=${encodeURIComponent(srv.token)}`);
+    page = await signedInPage(browser, srv);
   });
   after(async () => {
     await browser?.close();

@@ -2,7 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "./helpers/browser.js";
+import { launchChromium, signedInPage } from "./helpers/browser.js";
 import { name, startTestServer, type TestServer } from "./helpers/server.js";
 
 const SHOTS = process.env.BURROW_SCREENSHOTS; // a directory: save a screenshot of the list there
@@ -23,10 +23,7 @@ describe("the dashboard's usage column and file drops", () => {
 
   before(async () => {
     [srv, browser] = await Promise.all([startTestServer(), launchChromium()]);
-    const ctx = await browser.newContext({ viewport: { width: 1360, height: 820 } });
-    page = await ctx.newPage();
-    page.setDefaultTimeout(15_000);
-    await page.goto(`${srv.url}/login?token=${encodeURIComponent(srv.token)}`);
+    page = await signedInPage(browser, srv, { width: 1360, height: 820 });
   });
   after(async () => {
     await browser?.close();

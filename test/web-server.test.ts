@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "./helpers/browser.js";
+import { launchChromium, signedInPage } from "./helpers/browser.js";
 import { name, startTestServer, type TestServer } from "./helpers/server.js";
 import { VERSION } from "../src/lib/version.js";
 
@@ -18,9 +18,7 @@ describe("the dashboard's Server view", () => {
 
   before(async () => {
     [srv, browser] = await Promise.all([startTestServer(), launchChromium()]);
-    page = await (await browser.newContext({ viewport: { width: 1360, height: 900 } })).newPage();
-    page.setDefaultTimeout(15_000);
-    await page.goto(`${srv.url}/login?token=${encodeURIComponent(srv.token)}`);
+    page = await signedInPage(browser, srv);
   });
   after(async () => {
     await browser?.close();
