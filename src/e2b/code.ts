@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomBytes } from "node:crypto";
 import { BurrowError } from "../contract/index.js";
-import { readBody, sendJson } from "../lib/http-json.js";
+import { readJson, sendJson } from "../lib/http-json.js";
 import { CreateContextBody, ExecuteBody } from "./schemas.js";
 import type { CodeContextMeta, E2bSandboxes } from "./sandboxes.js";
 import { DEFAULT_USER, homeOf, resolvePath } from "./users.js";
@@ -23,12 +23,6 @@ function languageOf(name: string | undefined): CodeContextMeta["language"] {
   return lang;
 }
 
-async function parsed<T>(req: IncomingMessage, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }): Promise<T> {
-  const r = schema.safeParse(await readBody(req));
-  if (!r.success) throw new BurrowError("VALIDATION_FAILED", `${r.error.issues[0]!.path.join(".") || "body"}: ${r.error.issues[0]!.message}`);
-  return r.data;
-}
-
 /**
  * The code interpreter's API (`/execute`, `/contexts`) on Burrow's code
  * contexts. E2B context ids are the adapter's own, mapped to a Burrow
@@ -44,7 +38,7 @@ export class CodeService {
     if (head !== "contexts") throw new BurrowError("NOT_FOUND", `no route ${method} /${parts.join("/")}`);
     const table = this.sandboxes.of(id).contexts;
     if (!ctxId && method === "POST") {
-      const b = await parsed(req, CreateContextBody);
+      const b = await readJson(req, CreateContextBody);
       const e2bId = await this.create(id, languageOf(b.language), b.cwd ? resolvePath(b.cwd, DEFAULT_USER) : homeOf(DEFAULT_USER));
       return sendJson(res, 200, this.describe(e2bId, table.get(e2bId)!));
     }
@@ -97,7 +91,7 @@ export class CodeService {
 
   /** `POST /execute`: run a cell and answer E2B's NDJSON stream (stdout, stderr, result, error, number_of_executions, end_of_execution). */
   private async execute(id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const b = await parsed(req, ExecuteBody);
+    const b = await readJson(req, ExecuteBody);
     if (b.context_id && b.language) throw new BurrowError("VALIDATION_FAILED", "give context_id or language, not both");
     if (b.env_vars && Object.keys(b.env_vars).length)
       throw new BurrowError("VALIDATION_FAILED", "per-run env_vars are not supported by Burrow's interpreters; set them on the sandbox (envs at create) instead");

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { z } from "zod";
 import { BurrowError, SandboxId, type SandboxInfo } from "../contract/index.js";
-import { readBody, sendJson } from "../lib/http-json.js";
+import { readBody, readQuery, sendJson } from "../lib/http-json.js";
 import { accessTokenFor, DEFAULT_TIMEOUT_S, describe, ENVD_VERSION, imageFor, isE2bSandbox, labelsFor, metadataOf, newSandboxId, stateOf } from "./mapping.js";
 import { ConnectSandboxBody, CreateSandboxBody, ListSandboxesQuery, TimeoutBody } from "./schemas.js";
 import type { E2bSandboxes } from "./sandboxes.js";
@@ -182,9 +182,7 @@ export class ControlPlane {
 
   /** `GET /v2/sandboxes?metadata=k%3Dv&state=running,paused&limit=&nextToken=`; the next page's token comes in x-next-token. */
   private list(res: ServerResponse, query: Record<string, string>): void {
-    const r = ListSandboxesQuery.safeParse(query);
-    if (!r.success) throw new BurrowError("VALIDATION_FAILED", `query ${r.error.issues[0]!.path.join(".")}: ${r.error.issues[0]!.message}`);
-    const q = r.data;
+    const q = readQuery(query, ListSandboxesQuery);
     const wanted = q.metadata ? [...new URLSearchParams(q.metadata)].map(([k, v]) => [safeDecode(k), safeDecode(v)] as const) : [];
     const states = q.state ? new Set(q.state.split(",").map((s) => s.trim())) : new Set(["running", "paused"]);
     const all = this.sandboxes.manager

@@ -8,6 +8,7 @@ import { FilesQuery } from "./schemas.js";
 import { runtimeError } from "../sandboxes/index.js";
 import type { E2bSandboxes } from "./sandboxes.js";
 import { asUser, homeOf, resolvePath, shellQuote, userOfQuery } from "./users.js";
+import { readQuery } from "../lib/http-json.js";
 
 /** Multipart bodies are read whole (the SDK streams large files as octet-stream instead). */
 const MAX_MULTIPART = 512 * 1024 * 1024;
@@ -115,8 +116,6 @@ export class FilesHttp {
   }
 
   private query(query: Record<string, string>) {
-    const r = FilesQuery.safeParse(query);
-    if (!r.success) throw new BurrowError("VALIDATION_FAILED", `query ${r.error.issues[0]!.path.join(".")}: ${r.error.issues[0]!.message}`);
-    return r.data;
+    return readQuery(query, FilesQuery);
   }
 }

@@ -15,6 +15,16 @@ export async function readJson<S extends z.ZodType>(req: IncomingMessage, schema
   return r.data;
 }
 
+/** Validate a URL's query (as an object of strings) against its zod schema; the first problem becomes the message. */
+export function readQuery<S extends z.ZodType>(query: Record<string, string>, schema: S): z.infer<S> {
+  const r = schema.safeParse(query);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new BurrowError("VALIDATION_FAILED", `query ${issue.path.join(".")}: ${issue.message}`);
+  }
+  return r.data;
+}
+
 /** Parse a JSON body (empty means `{}`), refusing bodies over the size cap. */
 export async function readBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { BurrowError, SandboxId, SessionId } from "../contract/index.js";
 import type { SandboxManager } from "../sandboxes/index.js";
 import { openTerminalUpstream, refuseUpgrade, relayableCloseCode } from "./terminal-upstream.js";
+import { readQuery } from "../lib/http-json.js";
 
 const TerminalQuery = z.object({
   cols: z.coerce.number().int().min(1).max(1000).optional(),
@@ -53,12 +54,11 @@ export class TerminalGateway {
       const refused = this.authorize(req, idCheck.success ? idCheck.data : "");
       if (refused) throw refused;
       if (!idCheck.success) throw new BurrowError("INVALID_SANDBOX_ID", idCheck.error.issues[0]!.message);
-      const q = TerminalQuery.safeParse(Object.fromEntries(url.searchParams));
-      if (!q.success) throw new BurrowError("VALIDATION_FAILED", `query ${q.error.issues[0]!.path.join(".")}: ${q.error.issues[0]!.message}`);
+      const q = readQuery(Object.fromEntries(url.searchParams), TerminalQuery);
       const id = idCheck.data;
       const runtime = await this.sandboxes.runtime(id);
       const params = new URLSearchParams();
-      for (const [k, v] of Object.entries(q.data)) if (v !== undefined && k !== "link") params.set(k, String(v));
+      for (const [k, v] of Object.entries(q)) if (v !== undefined && k !== "link") params.set(k, String(v));
       const { ws: upstream, forward } = await openTerminalUpstream(`ws+unix://${runtime.socketPath}:/terminal?${params}`);
       const release = this.sandboxes.hold(id);
       this.wss.handleUpgrade(req, socket, head, (client) => {

@@ -14,6 +14,7 @@ import { z } from "zod";
 import { BurrowError, SandboxId } from "../../contract/index.js";
 import type { SandboxManager } from "../../sandboxes/index.js";
 import { openTerminalUpstream, refuseUpgrade, relayableCloseCode } from "../terminal-upstream.js";
+import { readQuery } from "../../lib/http-json.js";
 
 const PATH = /^\/cf\/v1\/sandbox\/([^/]+)\/pty$/;
 const Query = z.object({
@@ -47,9 +48,8 @@ export class CfPtyGateway {
     socket.on("error", () => socket.destroy());
     try {
       const url = new URL(req.url ?? "/", "http://burrow");
-      const q = Query.safeParse(Object.fromEntries(url.searchParams));
-      if (!q.success) throw new BurrowError("VALIDATION_FAILED", `query ${q.error.issues[0]!.path.join(".")}: ${q.error.issues[0]!.message}`);
-      const given = Buffer.from(bearer(req, q.data.authorization));
+      const q = readQuery(Object.fromEntries(url.searchParams), Query);
+      const given = Buffer.from(bearer(req, q.authorization));
       const want = Buffer.from(this.token);
       if (given.length !== want.length || !timingSafeEqual(given, want)) throw new BurrowError("UNAUTHORIZED", "send Authorization: Bearer <token> (the Cloudflare client's apiKey)");
       const idCheck = SandboxId.safeParse(decodeURIComponent(PATH.exec(url.pathname)![1]!));
@@ -57,7 +57,7 @@ export class CfPtyGateway {
       const id = idCheck.data;
       this.sandboxes.get(id); // SANDBOX_NOT_FOUND: the bridge never makes a sandbox by naming it
       const runtime = await this.sandboxes.runtime(id);
-      const params = new URLSearchParams({ cols: String(q.data.cols ?? 80), rows: String(q.data.rows ?? 24) });
+      const params = new URLSearchParams({ cols: String(q.cols ?? 80), rows: String(q.rows ?? 24) });
       const upstream = await openTerminalUpstream(`ws+unix://${runtime.socketPath}:/terminal?${params}`);
       const release = this.sandboxes.hold(id);
       const tag = randomBytes(4).toString("hex");

@@ -9,7 +9,7 @@ import type { IncomingMessage } from "node:http";
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { BurrowError, type ErrorCode } from "../../contract/index.js";
-import { readJson, sendJson, toBurrowError } from "../../lib/http-json.js";
+import { readJson, readQuery, sendJson, toBurrowError } from "../../lib/http-json.js";
 import { ndjson } from "../../lib/ndjson.js";
 import { checkTar, hydrateScript, persistScript, TarCheckError } from "../../lib/workspace-archive.js";
 import { runtimeError, type RuntimeClient, type SandboxManager } from "../../sandboxes/index.js";
@@ -148,9 +148,8 @@ export function cfBridgeRoutes(r: Router, sandboxes: SandboxManager): void {
   // Persist: a tar of /workspace, `excludes` (comma-separated, relative) left out.
   r.on("POST", `${base}/:id/persist`, wrap(async (ctx) => {
     const id = existing(ctx, sandboxes);
-    const q = CfPersistQuery.safeParse(ctx.query);
-    if (!q.success) throw new BurrowError("VALIDATION_FAILED", `query ${q.error.issues[0]!.path.join(".")}: ${q.error.issues[0]!.message}`);
-    const excludes = (q.data.excludes ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    const q = readQuery(ctx.query, CfPersistQuery);
+    const excludes = (q.excludes ?? "").split(",").map((s) => s.trim()).filter(Boolean);
     if (excludes.some((p) => p.startsWith("/") || p.split("/").includes(".."))) throw new BurrowError("INVALID_PATH", "excludes are paths relative to /workspace, without .. segments");
     const rt = await sandboxes.runtime(id);
     const release = sandboxes.hold(id);

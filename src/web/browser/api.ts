@@ -42,48 +42,13 @@ export async function json<T>(method: string, path: string, body?: unknown): Pro
 export const enc = encodeURIComponent;
 export const sbx = (id: string) => `/v1/sandboxes/${enc(id)}`;
 
-export interface SandboxInfo {
-  id: string;
-  state: string;
-  image: string;
-  createdAt: string;
-  lastActiveAt: string;
-  sleepAfter: number;
-  keepAlive: boolean;
-  limits: { memoryMB: number; cpus: number; pids: number };
-  labels: Record<string, string>;
-  baseSnapshot: string | null;
-}
-
-export interface FileEntry {
-  name: string;
-  path: string;
-  type: "file" | "directory" | "symlink" | "other";
-  size: number;
-  mode: string;
-  modifiedAt: string;
-}
-
-export interface ProcessInfo {
-  id: string;
-  pid?: number;
-  command: string;
-  status: string;
-  exitCode: number | null;
-  startedAt: string;
-}
+// The API's own shapes (zod schemas in src/contract; type-only, so nothing of zod reaches the page).
+export type { FileEntry, ProcessInfo, SandboxInfo, SnapshotInfo } from "../../contract/index.js";
 
 export interface PortInfo {
   port: number;
   name?: string;
   url: string;
-}
-
-export interface SnapshotInfo {
-  id: string;
-  sandboxId: string;
-  createdAt: string;
-  sizeBytes?: number;
 }
 
 export function signOut(): void {

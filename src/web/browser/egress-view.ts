@@ -1,31 +1,18 @@
 import { useEffect, useState } from "preact/hooks";
+import type { EgressAuditEvent } from "../../contract/index.js";
 import { json, sbx } from "./api.js";
 import { EgressEditor, type EgressPolicy } from "./egress-rules.js";
 import { ago, bytes, Empty, failed, h } from "./ui.js";
 
-interface AuditEvent {
-  at: string;
-  host: string;
-  port: number;
-  method: string | null;
-  path: string | null;
-  decision: "allowed" | "denied";
-  reason: string | null;
-  handler: string | null;
-  mode: string;
-  bytesOut: number;
-  bytesIn: number;
-  status: number | null;
-}
 
 /** The sandbox's outbound rules (editable) and its newest outbound connections. */
 export function Egress({ sandboxId }: { sandboxId: string }) {
   const [policy, setPolicy] = useState<EgressPolicy>();
-  const [events, setEvents] = useState<AuditEvent[] | undefined>();
+  const [events, setEvents] = useState<EgressAuditEvent[] | undefined>();
   useEffect(() => {
     const load = () => {
       json<EgressPolicy>("GET", `${sbx(sandboxId)}/egress`).then(setPolicy).catch(failed);
-      json<{ events: AuditEvent[] }>("GET", `${sbx(sandboxId)}/egress/audit?limit=200`).then((r) => setEvents(r.events)).catch(failed);
+      json<{ events: EgressAuditEvent[] }>("GET", `${sbx(sandboxId)}/egress/audit?limit=200`).then((r) => setEvents(r.events)).catch(failed);
     };
     load();
     const i = setInterval(load, 3000);

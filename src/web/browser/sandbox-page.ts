@@ -9,18 +9,11 @@ import { Processes } from "./processes-view.js";
 import { Snapshots } from "./snapshots-view.js";
 import { Terminals } from "./terminal-view.js";
 import { ago, Badge, bytes, duration, failed, h, Link, useTick } from "./ui.js";
+import type { SandboxUsage } from "../../contract/index.js";
 
-interface Usage {
-  cpuSeconds: number;
-  memoryBytes: number;
-  memoryPeakBytes: number;
-  diskBytes: number;
-  egressBytesOut: number;
-  egressBytesIn: number;
-}
 
 /** What the sandbox has used (`GET /v1/sandboxes/:id/usage`, metered from its cgroup). */
-function UsageRow({ u }: { u: Usage }) {
+function UsageRow({ u }: { u: SandboxUsage }) {
   const stat = (label: string, value: string) => h("div", { class: "stat" }, h("span", { class: "stat-label" }, label), h("span", { class: "stat-value" }, value));
   return h(
     "div",
@@ -39,7 +32,7 @@ export type TabName = (typeof TABS)[number];
 export function SandboxPage({ id, tab }: { id: string; tab: TabName }) {
   const [info, setInfo] = useState<SandboxInfo | undefined>();
   const [missing, setMissing] = useState(false);
-  const [usage, setUsage] = useState<Usage | undefined>();
+  const [usage, setUsage] = useState<SandboxUsage | undefined>();
   const now = useTick();
   // The terminal tab stays mounted while others show, so its shells keep their screens.
   const [seenTerminal, setSeenTerminal] = useState(tab === "terminal");
@@ -50,7 +43,7 @@ export function SandboxPage({ id, tab }: { id: string; tab: TabName }) {
         .then((s) => (setInfo(s), setMissing(false)))
         .catch((err: { code?: string }) => (err.code === "SANDBOX_NOT_FOUND" ? setMissing(true) : failed(err)));
     const meter = () =>
-      json<Usage>("GET", `${sbx(id)}/usage`)
+      json<SandboxUsage>("GET", `${sbx(id)}/usage`)
         .then(setUsage)
         .catch(() => setUsage(undefined)); // a server without metering: the row is left out
     void load();
