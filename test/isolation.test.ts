@@ -201,7 +201,8 @@ describe("isolation: attempts to break out must fail", () => {
     assert.equal(readFileSync(`${cg}/pids.max`, "utf8").trim(), "128");
     assert.equal(readFileSync(`${cg}/user/pids.max`, "utf8").trim(), "96");
     // A bomb that backgrounds itself: the exec returns at once, the leftovers take every pid users may have.
-    const r = await bomb.exec("(bomb() { bomb | bomb & }; bomb) >/dev/null 2>&1 &", { timeoutMs: 10_000 });
+    // Each copy waits for its children, so what holds the pids stays alive (not exited and unreaped) until killed.
+    const r = await bomb.exec("(bomb() { bomb & bomb & wait; }; bomb) >/dev/null 2>&1 &", { timeoutMs: 10_000 });
     assert.equal(r.exitCode, 0);
     const full = Date.now() + 10_000;
     while (Number(readFileSync(`${cg}/user/pids.current`, "utf8")) < 96) {
