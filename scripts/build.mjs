@@ -34,9 +34,10 @@ await Promise.all([
     entryPoints: [{ in: "src/web/browser/main.ts", out: "app" }, { in: "src/web/browser/style.css", out: "app" }],
     outdir: "dist/web", bundle: true, platform: "browser", format: "esm", target: "es2022", minify: true, sourcemap: false, logLevel: "warning", legalComments: "none",
   }),
-  // The example chat's page (examples/agents/chat-page.jsx): React and @cloudflare/ai-chat's useAgentChat, served by the SandboxChat agent.
+  // The example agents' own pages, served by the agents themselves: the chat (chat-page.jsx, React and @cloudflare/ai-chat's
+  // useAgentChat) and the counter (counter-page.ts, plain TypeScript over AgentClient).
   build({
-    entryPoints: ["examples/agents/chat-page.jsx"], outfile: "dist/examples/chat-page.js", bundle: true, platform: "browser", format: "esm", target: "es2022",
+    entryPoints: ["examples/agents/chat-page.jsx", "examples/agents/counter-page.ts"], outdir: "dist/examples", bundle: true, platform: "browser", format: "esm", target: "es2022",
     jsx: "automatic", minify: true, sourcemap: false, define: { "process.env.NODE_ENV": '"production"' }, logLevel: "warning", legalComments: "none",
   }),
   // `burrow/xterm`: the terminal addon for other applications' pages (their own copy of xterm.js stays theirs).

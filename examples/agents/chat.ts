@@ -1,11 +1,10 @@
 import { Agent as ModelAgent, run, RunState, setTracingDisabled, type AgentInputItem, type Model, type Tool } from "@openai/agents";
 import { getToolName, isToolUIPart, type UIMessage, type UIMessageChunk } from "ai";
-import { existsSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { ChatAgent, openaiAgentChunks, type ChatMessageOptions } from "../../src/agents/index.js";
 import { sandboxTools } from "../../src/openai/index.js";
 import { DemoModel } from "./chat-model.js";
 import { openAIModelName } from "./openai-model.js";
+import { pageScriptResponse } from "./page-script.js";
 
 const INSTRUCTIONS =
   "You are a helpful engineer with a Linux computer of your own (a Burrow sandbox): run shell commands, read and write files, " +
@@ -91,11 +90,7 @@ export class SandboxChat extends ChatAgent {
   override onRequest(request: Request): Response {
     const path = new URL(request.url).pathname.replace(/\/+$/, "");
     if (request.method !== "GET") return new Response("GET the page, or chat over the WebSocket", { status: 405 });
-    if (path.endsWith("/chat.js")) {
-      const script = pageScript();
-      if (!script) return new Response("the chat page is not built: run node scripts/build.mjs", { status: 503 });
-      return new Response(script, { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache" } });
-    }
+    if (path.endsWith("/chat.js")) return pageScriptResponse("chat-page.js");
     if (path.split("/").length !== 4) return new Response("not found: the page is GET /agents/sandbox-chat/<name>", { status: 404 });
     return new Response(page(path), { headers: { "content-type": "text/html; charset=utf-8" } });
   }
@@ -119,17 +114,6 @@ function toAgentInput(messages: UIMessage[]): AgentInputItem[] {
     }
   }
   return items;
-}
-
-/** The page script, built by scripts/build.mjs into dist/examples/ (beside the examples bundle or its chunks folder); read once. */
-let script: string | undefined;
-function pageScript(): string | undefined {
-  if (script) return script;
-  for (const rel of ["./examples/chat-page.js", "../examples/chat-page.js"]) {
-    const file = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(file)) return (script = readFileSync(file, "utf8"));
-  }
-  return undefined;
 }
 
 const page = (path: string) => `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
