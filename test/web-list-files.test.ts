@@ -12,9 +12,10 @@ const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAAEklEQVR
 
 /**
  * In Chromium: the sandbox list shows what each running sandbox uses now (CPU
- * and memory), and the Files tab takes files dropped on it and shows images.
+ * and memory); the Files tab takes files dropped on it, shows images, and
+ * walks the sandbox's folders as a tree.
  */
-describe("the dashboard's usage column and file drops", () => {
+describe("the dashboard's usage column and Files tab", () => {
   let srv: TestServer;
   let browser: Browser;
   let page: Page;
@@ -80,5 +81,37 @@ describe("the dashboard's usage column and file drops", () => {
     await img.waitFor();
     await page.waitForFunction(() => (document.querySelector("img.viewer-img") as HTMLImageElement | null)?.naturalWidth === 4);
     assert.equal(await page.locator(".files.dragging").count(), 0, "the drop outline is gone");
+  });
+
+  it("walks the folders as a tree that follows the listing", async () => {
+    const sbx = srv.burrow.sandbox(busy);
+    await sbx.exec("mkdir -p /workspace/src/lib/deep /workspace/docs && touch /workspace/src/lib/a.ts");
+    await page.goto(`${srv.url}/sandboxes/${busy}/files`);
+    const tree = page.locator("nav.file-tree");
+    // The shown folder's ancestors are open, and it is marked.
+    await tree.locator('li.current[data-tree="/workspace"]').waitFor();
+    await tree.locator('li.open[data-tree="/"] > ul > li[data-tree="/etc"]').waitFor();
+    await tree.locator('li[data-tree="/workspace/docs"]').waitFor();
+    assert.equal(await tree.locator('li[data-tree="/workspace/src/lib"]').count(), 0, "closed folders are not read");
+
+    // Opening a folder in the tree lists its subfolders; a name opens it in the listing.
+    await tree.locator('li[data-tree="/workspace/src"] > .tree-row .tree-toggle').click();
+    await tree.locator('li[data-tree="/workspace/src/lib"] > .tree-row .tree-name').click();
+    await page.locator('tr[data-file="a.ts"]').waitFor();
+    await page.locator('tr[data-file="deep"]').waitFor();
+    await tree.locator('li.current[data-tree="/workspace/src/lib"]').waitFor();
+
+    // A folder opened from the listing opens in the tree too; one made there appears in it.
+    await page.locator('tr[data-file="deep"] a.file-name').click();
+    await tree.locator('li.current.open[data-tree="/workspace/src/lib/deep"]').waitFor();
+    page.once("dialog", (d) => void d.accept("made-here"));
+    await page.locator(".files-main .toolbar button", { hasText: "New folder" }).click();
+    await tree.locator('li[data-tree="/workspace/src/lib/deep/made-here"]').waitFor();
+    assert.equal((await sbx.stat("/workspace/src/lib/deep/made-here")).type, "directory");
+
+    // Collapsing hides a folder's children.
+    await tree.locator('li[data-tree="/workspace/src"] > .tree-row .tree-toggle').click();
+    await tree.locator('li[data-tree="/workspace/src/lib"]').waitFor({ state: "detached" });
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, "files-tree.png") });
   });
 });

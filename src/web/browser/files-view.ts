@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { call, enc, json, sbx, type FileEntry } from "./api.js";
+import { FileTree } from "./file-tree.js";
 import { ago, bytes, Empty, failed, h, notify } from "./ui.js";
 
 const IMAGE = /\.(png|jpe?g|gif|webp|svg|bmp|ico)$/i;
@@ -27,7 +28,7 @@ function Viewer({ sandboxId, entry, onClose }: { sandboxId: string; entry: FileE
   );
 }
 
-/** A directory of the sandbox: browse, view, download, upload (drop or pick), delete, new folder. */
+/** The sandbox's files: a folder tree beside one directory's listing; view, download, upload (drop or pick), delete, new folder. */
 export function Files({ sandboxId }: { sandboxId: string }) {
   const [dir, setDir] = useState("/workspace");
   const [entries, setEntries] = useState<FileEntry[] | undefined>();
@@ -91,65 +92,70 @@ export function Files({ sandboxId }: { sandboxId: string }) {
         void upload(e.dataTransfer?.files ?? null);
       },
     },
+    h(FileTree, { sandboxId, dir, version, onOpen: setDir }),
     h(
       "div",
-      { class: "toolbar" },
-      h(
-        "nav",
-        { class: "crumbs" },
-        h("a", { href: "#", onClick: (e: Event) => (e.preventDefault(), setDir("/")) }, "/"),
-        crumbs.map((c, i) => {
-          const p = "/" + crumbs.slice(0, i + 1).join("/");
-          return h("a", { key: p, href: "#", onClick: (e: Event) => (e.preventDefault(), setDir(p)) }, c, i < crumbs.length - 1 ? " / " : "");
-        }),
-      ),
+      { class: "files-main" },
       h(
         "div",
-        { class: "actions" },
-        h("button", { class: "btn", onClick: reload }, "Refresh"),
-        h("button", { class: "btn", onClick: mkdir }, "New folder"),
-        h("label", { class: "btn primary" }, "Upload", h("input", { type: "file", multiple: true, hidden: true, "data-upload": "", onChange: (e: Event) => void upload((e.target as HTMLInputElement).files) })),
+        { class: "toolbar" },
+        h(
+          "nav",
+          { class: "crumbs" },
+          h("a", { href: "#", onClick: (e: Event) => (e.preventDefault(), setDir("/")) }, "/"),
+          crumbs.map((c, i) => {
+            const p = "/" + crumbs.slice(0, i + 1).join("/");
+            return h("a", { key: p, href: "#", onClick: (e: Event) => (e.preventDefault(), setDir(p)) }, c, i < crumbs.length - 1 ? " / " : "");
+          }),
+        ),
+        h(
+          "div",
+          { class: "actions" },
+          h("button", { class: "btn", onClick: reload }, "Refresh"),
+          h("button", { class: "btn", onClick: mkdir }, "New folder"),
+          h("label", { class: "btn primary" }, "Upload", h("input", { type: "file", multiple: true, hidden: true, "data-upload": "", onChange: (e: Event) => void upload((e.target as HTMLInputElement).files) })),
+        ),
       ),
-    ),
-    viewing && h(Viewer, { sandboxId, entry: viewing, onClose: () => setViewing(undefined) }),
-    entries === undefined
-      ? h(Empty, null, "Loading…")
-      : h(
-          "table",
-          { class: "table files-table" },
-          h("thead", null, h("tr", null, ["Name", "Size", "Mode", "Modified", ""].map((t) => h("th", { key: t }, t)))),
-          h(
-            "tbody",
-            null,
-            dir !== "/" && h("tr", { key: ".." }, h("td", { colSpan: 5 }, h("a", { href: "#", onClick: (e: Event) => (e.preventDefault(), setDir(parent(dir))) }, "↰ .."))),
-            entries.map((e) =>
-              h(
-                "tr",
-                { key: e.path, "data-file": e.name },
+      viewing && h(Viewer, { sandboxId, entry: viewing, onClose: () => setViewing(undefined) }),
+      entries === undefined
+        ? h(Empty, null, "Loading…")
+        : h(
+            "table",
+            { class: "table files-table" },
+            h("thead", null, h("tr", null, ["Name", "Size", "Mode", "Modified", ""].map((t) => h("th", { key: t }, t)))),
+            h(
+              "tbody",
+              null,
+              dir !== "/" && h("tr", { key: ".." }, h("td", { colSpan: 5 }, h("a", { href: "#", onClick: (e: Event) => (e.preventDefault(), setDir(parent(dir))) }, "↰ .."))),
+              entries.map((e) =>
                 h(
-                  "td",
-                  null,
+                  "tr",
+                  { key: e.path, "data-file": e.name },
                   h(
-                    "a",
-                    { href: "#", class: `file-name ${e.type}`, onClick: (ev: Event) => (ev.preventDefault(), e.type === "directory" ? setDir(e.path) : setViewing(e)) },
-                    h("span", { class: "icon" }, e.type === "directory" ? "▸" : e.type === "symlink" ? "↪" : "·"),
-                    e.name,
-                    e.type === "directory" ? "/" : "",
+                    "td",
+                    null,
+                    h(
+                      "a",
+                      { href: "#", class: `file-name ${e.type}`, onClick: (ev: Event) => (ev.preventDefault(), e.type === "directory" ? setDir(e.path) : setViewing(e)) },
+                      h("span", { class: "icon" }, e.type === "directory" ? "▸" : e.type === "symlink" ? "↪" : "·"),
+                      e.name,
+                      e.type === "directory" ? "/" : "",
+                    ),
                   ),
-                ),
-                h("td", { class: "mono small" }, e.type === "directory" ? "" : bytes(e.size)),
-                h("td", { class: "mono small" }, e.mode),
-                h("td", { class: "small", title: e.modifiedAt }, ago(e.modifiedAt)),
-                h(
-                  "td",
-                  { class: "row-actions" },
-                  e.type === "file" && h("a", { class: "btn", href: `${sbx(sandboxId)}/files?path=${enc(e.path)}`, download: e.name }, "Download"),
-                  h("button", { class: "btn danger", onClick: () => remove(e) }, "Delete"),
+                  h("td", { class: "mono small" }, e.type === "directory" ? "" : bytes(e.size)),
+                  h("td", { class: "mono small" }, e.mode),
+                  h("td", { class: "small", title: e.modifiedAt }, ago(e.modifiedAt)),
+                  h(
+                    "td",
+                    { class: "row-actions" },
+                    e.type === "file" && h("a", { class: "btn", href: `${sbx(sandboxId)}/files?path=${enc(e.path)}`, download: e.name }, "Download"),
+                    h("button", { class: "btn danger", onClick: () => remove(e) }, "Delete"),
+                  ),
                 ),
               ),
             ),
           ),
-        ),
-    entries?.length === 0 && h(Empty, null, "Empty directory. Drop files here to upload them."),
+      entries?.length === 0 && h(Empty, null, "Empty directory. Drop files here to upload them."),
+    ),
   );
 }
