@@ -2,20 +2,37 @@ import type { SandboxInfo } from "../contract/index.js";
 
 export type FeedEvent = { type: "changed"; sandbox: SandboxInfo } | { type: "removed"; id: string };
 
+/** Something that says "the list just changed" (the manager's lifecycle channel). */
+export interface FeedNudges {
+  subscribe(onMessage: (message: unknown) => void): void;
+  unsubscribe(onMessage: (message: unknown) => void): unknown;
+}
+
 /**
- * Changes to the sandbox list, for pages that show it live. The manager has no
- * change events of its own, so one poller (running only while someone
- * listens) compares the list every `intervalMs` and tells every listener what
- * changed: a few hundred sandboxes cost well under a millisecond per look.
+ * Changes to the sandbox list, for pages that show it live. While someone
+ * listens, the list is compared with the last one it sent when a nudge says a
+ * sandbox was created, woken, put to sleep or destroyed (so a state change
+ * reaches pages at once), and every `intervalMs` for what changes without one
+ * (last activity, labels, settings); each listener is told what changed. A few
+ * hundred sandboxes cost well under a millisecond per look.
  */
 export class SandboxFeed {
   private readonly listeners = new Set<(e: FeedEvent) => void>();
   private last = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
+  private soon: NodeJS.Immediate | undefined;
+  /** Nudges that come together make one look, after the change that sent them has settled. */
+  private readonly nudge = () => {
+    this.soon ??= setImmediate(() => {
+      this.soon = undefined;
+      this.look();
+    });
+  };
 
   constructor(
     private readonly list: () => SandboxInfo[],
     private readonly intervalMs = 250,
+    private readonly nudges?: FeedNudges,
   ) {}
 
   /** The list as it is now, then every change until the returned function is called. */
@@ -25,6 +42,7 @@ export class SandboxFeed {
       this.last = new Map(current.map((s) => [s.id, JSON.stringify(s)]));
       this.timer = setInterval(() => this.look(), this.intervalMs);
       this.timer.unref();
+      this.nudges?.subscribe(this.nudge);
     }
     this.listeners.add(listener);
     return {
@@ -34,6 +52,9 @@ export class SandboxFeed {
         if (!this.listeners.size && this.timer) {
           clearInterval(this.timer);
           this.timer = undefined;
+          this.nudges?.unsubscribe(this.nudge);
+          if (this.soon) clearImmediate(this.soon);
+          this.soon = undefined;
         }
       },
     };

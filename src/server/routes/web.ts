@@ -5,13 +5,14 @@ import { LINK_TTL, SandboxFeed, type WebConsole } from "../../web/index.js";
 import type { Router } from "../router.js";
 import { SseStream } from "../sse.js";
 import { sandboxIdOf } from "./common.js";
+import { channels } from "../../observability/channels.js";
 
 /** What pages need from the API: the sandbox change feed and terminal links for other origins (the agents' part is in agents.ts). */
 export function webRoutes(r: Router, sandboxes: SandboxManager, web: () => WebConsole | undefined): void {
   let feed: SandboxFeed | undefined;
   // SSE: `sandboxes {sandboxes}` (the whole list) first, then `changed {sandbox}` and `removed {id}` as they happen.
   r.on("GET", "/v1/sandbox-events", (ctx) => {
-    feed ??= new SandboxFeed(() => sandboxes.list());
+    feed ??= new SandboxFeed(() => sandboxes.list(), 250, channels.sandboxLifecycle);
     const sse = new SseStream(ctx.res);
     const sub = feed.subscribe((e) => (e.type === "changed" ? sse.send("changed", { sandbox: e.sandbox }) : sse.send("removed", { id: e.id })));
     sse.send("sandboxes", { sandboxes: sub.current });
