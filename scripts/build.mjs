@@ -51,6 +51,8 @@ const helpers = [
   { src: "src/runtime/init/init.c", out: "dist/runtime/init", flags: [] },
   // What the runtime starts user commands through, so they land in the user pids cgroup.
   { src: "src/runtime/init/enter.c", out: "dist/runtime/enter" },
+  // What starts one-shot user commands without forking the runtime.
+  { src: "src/runtime/init/spawner.c", out: "dist/runtime/spawner" },
   // The fd-based tree copier for snapshots.
   { src: "src/confine/copytree/copytree.c", out: "dist/burrow-copytree" },
   // The in-place owner shift for layers made from a sandbox's upper layer.

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 
 /** burrow-enter (init/enter.c), beside the runtime: it moves a command into the user pids cgroup, then execs it. */
-const ENTER = "/.burrow/runtime/enter";
+export const ENTER = "/.burrow/runtime/enter";
 const available = existsSync(ENTER);
 
 /**

@@ -5,6 +5,7 @@ import { BurrowError } from "../contract/errors.js";
 import { applyEnv } from "./env.js";
 import { killTree } from "./process-tree.js";
 import { viaEnter } from "./enter.js";
+import { spawner } from "./spawner.js";
 
 /** Buffered output is capped; streams are not. */
 export const MAX_BUFFERED = 32 * 1024 * 1024;
@@ -32,7 +33,7 @@ export function checkCwd(cwd: string): void {
  * the shell) in its own process group. Output goes to `emit` as it arrives.
  * A timeout or abort kills the whole tree, including daemonised grandchildren.
  */
-export function runOnce(
+export async function runOnce(
   body: ExecBody,
   baseEnv: Record<string, string>,
   defaultCwd: string,
@@ -43,8 +44,75 @@ export function runOnce(
   checkCwd(cwd);
   const env = applyEnv(baseEnv, body.env);
   const [file, args] = body.argv ? [body.argv[0]!, body.argv.slice(1)] : [SHELL, ["-c", body.command!]];
-  const started = performance.now();
+  // Commands without stdin go through burrow-spawner when it runs (it takes no input); the rest, and any it cannot start, spawn here.
+  if (body.stdin === undefined && !hasNul(file, args, env) && spawner.available()) {
+    const outcome = await runViaSpawner(file, args, cwd, env, body.timeoutMs, emit, signal);
+    if (outcome) return outcome;
+  }
+  return spawnOnce(file, args, cwd, env, body, emit, signal);
+}
 
+/** Through burrow-spawner; undefined when it could not start the command (spawn it yourself). */
+async function runViaSpawner(
+  file: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+  timeoutMs: number | undefined,
+  emit: (e: ExecEvent) => void,
+  signal?: AbortSignal,
+): Promise<RunOutcome | undefined> {
+  const started = performance.now();
+  let pid: number | undefined;
+  let timedOut = false;
+  const cmd = spawner.run(
+    [file, ...args],
+    cwd,
+    env,
+    (p) => {
+      pid = p;
+      emit({ type: "start", pid: p, timestamp: new Date().toISOString() });
+    },
+    (stream, data) => emit({ type: stream, data }),
+  );
+  // Before the pid is known, closing the connection has the spawner kill the command's group.
+  const kill = () => (pid ? killTree(pid, "SIGKILL") : cmd.close());
+  const timer = timeoutMs ? setTimeout(() => ((timedOut = true), kill()), timeoutMs) : undefined;
+  signal?.addEventListener("abort", kill, { once: true });
+  if (signal?.aborted) kill();
+  try {
+    const o = await cmd.outcome;
+    if ("fallback" in o) return timedOut || signal?.aborted ? { exitCode: 137, durationMs: elapsed(started), timedOut } : undefined;
+    if ("execFailed" in o) {
+      // The program itself could not be started: report it as a shell would.
+      const enoent = o.execFailed === 2;
+      emit({ type: "stderr", data: `${file}: ${enoent ? "command not found" : o.execFailed === 13 ? "Permission denied" : `cannot execute (errno ${o.execFailed})`}\n` });
+      return { exitCode: enoent ? 127 : 126, durationMs: elapsed(started), timedOut: false };
+    }
+    return { exitCode: o.exited, durationMs: elapsed(started), timedOut };
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", kill);
+  }
+}
+
+/** A NUL cannot be passed to a program (spawn refuses it) and would cut the spawner's fields short. */
+const hasNul = (file: string, args: string[], env: Record<string, string>) =>
+  file.includes("\0") || args.some((a) => a.includes("\0")) || Object.entries(env).some(([k, v]) => k.includes("\0") || v.includes("\0"));
+
+const elapsed = (since: number) => Math.round((performance.now() - since) * 100) / 100;
+
+/** A fresh process forked from the runtime, through burrow-enter. */
+function spawnOnce(
+  file: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+  body: ExecBody,
+  emit: (e: ExecEvent) => void,
+  signal?: AbortSignal,
+): Promise<RunOutcome> {
+  const started = performance.now();
   return new Promise((resolve) => {
     const child = spawn(...viaEnter(file, args), {
       cwd,

@@ -4,6 +4,7 @@ import { readBody, sendJson, startNdjson } from "../lib/http-json.js";
 import { applyEnv, DEFAULT_CWD } from "./env.js";
 import { waitForPort } from "./port-wait.js";
 import { killLeftovers } from "./process-tree.js";
+import { spawner } from "./spawner.js";
 import type { ManagedProcess, ProcessTable } from "./processes.js";
 import type { Session } from "./session.js";
 
@@ -36,8 +37,9 @@ export class ProcessRoutes {
       running.forEach((p) => p.kill(signal));
       await Promise.all(running.map(exited));
       // Then whatever commands left behind, started by Burrow or not; the runtime's own shells
-      // (sessions, terminals, code contexts, commands still running) are its direct children and stay.
-      const leftovers = killLeftovers((p) => p.ppid === process.pid);
+      // (sessions, terminals, code contexts) and commands still running stay.
+      // The spawner's handlers and the commands they run now are spared like the runtime's own children.
+      const leftovers = killLeftovers((p) => p.ppid === process.pid || spawner.owns(p.pid));
       return sendJson(res, 200, { killed: running.length + leftovers, leftovers });
     }
     const p = this.table.get(id!);
