@@ -81,7 +81,8 @@ export async function benchSandboxCore(srv: TestServer, opts: { idleMax: number;
   const crashSbx = b.sandbox(`crash-${uid()}`);
   let crashes = 0;
   let failures = 0;
-  const pidOf = async () => (await crashSbx.exec("cat /proc/1/status | grep -c init; echo $PPID")).stdout;
+  // The runtime is init's only child (a command's parent may be the spawner's handler, new each time).
+  const pidOf = async () => (await crashSbx.exec("cat /proc/1/status | grep -c init; cat /proc/1/task/1/children")).stdout;
   const before = await pidOf();
   for (let run = 0; run < opts.crashRuns; run++) {
     await Promise.all(Array.from({ length: 4 }, async () => {
