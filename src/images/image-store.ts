@@ -6,6 +6,7 @@ import { BurrowError } from "../contract/index.js";
 import { copyTree, normaliseTree, removeTree, unpackImage } from "../confine/index.js";
 import { DEFAULT_MIRRORS, DEFAULT_PACKAGES, DEFAULT_SOURCE, DEFAULT_SUITE, DEFAULT_VARIANT, defaultRecipe, recipeKey } from "./recipe.js";
 import { BuildLock } from "./build-lock.js";
+import { speedUpLoginShells } from "./login-shell.js";
 
 export interface ImageMeta {
   name: string;
@@ -144,6 +145,8 @@ export class ImageStore {
         [`--variant=${DEFAULT_VARIANT}`, `--include=${recipe.packages.join(",")}`, DEFAULT_SUITE, rootfs, ...DEFAULT_MIRRORS],
         progress,
       );
+      const tuned = speedUpLoginShells(rootfs);
+      if (tuned.length) progress(`  login shells start no programs of their own: ${tuned.join(", ")}`);
       return { source: DEFAULT_SOURCE, packages: recipe.packages, recipe: key };
     });
     this.setCurrent("default", version);
