@@ -119,15 +119,15 @@ export class Tracer {
     res.once("close", () => this.exporter!.add({ ...rec, end: nowNs() }));
   }
 
-  /** A fetch that carries the span `current()` names into the request (an agent calling its sandbox through the API); plain fetch when off. */
-  fetch(current: () => SpanContext | undefined): typeof fetch {
-    if (!this.enabled) return fetch;
+  /** `base` carrying the span `current()` names into the request (an agent calling its sandbox through the API); `base` itself when off. */
+  fetch(current: () => SpanContext | undefined, base: typeof fetch = fetch): typeof fetch {
+    if (!this.enabled) return base;
     return (input, init) => {
       const extra = this.headers(current());
-      if (!extra.traceparent) return fetch(input, init);
+      if (!extra.traceparent) return base(input, init);
       const headers = new Headers(init?.headers);
       headers.set("traceparent", extra.traceparent);
-      return fetch(input, { ...init, headers });
+      return base(input, { ...init, headers });
     };
   }
 

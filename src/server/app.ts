@@ -26,6 +26,7 @@ import { TerminalGateway } from "./terminal.js";
 import { AgentHost } from "../agents/index.js";
 import { E2bGateway } from "../e2b/index.js";
 import { McpGateway } from "../mcp/index.js";
+import { nodeFetch } from "../lib/node-fetch.js";
 import { Burrow } from "../client/index.js";
 import type { AgentClass } from "../agents/instance.js";
 import { currentSpan as currentAgentSpan } from "../agents/rpc.js";
@@ -287,12 +288,15 @@ export async function startServer(
   boundPort = port;
   // A metrics listener of its own (no token), on loopback only, for a local Prometheus.
   const metricsPort = config.metricsPort !== undefined ? await startMetricsPort(config.metricsPort, () => observability.metrics.text()) : undefined;
-  // MCP tools reach sandboxes through the server's own API, creating or waking them on first use.
-  const ownApi = new Burrow({ url: `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${port}`, token });
+  // MCP tools and agents reach sandboxes through the server's own API (creating or waking them on first use),
+  // over node:http with kept-alive sockets rather than the global fetch: it is the cheaper of the two on loopback.
+  const ownUrl = `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${port}`;
+  const loopback = nodeFetch();
+  const ownApi = new Burrow({ url: ownUrl, token, fetch: loopback });
   mcp.useSandboxes((id) => ownApi.sandbox(id, {}));
   if (agents) {
     // Traced: an agent's sandbox calls carry its RPC's span, so they show as its children.
-    const own = new Burrow({ url: `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${port}`, token, fetch: tracer.fetch(currentAgentSpan) });
+    const own = new Burrow({ url: ownUrl, token, fetch: tracer.fetch(currentAgentSpan, loopback) });
     agents.useSandboxes((id) => own.sandbox(id));
   }
 
