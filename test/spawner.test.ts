@@ -8,7 +8,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * One-shot commands start through burrow-spawner (src/runtime/init/spawner.c)
  * once it runs: these check that such a command is what a spawned one was (its
- * own session, the user pids cgroup, the env and cwd it was given), that only
+ * own session, the user pids cgroup, the env and cwd it was given; a
+ * background process likewise), that only
  * the sandbox's root can reach the spawner, and that commands still run when
  * the spawner is gone or cannot fork.
  */
@@ -70,6 +71,23 @@ describe("commands started by the spawner", () => {
       now = await spawnerPid();
     }
     assert.ok(now && now !== old, `a new spawner runs (was ${old}, now ${now})`);
+  });
+
+  it("starts background processes too: their pid at once, their logs, their end", async () => {
+    const p = await sbx.startProcess("echo started; sleep 30", { processId: "bg" });
+    assert.ok(p.pid, "the answer has the pid");
+    const parent = (await sbx.exec(`ps -o ppid= -p ${p.pid}`)).stdout.trim();
+    assert.equal((await sbx.exec(`ps -o comm= -p ${parent}`)).stdout.trim(), "spawner", "a spawner's handler started it");
+    for (let i = 0; i < 50 && !(await sbx.getProcessLogs("bg")).stdout; i++) await sleep(20);
+    assert.equal((await sbx.getProcessLogs("bg")).stdout, "started\n");
+    assert.equal((await p.kill()).status, "killed");
+    assert.equal((await sbx.exec(`kill -0 ${p.pid} 2>/dev/null && echo alive || echo gone`)).stdout, "gone\n");
+
+    const quick = await sbx.startProcess("exit 4");
+    assert.equal((await quick.waitForExit()).exitCode, 4);
+    // Killed as soon as it is started, before anything else happens to it.
+    const brief = await sbx.startProcess("sleep 30", { processId: "brief" });
+    assert.equal((await brief.kill("SIGKILL")).status, "killed");
   });
 
   it("kills a command on timeout, and reports one that cannot be executed", async () => {

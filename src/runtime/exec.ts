@@ -5,7 +5,7 @@ import { BurrowError } from "../contract/errors.js";
 import { applyEnv } from "./env.js";
 import { killTree } from "./process-tree.js";
 import { viaEnter } from "./enter.js";
-import { spawner } from "./spawner.js";
+import { passable, spawner } from "./spawner.js";
 
 /** Buffered output is capped; streams are not. */
 export const MAX_BUFFERED = 32 * 1024 * 1024;
@@ -45,7 +45,7 @@ export async function runOnce(
   const env = applyEnv(baseEnv, body.env);
   const [file, args] = body.argv ? [body.argv[0]!, body.argv.slice(1)] : [SHELL, ["-c", body.command!]];
   // Commands without stdin go through burrow-spawner when it runs (it takes no input); the rest, and any it cannot start, spawn here.
-  if (body.stdin === undefined && !hasNul(file, args, env) && spawner.available()) {
+  if (body.stdin === undefined && passable([file, ...args], env) && spawner.available()) {
     const outcome = await runViaSpawner(file, args, cwd, env, body.timeoutMs, emit, signal);
     if (outcome) return outcome;
   }
@@ -95,10 +95,6 @@ async function runViaSpawner(
     signal?.removeEventListener("abort", kill);
   }
 }
-
-/** A NUL cannot be passed to a program (spawn refuses it) and would cut the spawner's fields short. */
-const hasNul = (file: string, args: string[], env: Record<string, string>) =>
-  file.includes("\0") || args.some((a) => a.includes("\0")) || Object.entries(env).some(([k, v]) => k.includes("\0") || v.includes("\0"));
 
 const elapsed = (since: number) => Math.round((performance.now() - since) * 100) / 100;
 

@@ -71,6 +71,7 @@ export class ProcessRoutes {
       processId: b.processId,
       sessionId: b.sessionId,
     });
+    await p.started;
     sendJson(res, 200, p.info);
   }
 

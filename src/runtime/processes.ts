@@ -5,6 +5,7 @@ import { checkCwd, osSignal, SHELL } from "./exec.js";
 import { LogBuffer } from "./log-buffer.js";
 import { killTree } from "./process-tree.js";
 import { viaEnter } from "./enter.js";
+import { passable, spawner } from "./spawner.js";
 
 export type ProcessStatus = "starting" | "running" | "completed" | "failed" | "killed";
 
@@ -31,13 +32,25 @@ export interface StartOptions {
 /** Seconds between SIGTERM and SIGKILL when a process is killed. */
 export const KILL_GRACE_MS = 3000;
 
-/** A background process: runs on between API calls, keeps its logs, ends with its whole tree. */
+/** How long output is still read after a process exited, unless a daemonised child keeps the pipes open. */
+const DRAIN_MS = 100;
+
+/**
+ * A background process: runs on between API calls, keeps its logs, ends with
+ * its whole tree. It starts through burrow-spawner when that runs (no fork of
+ * the runtime), otherwise as the runtime's own child through burrow-enter.
+ */
 export class ManagedProcess {
   readonly logs = new LogBuffer();
   readonly info: ProcessInfo;
-  private readonly child: ChildProcess;
+  /** Resolves once the process runs (its pid is known) or could not start. */
+  readonly started: Promise<void>;
+  private child: ChildProcess | undefined;
+  private closeSpawned: (() => void) | undefined;
   private readonly exitListeners = new Set<(info: ProcessInfo) => void>();
   private killRequested = false;
+  private pendingSignal: NodeJS.Signals | undefined;
+  private readonly onPid = new Set<() => void>();
   private killTimer: NodeJS.Timeout | undefined;
 
   constructor(id: string, opts: StartOptions) {
@@ -52,19 +65,52 @@ export class ManagedProcess {
       endedAt: null,
       sessionId: opts.sessionId ?? null,
     };
-    this.child = spawn(...viaEnter(SHELL, ["-c", opts.command]), { cwd: opts.cwd, env: opts.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    this.info.pid = this.child.pid;
-    if (this.child.pid !== undefined) this.info.status = "running";
-    this.child.stdout!.setEncoding("utf8").on("data", (d: string) => this.logs.push("stdout", d));
-    this.child.stderr!.setEncoding("utf8").on("data", (d: string) => this.logs.push("stderr", d));
-    this.child.on("error", (err) => {
+    const argv = [SHELL, "-c", opts.command];
+    this.started = passable(argv, opts.env) && spawner.available() ? this.viaSpawner(argv, opts) : (this.spawnHere(argv, opts), Promise.resolve());
+  }
+
+  private running(pid: number): void {
+    this.info.pid = pid;
+    this.info.status = "running";
+    for (const w of this.onPid) w();
+    this.onPid.clear();
+    // A kill asked for while it was starting.
+    const signal = this.pendingSignal;
+    this.pendingSignal = undefined;
+    if (signal) this.kill(signal);
+  }
+
+  private async viaSpawner(argv: string[], opts: StartOptions): Promise<void> {
+    const cmd = spawner.run(argv, opts.cwd, opts.env, (pid) => this.running(pid), (stream, data) => this.logs.push(stream, data), DRAIN_MS);
+    this.closeSpawned = cmd.close;
+    const outcome = cmd.outcome.then((o) => {
+      if ("fallback" in o) {
+        // The spawner could not start it: start it here, unless it was killed meanwhile.
+        if (this.killRequested) this.finish(137, null);
+        else this.spawnHere(argv, opts);
+      } else if ("execFailed" in o) {
+        this.logs.push("stderr", `${argv[0]}: cannot execute (errno ${o.execFailed})\n`);
+        this.finish(127, null);
+      } else this.finish(o.exited, null);
+    });
+    // Started: a pid came, or the outcome (a fallback spawn has its pid at once).
+    await Promise.race([outcome, new Promise<void>((r) => (this.info.pid !== undefined ? r() : this.onPid.add(r)))]);
+  }
+
+  private spawnHere(argv: string[], opts: StartOptions): void {
+    const child = spawn(...viaEnter(argv[0]!, argv.slice(1)), { cwd: opts.cwd, env: opts.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    this.child = child;
+    if (child.pid !== undefined) this.running(child.pid);
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => this.logs.push("stdout", d));
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => this.logs.push("stderr", d));
+    child.on("error", (err) => {
       this.logs.push("stderr", `${err.message}\n`);
       this.finish(127, null);
     });
-    this.child.on("exit", (code, sig) => {
+    child.on("exit", (code, sig) => {
       // Let the pipes drain, unless a daemonised child keeps them open.
-      const t = setTimeout(() => this.finish(code, sig), 100);
-      this.child.once("close", () => {
+      const t = setTimeout(() => this.finish(code, sig), DRAIN_MS);
+      child.once("close", () => {
         clearTimeout(t);
         this.finish(code, sig);
       });
@@ -90,9 +136,14 @@ export class ManagedProcess {
    * still ends.
    */
   kill(signal: NodeJS.Signals = "SIGTERM", graceMs = KILL_GRACE_MS): void {
-    const pid = this.child.pid;
-    if (this.done || pid === undefined) return;
+    if (this.done) return;
     this.killRequested = true;
+    const pid = this.info.pid;
+    if (pid === undefined) {
+      // Still starting in the spawner: it is signalled once its pid is known.
+      this.pendingSignal = signal;
+      return;
+    }
     killTree(pid, signal);
     if (signal !== "SIGKILL" && !this.killTimer) {
       this.killTimer = setTimeout(() => {
@@ -105,7 +156,8 @@ export class ManagedProcess {
     if (this.done) return;
     clearTimeout(this.killTimer);
     // The tree dies with its leader: nothing it started outlives it.
-    if (this.child.pid !== undefined) killTree(this.child.pid, "SIGKILL", false);
+    if (this.info.pid !== undefined) killTree(this.info.pid, "SIGKILL", false);
+    this.closeSpawned?.();
     this.info.exitCode = code ?? 128 + (sig ? osSignal(sig) : 9);
     this.info.status = this.killRequested ? "killed" : this.info.exitCode === 0 ? "completed" : "failed";
     this.info.endedAt = new Date().toISOString();

@@ -70,10 +70,15 @@ export class Spawner {
     this.diedAt = Date.now();
   }
 
-  /** Start `argv` in `cwd` with exactly `env`; stdin is empty. `onStart` has the pid before any output comes to `onOutput`, as text. */
-  run(argv: readonly string[], cwd: string, env: Record<string, string>, onStart: (pid: number) => void, onOutput: (stream: "stdout" | "stderr", data: string) => void): SpawnedCommand {
+  /**
+   * Start `argv` in `cwd` with exactly `env`; stdin is empty. `onStart` has the
+   * pid before any output comes to `onOutput`, as text. Once the command has
+   * exited, its output is read for at most `graceMs` more (a daemonised
+   * grandchild may hold the pipes open).
+   */
+  run(argv: readonly string[], cwd: string, env: Record<string, string>, onStart: (pid: number) => void, onOutput: (stream: "stdout" | "stderr", data: string) => void, graceMs = 50): SpawnedCommand {
     const envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-    const body = Buffer.from([cwd, String(argv.length), ...argv, String(envList.length), ...envList].map((f) => `${f}\0`).join(""));
+    const body = Buffer.from([String(graceMs), cwd, String(argv.length), ...argv, String(envList.length), ...envList].map((f) => `${f}\0`).join(""));
     const head = Buffer.alloc(4);
     head.writeUInt32LE(body.length);
     const sock: Socket = connect(this.socket);
@@ -133,6 +138,10 @@ export class Spawner {
     return { outcome, close: () => sock.destroy() };
   }
 }
+
+/** A NUL cannot be passed to a program (spawn refuses it) and would cut the spawner's fields short. */
+export const passable = (argv: readonly string[], env: Record<string, string>): boolean =>
+  !argv.some((a) => a.includes("\0")) && !Object.entries(env).some(([k, v]) => k.includes("\0") || v.includes("\0"));
 
 /** The runtime's one spawner. */
 export const spawner = new Spawner();

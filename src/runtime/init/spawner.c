@@ -10,11 +10,11 @@
  * commands itself whenever this is not there or fails.
  *
  * Request (runtime -> handler): a 4-byte little-endian length, then NUL-ended
- * fields: cwd, argc, argv[0..argc), envc, env[0..envc) ("NAME=value").
+ * fields: grace (ms), cwd, argc, argv[0..argc), envc, env[0..envc) ("NAME=value").
  * Frames (handler -> runtime): a type byte, a 4-byte little-endian length, the
  * payload. 'P' the command's pid and the handler's ("pid handler"); 'O' stdout bytes; 'E' stderr
  * bytes; 'F' the command could not start ("errno where", where is "cwd" or
- * "exec"); 'X' it exited ("code signal", after its pipes closed, or 50 ms
+ * "exec"); 'X' it exited ("code signal", after its pipes closed, or grace ms
  * after it exited when a daemonised grandchild holds them open).
  * The runtime closing the connection kills the command's process group.
  */
@@ -90,16 +90,18 @@ static void handle(int sock) {
   char **fields = malloc(sizeof(char *) * MAX_FIELDS);
   size_t nf = 0;
   for (char *p = req; p < req + len && nf < MAX_FIELDS; p += strlen(p) + 1) fields[nf++] = p;
-  if (nf < 3) _exit(1);
-  const char *cwd = fields[0];
-  long argc = strtol(fields[1], NULL, 10);
-  if (argc < 1 || (size_t)argc + 3 > nf) _exit(1);
+  if (nf < 4) _exit(1);
+  long grace = strtol(fields[0], NULL, 10);
+  if (grace < 0 || grace > 60000) grace = 50;
+  const char *cwd = fields[1];
+  long argc = strtol(fields[2], NULL, 10);
+  if (argc < 1 || (size_t)argc + 4 > nf) _exit(1);
   char **argv = calloc((size_t)argc + 1, sizeof(char *));
-  for (long i = 0; i < argc; i++) argv[i] = fields[2 + i];
-  long envc = strtol(fields[2 + argc], NULL, 10);
-  if (envc < 0 || (size_t)(3 + argc + envc) > nf) _exit(1);
+  for (long i = 0; i < argc; i++) argv[i] = fields[3 + i];
+  long envc = strtol(fields[3 + argc], NULL, 10);
+  if (envc < 0 || (size_t)(4 + argc + envc) > nf) _exit(1);
   char **envp = calloc((size_t)envc + 1, sizeof(char *));
-  for (long i = 0; i < envc; i++) envp[i] = fields[3 + argc + i];
+  for (long i = 0; i < envc; i++) envp[i] = fields[4 + argc + i];
 
   int out[2], err[2], fail[2];
   if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(fail, O_CLOEXEC) < 0) _exit(1);
@@ -158,7 +160,7 @@ static void handle(int sock) {
     if (fds[0].fd < 0 && fds[1].fd < 0 && exited) break;
     int timeout = -1;
     if (exited) {
-      double left = exited_at + 50 - now_ms();
+      double left = exited_at + grace - now_ms();
       if (left <= 0) break;
       timeout = (int)left + 1;
     } else if (pidfd < 0) {
