@@ -43,6 +43,12 @@ describe("E2B SDK against Burrow (/e2b), unmodified e2b and @e2b/code-interprete
     assert.equal(r.stdout, "hi\nuser\n/home/user\n/home/user\n");
     const root = await sbx.commands.run("whoami", { user: "root" });
     assert.equal(root.stdout, "root\n");
+    // The runtime switches to the user itself (no setpriv before the command): the same ids and groups setpriv gives.
+    await sbx.commands.run("groupadd -f extra && usermod -aG extra user", { user: "root" });
+    const ids = await sbx.commands.run("id; cat /proc/$$/status | grep -E '^(Uid|Gid)'");
+    const viaSetpriv = await sbx.commands.run("setpriv --reuid=user --regid=user --init-groups sh -c 'id; grep -E \"^(Uid|Gid)\" /proc/$$/status'", { user: "root" });
+    assert.equal(ids.stdout, viaSetpriv.stdout);
+    assert.match(ids.stdout, /groups=.*\(extra\)/);
     const env = await sbx.commands.run('echo "$A-$B"', { envs: { A: "1", B: "two words" }, cwd: "/tmp" });
     assert.equal(env.stdout, "1-two words\n");
     await assert.rejects(sbx.commands.run("echo out; echo err >&2; exit 3"), (err: unknown) => {

@@ -41,6 +41,15 @@ export function commandLine(cmd: string, args: string[], user: string, stdin: bo
   ].join("\n");
 }
 
+/**
+ * The same start as an argv and the user to run it as, when it needs no shell
+ * around it (no stdin FIFO, no PTY): the runtime switches to the user itself,
+ * so no shell and no setpriv start before the command.
+ */
+export function commandArgv(cmd: string, args: string[], user: string, stdin: boolean, pty: boolean): { argv: string[]; user?: string } | undefined {
+  return stdin || pty ? undefined : { argv: [cmd, ...args], ...(user === "root" ? {} : { user }) };
+}
+
 /** Set the size of a PTY process's terminal; the kernel tells the program (SIGWINCH). The tty comes from ps: /proc/<pid>/fd of another user's process is closed to the sandbox's root. */
 function resizeScript(pid: number, cols: number, rows: number): string {
   return `for s in $(pgrep -P ${pid} -x script); do for c in $(pgrep -P $s); do t=$(ps -o tty= -p $c | tr -d " "); case "$t" in pts/*) stty -F "/dev/$t" cols ${cols} rows ${rows};; esac; done; done`;
@@ -101,6 +110,7 @@ export class ProcessService {
       const stdin = (b.stdin ?? false) || !!size;
       const info = await rt.json<RuntimeProcess>("POST", "/processes", {
         command: commandLine(b.process.cmd, b.process.args ?? [], user, stdin, size),
+        ...commandArgv(b.process.cmd, b.process.args ?? [], user, stdin, !!size),
         cwd: b.process.cwd ? resolvePath(b.process.cwd, user) : homeOf(user),
         env: { ...userEnv(user), ...(b.process.envs ?? {}) },
       });

@@ -5,7 +5,7 @@ import { BurrowError } from "../contract/errors.js";
 import { applyEnv } from "./env.js";
 import { killTree } from "./process-tree.js";
 import { viaEnter } from "./enter.js";
-import { passable, spawner } from "./spawner.js";
+import { execFailure, passable, spawner } from "./spawner.js";
 
 /** Buffered output is capped; streams are not. */
 export const MAX_BUFFERED = 32 * 1024 * 1024;
@@ -85,9 +85,9 @@ async function runViaSpawner(
     if ("fallback" in o) return timedOut || signal?.aborted ? { exitCode: 137, durationMs: elapsed(started), timedOut } : undefined;
     if ("execFailed" in o) {
       // The program itself could not be started: report it as a shell would.
-      const enoent = o.execFailed === 2;
-      emit({ type: "stderr", data: `${file}: ${enoent ? "command not found" : o.execFailed === 13 ? "Permission denied" : `cannot execute (errno ${o.execFailed})`}\n` });
-      return { exitCode: enoent ? 127 : 126, durationMs: elapsed(started), timedOut: false };
+      const { message, exitCode } = execFailure(file, o.execFailed);
+      emit({ type: "stderr", data: message });
+      return { exitCode, durationMs: elapsed(started), timedOut: false };
     }
     return { exitCode: o.exited, durationMs: elapsed(started), timedOut };
   } finally {

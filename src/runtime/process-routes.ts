@@ -12,6 +12,9 @@ const SIGNALS = new Set(["SIGTERM", "SIGKILL", "SIGINT", "SIGHUP", "SIGQUIT", "S
 
 interface StartBody {
   command: string;
+  /** Without a shell, and as another account (the server's E2B gateway; the public API sends only `command`). */
+  argv?: string[];
+  user?: string;
   cwd?: string;
   env?: Record<string, string | null>;
   processId?: string;
@@ -66,6 +69,7 @@ export class ProcessRoutes {
     const base = b.sessionId ? await this.session(b.sessionId).liveState() : { cwd: DEFAULT_CWD, env: this.env };
     const p = this.table.start({
       command: b.command,
+      ...(b.argv?.length ? { argv: b.argv, ...(b.user ? { user: b.user } : {}) } : {}),
       cwd: b.cwd ?? base.cwd,
       env: applyEnv(base.env, b.env),
       processId: b.processId,

@@ -5,7 +5,8 @@ import { checkCwd, osSignal, SHELL } from "./exec.js";
 import { LogBuffer } from "./log-buffer.js";
 import { killTree } from "./process-tree.js";
 import { viaEnter } from "./enter.js";
-import { passable, spawner } from "./spawner.js";
+import { execFailure, passable, spawner } from "./spawner.js";
+import { identityOf, type Identity } from "./users.js";
 
 export type ProcessStatus = "starting" | "running" | "completed" | "failed" | "killed";
 
@@ -23,6 +24,10 @@ export interface ProcessInfo {
 
 export interface StartOptions {
   command: string;
+  /** The program and its arguments, started without a shell; `command` is then only what lists show. */
+  argv?: string[];
+  /** Run as this account (its uid, gid and groups) instead of root. */
+  user?: string;
   cwd: string;
   env: Record<string, string>;
   processId?: string;
@@ -65,8 +70,12 @@ export class ManagedProcess {
       endedAt: null,
       sessionId: opts.sessionId ?? null,
     };
-    const argv = [SHELL, "-c", opts.command];
-    this.started = passable(argv, opts.env) && spawner.available() ? this.viaSpawner(argv, opts) : (this.spawnHere(argv, opts), Promise.resolve());
+    const argv = opts.argv ?? [SHELL, "-c", opts.command];
+    const as = opts.user ? identityOf(opts.user) : undefined;
+    // Not through the spawner: the switch to the user is setpriv's (and says what is wrong, for an unknown user).
+    const here = opts.user ? ["setpriv", `--reuid=${opts.user}`, `--regid=${opts.user}`, "--init-groups", ...argv] : argv;
+    this.started =
+      passable(argv, opts.env) && as !== null && spawner.available() ? this.viaSpawner(argv, here, opts, as) : (this.spawnHere(here, opts), Promise.resolve());
   }
 
   private running(pid: number): void {
@@ -80,17 +89,18 @@ export class ManagedProcess {
     if (signal) this.kill(signal);
   }
 
-  private async viaSpawner(argv: string[], opts: StartOptions): Promise<void> {
-    const cmd = spawner.run(argv, opts.cwd, opts.env, (pid) => this.running(pid), (stream, data) => this.logs.push(stream, data), DRAIN_MS);
+  private async viaSpawner(argv: string[], here: string[], opts: StartOptions, as: Identity | undefined): Promise<void> {
+    const cmd = spawner.run(argv, opts.cwd, opts.env, (pid) => this.running(pid), (stream, data) => this.logs.push(stream, data), { graceMs: DRAIN_MS, as });
     this.closeSpawned = cmd.close;
     const outcome = cmd.outcome.then((o) => {
       if ("fallback" in o) {
         // The spawner could not start it: start it here, unless it was killed meanwhile.
         if (this.killRequested) this.finish(137, null);
-        else this.spawnHere(argv, opts);
+        else this.spawnHere(here, opts);
       } else if ("execFailed" in o) {
-        this.logs.push("stderr", `${argv[0]}: cannot execute (errno ${o.execFailed})\n`);
-        this.finish(127, null);
+        const { message, exitCode } = execFailure(argv[0]!, o.execFailed);
+        this.logs.push("stderr", message);
+        this.finish(exitCode, null);
       } else this.finish(o.exited, null);
     });
     // Started: a pid came, or the outcome (a fallback spawn has its pid at once).

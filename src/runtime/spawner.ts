@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { StringDecoder } from "node:string_decoder";
 import { ENTER } from "./enter.js";
+import type { Identity } from "./users.js";
 
 /** burrow-spawner (init/spawner.c), beside the runtime. */
 const SPAWNER = "/.burrow/runtime/spawner";
@@ -71,14 +72,22 @@ export class Spawner {
   }
 
   /**
-   * Start `argv` in `cwd` with exactly `env`; stdin is empty. `onStart` has the
-   * pid before any output comes to `onOutput`, as text. Once the command has
-   * exited, its output is read for at most `graceMs` more (a daemonised
-   * grandchild may hold the pipes open).
+   * Start `argv` in `cwd` with exactly `env`, as root or as `opts.as`; stdin is
+   * empty. `onStart` has the pid before any output comes to `onOutput`, as
+   * text. Once the command has exited, its output is read for at most
+   * `opts.graceMs` more (a daemonised grandchild may hold the pipes open).
    */
-  run(argv: readonly string[], cwd: string, env: Record<string, string>, onStart: (pid: number) => void, onOutput: (stream: "stdout" | "stderr", data: string) => void, graceMs = 50): SpawnedCommand {
+  run(
+    argv: readonly string[],
+    cwd: string,
+    env: Record<string, string>,
+    onStart: (pid: number) => void,
+    onOutput: (stream: "stdout" | "stderr", data: string) => void,
+    opts: { graceMs?: number; as?: Identity } = {},
+  ): SpawnedCommand {
     const envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-    const body = Buffer.from([String(graceMs), cwd, String(argv.length), ...argv, String(envList.length), ...envList].map((f) => `${f}\0`).join(""));
+    const ids = opts.as ? `${opts.as.uid} ${opts.as.gid} ${opts.as.groups.join(",")}` : "";
+    const body = Buffer.from([String(opts.graceMs ?? 50), ids, cwd, String(argv.length), ...argv, String(envList.length), ...envList].map((f) => `${f}\0`).join(""));
     const head = Buffer.alloc(4);
     head.writeUInt32LE(body.length);
     const sock: Socket = connect(this.socket);
@@ -137,6 +146,12 @@ export class Spawner {
     sock.on("close", () => lost());
     return { outcome, close: () => sock.destroy() };
   }
+}
+
+/** What a shell says, and its exit code, when `file` could not be executed (errno from the spawner). */
+export function execFailure(file: string, errno: number): { message: string; exitCode: number } {
+  if (errno === 2) return { message: `${file}: command not found\n`, exitCode: 127 };
+  return { message: `${file}: ${errno === 13 ? "Permission denied" : `cannot execute (errno ${errno})`}\n`, exitCode: 126 };
 }
 
 /** A NUL cannot be passed to a program (spawn refuses it) and would cut the spawner's fields short. */

@@ -67,3 +67,20 @@ export function ensureUser(name: string, opts: { create?: boolean; claimWorkspac
   if (opts.claimWorkspace && existsSync("/workspace") && readdirSync("/workspace").length === 0) chownSync("/workspace", id, gid);
   return { name, uid: id, gid, home, created: true };
 }
+
+/** Who a command runs as: what setpriv --reuid --regid --init-groups would set. */
+export interface Identity {
+  uid: number;
+  gid: number;
+  groups: number[];
+}
+
+/** The ids of account `name`: its uid and primary gid, and every group that lists it (with the primary one). Null when there is no such account. */
+export function identityOf(name: string): Identity | null {
+  const user = fields("/etc/passwd").find((f) => f[0] === name);
+  if (!user) return null;
+  const gid = Number(user[3]);
+  const groups = new Set([gid]);
+  for (const g of fields("/etc/group")) if ((g[3] ?? "").split(",").includes(name)) groups.add(Number(g[2]));
+  return { uid: Number(user[2]), gid, groups: [...groups] };
+}

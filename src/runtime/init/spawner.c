@@ -10,10 +10,12 @@
  * commands itself whenever this is not there or fails.
  *
  * Request (runtime -> handler): a 4-byte little-endian length, then NUL-ended
- * fields: grace (ms), cwd, argc, argv[0..argc), envc, env[0..envc) ("NAME=value").
+ * fields: grace (ms), ids, cwd, argc, argv[0..argc), envc, env[0..envc)
+ * ("NAME=value"). ids is empty (stay root) or "uid gid group,group,...": the
+ * command runs as that user with those supplementary groups.
  * Frames (handler -> runtime): a type byte, a 4-byte little-endian length, the
  * payload. 'P' the command's pid and the handler's ("pid handler"); 'O' stdout bytes; 'E' stderr
- * bytes; 'F' the command could not start ("errno where", where is "cwd" or
+ * bytes; 'F' the command could not start ("errno where", where is "user", "cwd" or
  * "exec"); 'X' it exited ("code signal", after its pipes closed, or grace ms
  * after it exited when a daemonised grandchild holds them open).
  * The runtime closing the connection kills the command's process group.
@@ -32,6 +34,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,18 +93,36 @@ static void handle(int sock) {
   char **fields = malloc(sizeof(char *) * MAX_FIELDS);
   size_t nf = 0;
   for (char *p = req; p < req + len && nf < MAX_FIELDS; p += strlen(p) + 1) fields[nf++] = p;
-  if (nf < 4) _exit(1);
+  if (nf < 5) _exit(1);
   long grace = strtol(fields[0], NULL, 10);
   if (grace < 0 || grace > 60000) grace = 50;
-  const char *cwd = fields[1];
-  long argc = strtol(fields[2], NULL, 10);
-  if (argc < 1 || (size_t)argc + 4 > nf) _exit(1);
+  const char *ids = fields[1];
+  const char *cwd = fields[2];
+  long argc = strtol(fields[3], NULL, 10);
+  if (argc < 1 || (size_t)argc + 5 > nf) _exit(1);
   char **argv = calloc((size_t)argc + 1, sizeof(char *));
-  for (long i = 0; i < argc; i++) argv[i] = fields[3 + i];
-  long envc = strtol(fields[3 + argc], NULL, 10);
-  if (envc < 0 || (size_t)(4 + argc + envc) > nf) _exit(1);
+  for (long i = 0; i < argc; i++) argv[i] = fields[4 + i];
+  long envc = strtol(fields[4 + argc], NULL, 10);
+  if (envc < 0 || (size_t)(5 + argc + envc) > nf) _exit(1);
   char **envp = calloc((size_t)envc + 1, sizeof(char *));
-  for (long i = 0; i < envc; i++) envp[i] = fields[4 + argc + i];
+  for (long i = 0; i < envc; i++) envp[i] = fields[5 + argc + i];
+
+  /* The user to become, if any: "uid gid g1,g2,...". */
+  uid_t uid = 0;
+  gid_t gid = 0;
+  gid_t groups[256];
+  int ngroups = 0, switch_user = 0;
+  if (*ids) {
+    char *end;
+    uid = (uid_t)strtoul(ids, &end, 10);
+    gid = (gid_t)strtoul(end, &end, 10);
+    while (*end == ' ' || *end == ',') {
+      end++;
+      if (!*end || ngroups >= 256) break;
+      groups[ngroups++] = (gid_t)strtoul(end, &end, 10);
+    }
+    switch_user = 1;
+  }
 
   int out[2], err[2], fail[2];
   if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(fail, O_CLOEXEC) < 0) _exit(1);
@@ -122,12 +143,15 @@ static void handle(int sock) {
     dup2(out[1], 1);
     dup2(err[1], 2);
     close(sock);
-    const char *where = "cwd";
+    const char *where = "user";
+    if (switch_user && (setgroups((size_t)ngroups, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0)) goto failed;
+    where = "cwd";
     if (chdir(cwd) == 0) {
       where = "exec";
       environ = envp; /* execvp finds the program on the command's own PATH */
       execvp(argv[0], argv);
     }
+  failed:;
     char msg[32];
     int n = snprintf(msg, sizeof msg, "%d %s", errno, where);
     write_all(fail[1], msg, (size_t)n);
