@@ -11,6 +11,7 @@ import { startEgressBridge } from "./egress-bridge.js";
 import { installEgressTrust } from "./trust.js";
 import { RuntimeRoutes } from "./routes.js";
 import { handleTunnel } from "./port-tunnel.js";
+import { spawner } from "./spawner.js";
 import { sendError, toBurrowError } from "../lib/http-json.js";
 
 function readConfig(): { env?: Record<string, string> } {
@@ -55,6 +56,8 @@ async function start(): Promise<void> {
   }
   server.listen(RUNTIME_SOCKET);
   startEgressBridge();
+  // The spawner starts once the socket listens, so a sandbox's first command (often its first request) goes through it.
+  server.once("listening", () => spawner.available());
 }
 start().catch((err) => {
   console.error("runtime: could not start:", err);

@@ -30,8 +30,9 @@ export interface SpawnedCommand {
  * One-shot commands started by burrow-spawner instead of forking the runtime:
  * the spawner is small and already in the user pids cgroup, so a command
  * costs two cheap forks and one exec instead of a fork of this Node process,
- * an exec of burrow-enter and a cgroup move. It starts on first use, in the
- * background; until it is ready, and whenever it fails, commands spawn as before.
+ * an exec of burrow-enter and a cgroup move. It starts when the runtime
+ * listens (and again after it died), in the background; until it is ready,
+ * and whenever it fails, commands spawn as before.
  */
 export class Spawner {
   private child: ChildProcess | undefined;
