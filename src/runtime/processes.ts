@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomHex } from "./random.js";
 import { BurrowError } from "../contract/errors.js";
 import { checkCwd, osSignal, SHELL } from "./exec.js";
@@ -50,7 +50,6 @@ export class ManagedProcess {
   readonly info: ProcessInfo;
   /** Resolves once the process runs (its pid is known) or could not start. */
   readonly started: Promise<void>;
-  private child: ChildProcess | undefined;
   private closeSpawned: (() => void) | undefined;
   private readonly exitListeners = new Set<(info: ProcessInfo) => void>();
   private killRequested = false;
@@ -109,7 +108,6 @@ export class ManagedProcess {
 
   private spawnHere(argv: string[], opts: StartOptions): void {
     const child = spawn(...viaEnter(argv[0]!, argv.slice(1)), { cwd: opts.cwd, env: opts.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    this.child = child;
     if (child.pid !== undefined) this.running(child.pid);
     child.stdout!.setEncoding("utf8").on("data", (d: string) => this.logs.push("stdout", d));
     child.stderr!.setEncoding("utf8").on("data", (d: string) => this.logs.push("stderr", d));
