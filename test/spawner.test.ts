@@ -38,6 +38,7 @@ describe("commands started by the spawner", () => {
     assert.equal(cwd, "/tmp");
     assert.equal(greeting, "héllo wörld");
     assert.equal(r.exitCode, 0, "stdin is empty: cat ends at once");
+    assert.equal((await sbx.exec(["/bin/sh", "-c", "ls /proc/$$/fd | sort -n | tr '\\n' ' '"])).stdout, "0 1 2 ", "no descriptor of the spawner's is left open in the command");
   });
 
   it("is the sandbox root's alone: another user cannot connect to it", async () => {

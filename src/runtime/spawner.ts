@@ -27,7 +27,7 @@ export interface SpawnedCommand {
 }
 
 /**
- * One-shot commands started by burrow-spawner instead of forking the runtime:
+ * Commands and background processes started by burrow-spawner instead of forking the runtime:
  * the spawner is small and already in the user pids cgroup, so a command
  * costs two cheap forks and one exec instead of a fork of this Node process,
  * an exec of burrow-enter and a cgroup move. It starts when the runtime

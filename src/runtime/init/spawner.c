@@ -138,7 +138,7 @@ static void handle(int sock) {
     setsid();
     signal(SIGPIPE, SIG_DFL);
     signal(SIGCHLD, SIG_DFL);
-    int devnull = open("/dev/null", O_RDONLY);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC); /* fd 0 is a copy without the flag */
     dup2(devnull, 0);
     dup2(out[1], 1);
     dup2(err[1], 2);
