@@ -44,24 +44,28 @@ export async function runOnce(
   checkCwd(cwd);
   const env = applyEnv(baseEnv, body.env);
   const [file, args] = body.argv ? [body.argv[0]!, body.argv.slice(1)] : [SHELL, ["-c", body.command!]];
+  const run: Launch = { file, args, cwd, env, body, emit, signal };
   // Commands without stdin go through burrow-spawner when it runs (it takes no input); the rest, and any it cannot start, spawn here.
   if (body.stdin === undefined && passable([file, ...args], env) && spawner.available()) {
-    const outcome = await runViaSpawner(file, args, cwd, env, body.timeoutMs, emit, signal);
+    const outcome = await runViaSpawner(run);
     if (outcome) return outcome;
   }
-  return spawnOnce(file, args, cwd, env, body, emit, signal);
+  return spawnOnce(run);
+}
+
+/** One command to start: the program, its arguments, where, with what environment, and where its events go. */
+interface Launch {
+  file: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  body: ExecBody;
+  emit: (e: ExecEvent) => void;
+  signal?: AbortSignal;
 }
 
 /** Through burrow-spawner; undefined when it could not start the command (spawn it yourself). */
-async function runViaSpawner(
-  file: string,
-  args: string[],
-  cwd: string,
-  env: Record<string, string>,
-  timeoutMs: number | undefined,
-  emit: (e: ExecEvent) => void,
-  signal?: AbortSignal,
-): Promise<RunOutcome | undefined> {
+async function runViaSpawner({ file, args, cwd, env, body, emit, signal }: Launch): Promise<RunOutcome | undefined> {
   const started = performance.now();
   let pid: number | undefined;
   let timedOut = false;
@@ -77,7 +81,7 @@ async function runViaSpawner(
   );
   // Before the pid is known, closing the connection has the spawner kill the command's group.
   const kill = () => (pid ? killTree(pid, "SIGKILL") : cmd.close());
-  const timer = timeoutMs ? setTimeout(() => ((timedOut = true), kill()), timeoutMs) : undefined;
+  const timer = body.timeoutMs ? setTimeout(() => ((timedOut = true), kill()), body.timeoutMs) : undefined;
   signal?.addEventListener("abort", kill, { once: true });
   if (signal?.aborted) kill();
   try {
@@ -99,15 +103,7 @@ async function runViaSpawner(
 const elapsed = (since: number) => Math.round((performance.now() - since) * 100) / 100;
 
 /** A fresh process forked from the runtime, through burrow-enter. */
-function spawnOnce(
-  file: string,
-  args: string[],
-  cwd: string,
-  env: Record<string, string>,
-  body: ExecBody,
-  emit: (e: ExecEvent) => void,
-  signal?: AbortSignal,
-): Promise<RunOutcome> {
+function spawnOnce({ file, args, cwd, env, body, emit, signal }: Launch): Promise<RunOutcome> {
   const started = performance.now();
   return new Promise((resolve) => {
     const child = spawn(...viaEnter(file, args), {
@@ -123,7 +119,7 @@ function spawnOnce(
       finished = true;
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
-      resolve({ exitCode, durationMs: Math.round((performance.now() - started) * 100) / 100, timedOut });
+      resolve({ exitCode, durationMs: elapsed(started), timedOut });
     };
     const kill = () => {
       if (child.pid) killTree(child.pid, "SIGKILL");
