@@ -46,3 +46,23 @@ export interface WatchEvent {
   isDirectory: boolean;
   from?: string;
 }
+
+/** A path inside an archived directory: relative, no `..` step out of it. */
+const ArchiveMember = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => !p.startsWith("/") && !p.split("/").includes("..") && !p.includes("\0"), { message: "excludes are paths relative to the archived directory, without .. segments" });
+
+/** `GET .../archive`: `exclude` may repeat. */
+export const ArchiveQuery = z.object({ path: AbsolutePath, exclude: z.array(ArchiveMember).max(1000).default([]) });
+export type ArchiveQuery = z.infer<typeof ArchiveQuery>;
+
+const Count = z.string().regex(/^\d{1,15}$/, { message: "a whole number" }).optional();
+/** `PUT .../archive`: optional limits on what the archive may unpack to. */
+export const ArchiveWriteQuery = z.object({ path: AbsolutePath, maxMembers: Count, maxExtractedBytes: Count });
+export type ArchiveWriteQuery = z.infer<typeof ArchiveWriteQuery>;
+
+/** What `PUT .../archive` answers once the archive is in place. */
+export const ArchiveWritten = z.object({ path: z.string(), members: z.number(), bytes: z.number() });
+export type ArchiveWritten = z.infer<typeof ArchiveWritten>;

@@ -26,7 +26,7 @@ function normalize(path: string): string {
 }
 
 /** Burrow's own files inside the sandbox (the runtime, its sockets) are not the files API's to change. */
-function changeable(path: string): string {
+export function changeable(path: string): string {
   normalize(path);
   const p = posix.normalize(path);
   if (p === "/.burrow" || p.startsWith("/.burrow/"))

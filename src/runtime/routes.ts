@@ -12,6 +12,7 @@ import { TerminalTable } from "./terminal.js";
 import { CodeContextTable } from "./code/table.js";
 import * as files from "./files.js";
 import { packDirectory, unpackDirectory } from "./backup.js";
+import { receiveArchive, sendArchive } from "./archive.js";
 import { sandboxTrust, setSandboxTrust } from "./trust.js";
 import { ensureUser } from "./users.js";
 import { readBody, sendJson, startNdjson } from "../lib/http-json.js";
@@ -95,6 +96,15 @@ export class RuntimeRoutes {
           (err: Error) => (res.addTrailers({ "x-burrow-error": encodeURIComponent(err.message) }), res.end()),
         );
         return;
+      }
+      case "GET /archive":
+        spanStreams(res);
+        return sendArchive(res, q.dir!, url.searchParams.getAll("exclude"), truthy(q.create));
+      case "PUT /archive": {
+        const limit = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+        const received = await receiveArchive(req, q.dir!, { maxMembers: limit(q.maxMembers), maxExtractedBytes: limit(q.maxExtractedBytes), maxInputBytes: limit(q.maxBytes) });
+        spanDone(res);
+        return sendJson(res, 200, received);
       }
       case "PUT /backup":
         return sendJson(res, 200, await unpackDirectory(q.dir!, req));

@@ -14,6 +14,7 @@ import type { ServerConfig } from "./config.js";
 import { Router } from "./router.js";
 import { execRoutes } from "./routes/exec.js";
 import { fileRoutes } from "./routes/files.js";
+import { archiveRoutes } from "./routes/archive.js";
 import { sandboxRoutes } from "./routes/sandboxes.js";
 import { mountDataVolume } from "./data-volume.js";
 import { sessionRoutes } from "./routes/sessions.js";
@@ -100,6 +101,7 @@ export function buildRouter(services: Services): Router {
   execRoutes(router, sandboxes);
   sessionRoutes(router, sandboxes);
   fileRoutes(router, sandboxes);
+  archiveRoutes(router, sandboxes);
   processRoutes(router, sandboxes);
   portRoutes(router, sandboxes, preview, serverPort);
   gitRoutes(router, sandboxes);

@@ -4,6 +4,7 @@
  * runs a SandboxAgent's shell, filesystem and other capabilities in a Burrow
  * sandbox, on your own machine.
  */
+import { nodeFetch } from "../../lib/node-fetch.js";
 import { UserError } from "@openai/agents";
 import {
   Manifest, normalizeSandboxClientCreateArgs, SandboxUnsupportedFeatureError,
@@ -61,7 +62,8 @@ export class BurrowSandboxClient implements SandboxClient<BurrowSandboxOptions, 
   private readonly defaults: BurrowSandboxOptions;
 
   constructor(options: BurrowSandboxClientOptions = {}) {
-    this.burrow = new Burrow({ url: options.url, token: options.token, fetch: options.fetch });
+    // node:http with kept-alive sockets by default: the SDK runs in Node, and each tool call is a request or several.
+    this.burrow = new Burrow({ url: options.url, token: options.token, fetch: options.fetch ?? nodeFetch() });
     const defaults: BurrowSandboxOptions = { ...options };
     for (const k of CONNECTION_KEYS) delete defaults[k];
     this.defaults = defaults;

@@ -20,7 +20,7 @@ import { materializeEntry, materializeManifest, type MaterializeContext } from "
 import { DEFAULT_EXEC_YIELD_MS, outcome, ProcessRegistry, writeToProcess } from "./processes.js";
 import { type LaunchContext, startPty, startStream } from "./launch.js";
 import { checkWorkspaceTar } from "./tar.js";
-import { emptyTar, hydrateScript, persistScript } from "../../lib/workspace-archive.js";
+import { emptyTar } from "../../lib/workspace-archive.js";
 
 /** What a Burrow session keeps (and serialises, without any credential). */
 export interface BurrowSandboxSessionState extends SandboxSessionState {
@@ -305,36 +305,29 @@ export class BurrowSandboxSession implements SandboxSession<BurrowSandboxSession
     if (root === "/") throw new SandboxArchiveError("BurrowSandboxClient refuses to archive the whole filesystem (manifest root /)", { provider: "burrow" });
     const skip = this.protectedPaths();
     if (skip.includes("")) return emptyTar();
-    const archive = `/tmp/.burrow-persist-${rand()}.tar`;
     try {
-      await this.sh(persistScript(root, archive, skip), `archive ${root}`);
-      return await this.readBytes(archive);
+      return await this.sandbox.readArchive(root, { exclude: skip });
     } catch (err) {
-      if (err instanceof SandboxArchiveError) throw err;
+      if (err instanceof BurrowApiError && err.code === "FILE_NOT_FOUND") return emptyTar();
       throw new SandboxArchiveError(`BurrowSandboxClient could not persist the workspace: ${(err as Error).message}`, { provider: "burrow", sandboxId: this.state.sandboxId });
-    } finally {
-      await this.sandbox.deleteFile(archive).catch(() => {});
     }
   }
 
   /**
    * Replace the workspace with an archive's contents. The archive is checked
-   * here (limits, no member outside the root), unpacked beside the root, and
-   * only then swapped in: a bad archive leaves the workspace as it was.
+   * here (limits, no member outside the root), and again by the runtime as it
+   * unpacks into a staging directory that is swapped in only when whole: a
+   * bad archive leaves the workspace as it was.
    */
   async hydrateWorkspace(data: WorkspaceArchiveData, options: WorkspaceArchiveOptions = {}): Promise<void> {
     const root = this.state.manifest.root;
     if (root === "/") throw new SandboxArchiveError("BurrowSandboxClient refuses to unpack over the whole filesystem (manifest root /)", { provider: "burrow" });
     const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data instanceof Uint8Array ? data : new Uint8Array(data);
     checkWorkspaceTar(bytes, options.archiveLimits === undefined ? this.archiveLimits : options.archiveLimits, this.protectedPaths());
-    const archive = `/tmp/.burrow-hydrate-${rand()}.tar`;
     try {
-      await this.sandbox.writeFile(archive, bytes);
-      await this.sh(hydrateScript(root, archive), `unpack the archive into ${root}`);
+      await this.sandbox.writeArchive(root, bytes);
     } catch (err) {
       throw new SandboxArchiveError(`BurrowSandboxClient could not hydrate the workspace: ${(err as Error).message}`, { provider: "burrow", sandboxId: this.state.sandboxId });
-    } finally {
-      await this.sandbox.deleteFile(archive).catch(() => {});
     }
   }
 

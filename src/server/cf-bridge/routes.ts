@@ -5,14 +5,11 @@
  * route goes to the sandbox manager and the sandbox's runtime (exec, files),
  * the same code the rest of the API uses.
  */
-import type { IncomingMessage } from "node:http";
 import { randomBytes } from "node:crypto";
-import { Readable } from "node:stream";
 import { BurrowError, type ErrorCode } from "../../contract/index.js";
 import { readJson, readQuery, sendJson, toBurrowError } from "../../lib/http-json.js";
 import { ndjson } from "../../lib/ndjson.js";
-import { checkTar, hydrateScript, persistScript, TarCheckError } from "../../lib/workspace-archive.js";
-import { runtimeError, type RuntimeClient, type SandboxManager } from "../../sandboxes/index.js";
+import { readAll, runtimeError, type RuntimeClient, type SandboxManager } from "../../sandboxes/index.js";
 import type { Ctx, Handler, Router } from "../router.js";
 import { sandboxIdOf } from "../routes/common.js";
 import { CfCreateBody, CfExecBody, CfMountBody, CfPersistQuery, CF_ARCHIVE_LIMITS, CF_ROOT } from "./schemas.js";
@@ -47,23 +44,6 @@ function filePath(ctx: Ctx): string {
 
 async function runtimeJson<T>(rt: RuntimeClient, method: string, path: string, body?: unknown): Promise<T> {
   return rt.json<T>(method, path, body);
-}
-
-/** Run a housekeeping script in the sandbox; a non-zero exit is an error with its output. */
-async function sh(rt: RuntimeClient, script: string, code: ErrorCode, what: string): Promise<void> {
-  const r = await runtimeJson<{ exitCode: number; stdout: string; stderr: string }>(rt, "POST", "/exec", { argv: ["/bin/sh", "-c", script] });
-  if (r.exitCode !== 0) throw new BurrowError(code, `${what} failed: ${(r.stderr || r.stdout).trim().slice(0, 1000) || `exit ${r.exitCode}`}`);
-}
-
-async function readCapped(req: IncomingMessage, max: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > max) throw new BurrowError("PAYLOAD_TOO_LARGE", `the archive is over ${max} bytes, the bridge's limit; send a smaller workspace`);
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
 
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
@@ -145,7 +125,7 @@ export function cfBridgeRoutes(r: Router, sandboxes: SandboxManager): void {
     sendJson(ctx.res, 200, { running: true, state: info.state });
   }));
 
-  // Persist: a tar of /workspace, `excludes` (comma-separated, relative) left out.
+  // Persist: a tar of /workspace (made if missing), `excludes` (comma-separated, relative) left out.
   r.on("POST", `${base}/:id/persist`, wrap(async (ctx) => {
     const id = existing(ctx, sandboxes);
     const q = readQuery(ctx.query, CfPersistQuery);
@@ -153,41 +133,34 @@ export function cfBridgeRoutes(r: Router, sandboxes: SandboxManager): void {
     if (excludes.some((p) => p.startsWith("/") || p.split("/").includes(".."))) throw new BurrowError("INVALID_PATH", "excludes are paths relative to /workspace, without .. segments");
     const rt = await sandboxes.runtime(id);
     const release = sandboxes.hold(id);
-    const archive = `/tmp/.burrow-cf-persist-${randomBytes(4).toString("hex")}.tar`;
     try {
-      await sh(rt, persistScript(CF_ROOT, archive, excludes), "ARCHIVE_CORRUPT", "archiving /workspace");
-      const res = await rt.send("GET", `/files?path=${encodeURIComponent(archive)}`);
-      ctx.res.writeHead(200, { "content-type": "application/x-tar", ...(res.headers["content-length"] ? { "content-length": res.headers["content-length"] } : {}) });
+      const ex = excludes.map((e) => `&exclude=${encodeURIComponent(e)}`).join("");
+      const res = await rt.send("GET", `/archive?dir=${encodeURIComponent(CF_ROOT)}&create=1${ex}`);
+      if ((res.statusCode ?? 500) >= 400) throw await runtimeError(res);
+      ctx.res.writeHead(200, { "content-type": "application/x-tar" });
       res.pipe(ctx.res);
       await new Promise<void>((resolve) => ctx.res.on("close", () => (res.destroy(), resolve())));
     } finally {
       release();
-      await rt.send("DELETE", `/files?path=${encodeURIComponent(archive)}`).then((r) => r.resume(), () => {});
     }
   }));
 
-  // Hydrate: replace /workspace with a tar archive, checked first and swapped in whole (a bad one changes nothing).
+  // Hydrate: replace /workspace with a tar archive, checked as it streams and swapped in whole (a bad one changes nothing).
   r.on("POST", `${base}/:id/hydrate`, wrap(async (ctx) => {
     const id = existing(ctx, sandboxes);
-    const bytes = await readCapped(ctx.req, CF_ARCHIVE_LIMITS.maxInputBytes);
-    try {
-      checkTar(bytes, CF_ARCHIVE_LIMITS);
-    } catch (err) {
-      if (err instanceof TarCheckError) throw new BurrowError(err.details.limit !== undefined ? "PAYLOAD_TOO_LARGE" : "ARCHIVE_CORRUPT", `the workspace archive was refused: ${err.reason}; /workspace is unchanged`, err.details);
-      throw err;
-    }
     const rt = await sandboxes.runtime(id);
     const release = sandboxes.hold(id);
-    const archive = `/tmp/.burrow-cf-hydrate-${randomBytes(4).toString("hex")}.tar`;
     try {
-      const put = await rt.send("PUT", `/files?path=${encodeURIComponent(archive)}`, Readable.from([bytes]));
-      put.resume();
-      if ((put.statusCode ?? 500) >= 400) throw new BurrowError("INTERNAL", "the archive could not be staged in the sandbox");
-      await sh(rt, hydrateScript(CF_ROOT, archive), "ARCHIVE_CORRUPT", "unpacking the archive into /workspace");
-      sendJson(ctx.res, 200, { ok: true, bytes: bytes.length });
+      const { maxInputBytes, maxExtractedBytes, maxMembers } = CF_ARCHIVE_LIMITS;
+      const res = await rt.send("PUT", `/archive?dir=${encodeURIComponent(CF_ROOT)}&maxBytes=${maxInputBytes}&maxExtractedBytes=${maxExtractedBytes}&maxMembers=${maxMembers}`, ctx.req);
+      if ((res.statusCode ?? 500) >= 400) {
+        if (!ctx.req.complete) ctx.res.shouldKeepAlive = false;
+        throw await runtimeError(res);
+      }
+      const written = JSON.parse(await readAll(res)) as { bytes: number; members: number };
+      sendJson(ctx.res, 200, { ok: true, bytes: written.bytes, members: written.members });
     } finally {
       release();
-      await rt.send("DELETE", `/files?path=${encodeURIComponent(archive)}`).then((r) => r.resume(), () => {});
     }
   }));
 

@@ -16,7 +16,12 @@ export function paramOf(ctx: Ctx, name: string, schema: z.ZodType<string>, code:
 export const sandboxIdOf = (ctx: Ctx): string => paramOf(ctx, "id", SandboxId, "INVALID_SANDBOX_ID");
 
 export function parseQuery<S extends z.ZodType>(ctx: Ctx, schema: S): z.infer<S> {
-  const r = schema.safeParse(ctx.query);
+  return parseQueryOf(ctx.query, schema);
+}
+
+/** parseQuery for a query gathered by hand (repeated keys as arrays, say). */
+export function parseQueryOf<S extends z.ZodType>(query: unknown, schema: S): z.infer<S> {
+  const r = schema.safeParse(query);
   if (!r.success) {
     const i = r.error.issues[0]!;
     throw new BurrowError(i.path[0] === "path" ? "INVALID_PATH" : "VALIDATION_FAILED", `query ${i.path.join(".") || ""}: ${i.message}`);
