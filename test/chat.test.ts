@@ -128,6 +128,47 @@ describe("chat agents, driven by @cloudflare/ai-chat's client", () => {
     await page.close();
   });
 
+  it("a page reloaded mid-continuation (after an approval) sees the tool's output and the whole answer, nothing twice", async () => {
+    const name = `tool-reload-${uid()}`;
+    const page = await open(name);
+    await page.evaluate(() => (window as unknown as { chatSend(t: string): void }).chatSend("shell slow"));
+    const tool = () => state(page).then((s) => s?.messages[1]?.parts.find((p) => p.toolCallId === "call-1"));
+    await until("the approval request", async () => (await tool())?.state === "approval-requested");
+    await page.evaluate(() => (window as unknown as { chatApprove(id: string, ok: boolean): void }).chatApprove("approval-1", true));
+    await until("a few words after the tool", async () => ((await texts(page))[1] ?? "").includes("w3 "));
+    await page.reload();
+    const full = Array.from({ length: 25 }, (_, i) => `w${i} `).join("");
+    await until("the continued answer to finish", async () => (await texts(page))[1] === `assistant: ${full}` && (await state(page))?.status === "ready", 15_000);
+    // "ready", not "error": useAgentChat found the continued tool call (it used to fail with "No tool invocation found").
+    assert.equal((await state(page))?.messages.length, 2);
+    assert.equal((await tool())?.state, "output-available");
+    assert.deepEqual(await texts(page), ["user: shell slow", `assistant: ${full}`]);
+    await page.close();
+  });
+
+  it("a connection that joins mid-continuation gets the transcript and the chunks so far as live frames, then the rest", async () => {
+    const name = `tool-join-${uid()}`;
+    const a = await raw(name);
+    a.send(request("r1", "shell slow"));
+    await until("the approval request", () => a.frames.some((f) => f.done === true && f.id === "r1"));
+    a.send({ type: "cf_agent_tool_approval", toolCallId: "call-1", approved: true, autoContinue: true });
+    const continued = () => a.frames.find((f) => f.continuation === true)?.id as string | undefined;
+    await until("a few words", () => continued() && answerText(a.frames, continued()!).includes("w3 "));
+    const b = await raw(name);
+    b.send({ type: "cf_agent_stream_resume_request", probeId: "p1" });
+    await until("the continuation's end", () => b.frames.some((f) => f.done === true && f.continuation === true));
+    const id = b.frames.find((f) => f.continuation === true)!.id as string;
+    assert.ok(!b.frames.some((f) => f.type === "cf_agent_stream_resuming"), "no resume is offered during a continuation");
+    assert.deepEqual(b.frames.find((f) => f.type === "cf_agent_stream_resume_none"), { type: "cf_agent_stream_resume_none", reason: "idle", probeId: "p1" });
+    const first = b.frames.findIndex((f) => f.type === "cf_agent_use_chat_response");
+    assert.equal(b.frames.slice(0, first).filter((f) => f.type === "cf_agent_chat_messages").length, 1, "the transcript comes before the chunks");
+    const chunks = b.frames.filter((f) => f.type === "cf_agent_use_chat_response" && f.id === id && f.body);
+    assert.deepEqual(chunks.map((f) => f.seq), chunks.map((_, i) => i), "every chunk once, in order");
+    assert.ok(chunks.every((f) => f.continuation === true && f.replay === undefined));
+    assert.equal(answerText(b.frames, id), Array.from({ length: 25 }, (_, i) => `w${i} `).join(""));
+    assert.equal(answerText(a.frames, id), answerText(b.frames, id), "the same answer as the connection that asked");
+  });
+
   it("stop() in the page cancels the answer on the server and keeps what streamed", async () => {
     const name = `stop-${uid()}`;
     const page = await open(name);

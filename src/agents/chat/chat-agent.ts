@@ -40,6 +40,8 @@ interface ActiveStream {
   deltas: (PlainDelta | undefined)[];
   /** Connections offered a resume that have not acknowledged it yet: live chunks would reach them twice. */
   pending: Set<string>;
+  /** Connections that joined during this continuation and were sent its chunks so far (see catchUp). */
+  caughtUp: Set<string>;
 }
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -96,6 +98,7 @@ export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<En
     const onClose = this.onClose;
     this.onClose = (conn: Connection, code: number, reason: string) => {
       this.active?.pending.delete(conn.id);
+      this.active?.caughtUp.delete(conn.id);
       this.awaiting.delete(conn.id);
       this.continuing.delete(conn.id);
       return onClose.call(this, conn, code, reason);
@@ -195,7 +198,7 @@ export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<En
         return true;
       case ChatFrame.RESUME_REQUEST:
         if (this.continuing.has(conn.id)) conn.send({ type: ChatFrame.RESUME_NONE, reason: "idle", ...(f.probeId ? { probeId: f.probeId } : {}) });
-        else if (this.active) this.offerResume(conn, f.probeId);
+        else if (this.active) this.offerResume(conn, f.probeId, true);
         else if (this.accepted > 0) {
           // A turn is coming (a continuation after a tool approval, say): keep the client waiting for it.
           this.awaiting.set(conn.id, { conn, ...(f.probeId ? { probeId: f.probeId } : {}) });
@@ -309,10 +312,10 @@ export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<En
       if (!response) return this.sendFrame({ type: ChatFrame.RESPONSE, id: requestId, body: "", done: true, outcome: "completed", ...cont });
 
       const store = this.chatStore();
-      const active: ActiveStream = { requestId, messageId: base?.id ?? randomUUID(), continuation, seq: 0, bodies: [], deltas: [], pending: new Set() };
+      const active: ActiveStream = { requestId, messageId: base?.id ?? randomUUID(), continuation, seq: 0, bodies: [], deltas: [], pending: new Set(), caughtUp: new Set() };
       store.startStream(requestId, active.messageId, continuation);
       this.active = active;
-      for (const { conn, probeId } of this.awaiting.values()) this.offerResume(conn, probeId);
+      for (const { conn, probeId } of this.awaiting.values()) this.offerResume(conn, probeId, true);
       this.awaiting.clear();
       const builder = await buildMessage(base ?? { id: active.messageId, role: "assistant", parts: [] });
       const emit = (chunk: UIMessageChunk) => {
@@ -377,10 +380,35 @@ export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<En
 
   // --- resuming ----------------------------------------------------------------
 
-  private offerResume(conn: Connection, probeId?: string): void {
+  /** `probed`: the client asked (a resume request), so it is owed an answer. */
+  private offerResume(conn: Connection, probeId?: string, probed = false): void {
     if (!this.active) return;
+    if (this.active.continuation) {
+      this.catchUp(conn, this.active);
+      if (probed) conn.send({ type: ChatFrame.RESUME_NONE, reason: "idle", ...(probeId ? { probeId } : {}) });
+      return;
+    }
     this.active.pending.add(conn.id);
     conn.send({ type: ChatFrame.RESUMING, id: this.active.requestId, ...(probeId ? { probeId } : {}) });
+  }
+
+  /**
+   * A connection that joins during a continuation (a reloaded page, a dropped
+   * one back) is not offered a resume: useAgentChat would take a resumed stream
+   * for a fresh message, which has none of the tool calls the continuation
+   * answers ("No tool invocation found"). It gets the stored transcript and the
+   * continuation's chunks so far as live frames instead, which useAgentChat
+   * applies to the last assistant message as it does for the connection that
+   * asked for the continuation; the live chunks follow. The transcript comes
+   * first so that a page that had applied some of these chunks starts again
+   * from the stored message and sees none twice. One step, one socket write.
+   */
+  private catchUp(conn: Connection, active: ActiveStream): void {
+    if (active.caughtUp.has(conn.id)) return;
+    active.caughtUp.add(conn.id);
+    const frames = [JSON.stringify({ type: ChatFrame.MESSAGES, messages: this.messages })];
+    for (let seq = 0; seq < active.bodies.length; seq++) frames.push(JSON.stringify({ type: ChatFrame.RESPONSE, id: active.requestId, body: active.bodies[seq], done: false, seq, continuation: true }));
+    conn.sendAll(frames);
   }
 
   /** Send a connection every chunk so far of the answer it acknowledged, then let it follow the live ones. */
