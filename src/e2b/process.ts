@@ -6,6 +6,7 @@ import { CloseStdinRequest, ConnectRequest, ListRequest, SendInputRequest, SendS
 import type { E2bSandboxes, ProcessMeta } from "./sandboxes.js";
 import { asUser, homeOf, resolvePath, shellQuote, userEnv, userOfRpc } from "./users.js";
 import { ndjson } from "../lib/ndjson.js";
+import { runtimeError } from "../sandboxes/index.js";
 
 /** Burrow's view of one background process (GET /processes in the runtime). */
 interface RuntimeProcess {
@@ -16,6 +17,15 @@ interface RuntimeProcess {
   status: string;
   exitCode: number | null;
   endedAt: string | null;
+}
+
+/** One line of the runtime's process stream: `started` first (for a followed start), then output, then `exit`. */
+interface LogEvent {
+  type: string;
+  process?: RuntimeProcess;
+  data?: string;
+  exitCode?: number | null;
+  status?: string;
 }
 
 /** Where a process started with stdin gets its input: a FIFO per pid, root's only. */
@@ -104,16 +114,26 @@ export class ProcessService {
     const user = userOfRpc(req);
     const deadline = deadlineOf(req);
     const stream = new ConnectStream(res, { ms: keepaliveMs(req), message: { event: { keepalive: {} } } });
+    let release: (() => void) | undefined;
     try {
       await this.sandboxes.ensureUser(id, user);
       const rt = await this.sandboxes.runtime(id);
+      release = this.sandboxes.manager.hold(id);
       const stdin = (b.stdin ?? false) || !!size;
-      const info = await rt.json<RuntimeProcess>("POST", "/processes", {
+      // Started and followed in one runtime request: its first event is the process, then its output and exit.
+      const answer = await rt.send("POST", "/processes", {
         command: commandLine(b.process.cmd, b.process.args ?? [], user, stdin, size),
         ...commandArgv(b.process.cmd, b.process.args ?? [], user, stdin, !!size),
         cwd: b.process.cwd ? resolvePath(b.process.cwd, user) : homeOf(user),
         env: { ...userEnv(user), ...(b.process.envs ?? {}) },
+        follow: true,
       });
+      if ((answer.statusCode ?? 500) >= 400) throw await runtimeError(answer);
+      res.on("close", () => answer.destroy());
+      const events = ndjson<LogEvent>(answer)[Symbol.asyncIterator]();
+      const first = await events.next();
+      if (first.done || first.value.type !== "started") throw new ConnectError("unavailable", "the sandbox stopped before the process started");
+      const info = first.value.process!;
       const pid = info.pid ?? 0;
       const meta: ProcessMeta = { processId: info.id, cmd: b.process.cmd, args: b.process.args ?? [], envs: b.process.envs ?? {}, cwd: b.process.cwd, tag: b.tag, stdin, pty: !!size };
       const known = this.sandboxes.of(id).processes;
@@ -136,10 +156,12 @@ export class ProcessService {
           }, deadline),
         );
       // A caller that leaves early does not save the command from its deadline: the timers stay until it exits.
-      const exited = await this.follow(id, info.id, stream, res, !!size, () => (timedOut ? overdue() : undefined));
+      const exited = await this.relay(events, stream, res, !!size, () => (timedOut ? overdue() : undefined));
       if (exited) timers.forEach(clearTimeout);
     } catch (err) {
       stream.end(err);
+    } finally {
+      release?.();
     }
   }
 
@@ -161,15 +183,24 @@ export class ProcessService {
   }
 
   /** Relay a process's output (kept output first, then live) as data events, then its end event. */
-  /** Returns whether the process's exit was seen (false when the caller or the sandbox went away first). */
-  private async follow(id: string, processId: string, stream: ConnectStream, res: ServerResponse, pty: boolean, endedBy?: () => Error | undefined): Promise<boolean> {
+  private async follow(id: string, processId: string, stream: ConnectStream, res: ServerResponse, pty: boolean): Promise<boolean> {
     const rt = await this.sandboxes.runtime(id);
     const release = this.sandboxes.manager.hold(id);
     try {
       const logs = await rt.send("GET", `/processes/${processId}/logs?follow=1`);
       if ((logs.statusCode ?? 500) >= 400) throw new BurrowError("PROCESS_NOT_FOUND", `no process ${processId} (${logs.statusCode})`);
       res.on("close", () => logs.destroy());
-      for await (const e of ndjson<{ type: string; data?: string; exitCode?: number | null; status?: string }>(logs)) {
+      return await this.relay(ndjson<LogEvent>(logs)[Symbol.asyncIterator](), stream, res, pty);
+    } finally {
+      release();
+    }
+  }
+
+  /** Returns whether the process's exit was seen (false when the caller or the sandbox went away first). */
+  private async relay(events: AsyncIterator<LogEvent>, stream: ConnectStream, res: ServerResponse, pty: boolean, endedBy?: () => Error | undefined): Promise<boolean> {
+    try {
+      for (let next = await events.next(); !next.done; next = await events.next()) {
+        const e = next.value;
         if (e.type === "stdout" || e.type === "stderr") stream.send({ event: { data: { [pty ? "pty" : e.type]: Buffer.from(e.data ?? "").toString("base64") } } });
         else if (e.type === "exit") {
           const instead = endedBy?.();
@@ -187,8 +218,6 @@ export class ProcessService {
     } catch (err) {
       if (res.destroyed) return false; // the caller left: its stream is gone, nothing to answer
       throw err;
-    } finally {
-      release();
     }
   }
 

@@ -19,6 +19,8 @@ interface StartBody {
   env?: Record<string, string | null>;
   processId?: string;
   sessionId?: string;
+  /** Answer with NDJSON: `started` (the process), then its output and exit (the server's E2B gateway). */
+  follow?: boolean;
 }
 
 /** Background processes and port readiness. Bodies were validated by the server. */
@@ -76,7 +78,11 @@ export class ProcessRoutes {
       sessionId: b.sessionId,
     });
     await p.started;
-    sendJson(res, 200, p.info);
+    if (!b.follow) return sendJson(res, 200, p.info);
+    // Started and followed in one request (E2B's Start): the process first, then its output and exit as `logs?follow` sends them.
+    const send = startNdjson(res);
+    send({ type: "started", process: p.info });
+    this.follow(res, p, 0, send);
   }
 
   private logs(req: IncomingMessage, res: ServerResponse, p: ManagedProcess, q: Record<string, string>): void {
@@ -91,8 +97,11 @@ export class ProcessRoutes {
         exitCode: p.info.exitCode,
       });
     }
-    const send = startNdjson(res);
-    const since = Number(q.since ?? 0);
+    this.follow(res, p, Number(q.since ?? 0), startNdjson(res));
+  }
+
+  /** Output kept since `since`, then live output, then the exit, as NDJSON events. */
+  private follow(res: ServerResponse, p: ManagedProcess, since: number, send: (event: object) => void): void {
     if (p.logs.droppedBytes && since < (p.logs.since(0)[0]?.seq ?? 0))
       send({ type: "dropped", bytes: p.logs.droppedBytes, message: `${p.logs.droppedBytes} bytes of the oldest output were dropped to keep the log bounded` });
     for (const e of p.logs.since(since)) send({ type: e.stream, seq: e.seq, data: e.data });
@@ -101,7 +110,8 @@ export class ProcessRoutes {
       send({ type: "exit", exitCode: info.exitCode, status: info.status });
       res.end();
     });
-    req.on("close", () => {
+    // The response's close: the request's can come as soon as its body is read (a POST's).
+    res.on("close", () => {
       unsubscribe();
       offExit();
     });
