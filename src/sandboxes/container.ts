@@ -9,6 +9,7 @@ import { makeUserPidsCgroup, oomKills, removeCgroupTree } from "./cgroups.js";
 import { ID_OFFSET, ID_RANGE, ociSpec } from "./oci-spec.js";
 import { mountOverlay, unmount } from "./overlay.js";
 import { RuntimeClient } from "./runtime-client.js";
+import { HostnameSetter } from "./hostname-setter.js";
 import type { Runc } from "./runc.js";
 import type { SandboxRecord } from "./registry.js";
 import type { UidRanges } from "./uid-ranges.js";
@@ -80,6 +81,8 @@ export async function removeSandboxFiles(sandboxesDir: string, id: string): Prom
 export class Container {
   client: RuntimeClient;
   private closeEgress: (() => void) | undefined;
+  /** A pool slot's hostname setter, waiting for the claim (readyForAdoption). */
+  private hostnameSetter: HostnameSetter | undefined;
   private paths;
   /** runc's name for it: the sandbox's, or a pool slot's when it was started ahead of need. */
   readonly containerId: string;
@@ -127,6 +130,11 @@ export class Container {
    * directory, hostname and environment. The overlay mount and the runtime's
    * socket move with the directory.
    */
+  /** A pool slot that is ready: start what will name it at its claim (see HostnameSetter). */
+  readyForAdoption(): void {
+    this.hostnameSetter ??= new HostnameSetter(readFileSync(join(this.paths.dir, "pid"), "utf8").trim());
+  }
+
   async adopt(record: SandboxRecord): Promise<void> {
     const from = this.paths;
     this.paths = sandboxPaths(this.deps.sandboxesDir, record.id);
@@ -138,8 +146,10 @@ export class Container {
     this.record = record;
     this.client.close();
     this.client = new RuntimeClient(this.paths.socket);
-    const pid = readFileSync(join(this.paths.dir, "pid"), "utf8").trim();
-    await pexec("nsenter", ["-t", pid, "-u", "hostname", record.id]);
+    const setter = this.hostnameSetter;
+    this.hostnameSetter = undefined;
+    if (setter) await setter.set(record.id);
+    else await pexec("nsenter", ["-t", readFileSync(join(this.paths.dir, "pid"), "utf8").trim(), "-u", "hostname", record.id]);
     if (Object.keys(record.env).length) await this.client.json("POST", "/env", { env: record.env });
   }
 
@@ -214,6 +224,8 @@ export class Container {
   async stop(): Promise<void> {
     // `this.paths` is read after the delete: an adopted container's mount moved with its directory.
     this.client.close();
+    this.hostnameSetter?.dispose();
+    this.hostnameSetter = undefined;
     await this.deps.runc.delete(this.containerId);
     // runc removes the cgroups it made; the user child (and a leftover from a failed start) go here.
     removeCgroupTree(this.cgroupPath);

@@ -118,12 +118,18 @@ export class WarmPool {
           break;
         }
         // A new runtime's first command compiles its exec path (about 10 ms): pay that here, not in the claimed sandbox's first request.
-        // Twice: the first may come before the runtime's spawner is ready. A command leaves nothing behind that the sandbox would show.
+        // Twice: the first may come before the runtime's spawner is ready; then once streamed (SDKs that follow output use that path).
+        // A command leaves nothing behind that the sandbox would show.
         for (let i = 0; i < 2; i++) await c.client.json("POST", "/exec", { argv: ["/bin/true"] }).catch(() => {});
+        await c.client.send("POST", "/exec?stream=1", { argv: ["/bin/true"], cwd: "/" }).then((r) => new Promise((done) => r.on("end", done).on("error", done).resume()), () => {});
+        // And the file calls a session starts with (the SDK providers make their root and look for bash).
+        await c.client.json("GET", "/files/exists?path=%2F").catch(() => {});
+        await c.client.json("POST", "/files/mkdir", { path: "/tmp", recursive: true }).catch(() => {});
         if (this.closed) {
           await this.discard(c, id);
           break;
         }
+        c.readyForAdoption();
         this.versions.set(c, record.imageVersion);
         list.push(c);
       }
