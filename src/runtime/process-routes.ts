@@ -21,6 +21,8 @@ interface StartBody {
   sessionId?: string;
   /** Answer with NDJSON: `started` (the process), then its output and exit (the server's E2B gateway). */
   follow?: boolean;
+  /** Not kept in the process list (the warm pool's warm-up). */
+  unlisted?: boolean;
 }
 
 /** Background processes and port readiness. Bodies were validated by the server. */
@@ -76,7 +78,7 @@ export class ProcessRoutes {
       env: applyEnv(base.env, b.env),
       processId: b.processId,
       sessionId: b.sessionId,
-    });
+    }, !b.unlisted);
     await p.started;
     if (!b.follow) return sendJson(res, 200, p.info);
     // Started and followed in one request (E2B's Start): the process first, then its output and exit as `logs?follow` sends them.

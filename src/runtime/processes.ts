@@ -179,13 +179,15 @@ export class ProcessTable {
   private readonly procs = new Map<string, ManagedProcess>();
   private static readonly KEEP_FINISHED = 200;
 
-  start(opts: Omit<StartOptions, "cwd"> & { cwd: string }): ManagedProcess {
+  /** `listed: false` runs it without keeping it here (the warm pool's warm-up: nothing a sandbox's user would see). */
+  start(opts: Omit<StartOptions, "cwd"> & { cwd: string }, listed = true): ManagedProcess {
     checkCwd(opts.cwd);
     const id = opts.processId ?? `proc-${randomHex(5)}`;
     const existing = this.procs.get(id);
     if (existing && !existing.done)
       throw new BurrowError("PROCESS_EXISTS", `a process with id ${id} is still running: kill it first or pick another id`, { processId: id });
     const p = new ManagedProcess(id, opts);
+    if (!listed) return p;
     this.procs.set(id, p);
     this.prune();
     return p;

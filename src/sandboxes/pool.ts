@@ -122,6 +122,8 @@ export class WarmPool {
         // A command leaves nothing behind that the sandbox would show.
         for (let i = 0; i < 2; i++) await c.client.json("POST", "/exec", { argv: ["/bin/true"] }).catch(() => {});
         await c.client.send("POST", "/exec?stream=1", { argv: ["/bin/true"], cwd: "/" }).then((r) => new Promise((done) => r.on("end", done).on("error", done).resume()), () => {});
+        // A background process, started and followed as E2B's commands are, kept out of the sandbox's process list.
+        await c.client.send("POST", "/processes", { command: "true", argv: ["/bin/true"], cwd: "/", follow: true, unlisted: true }).then((r) => new Promise((done) => r.on("end", done).on("error", done).resume()), () => {});
         // And the file calls a session starts with (the SDK providers make their root and look for bash).
         await c.client.json("GET", "/files/exists?path=%2F").catch(() => {});
         await c.client.json("POST", "/files/mkdir", { path: "/tmp", recursive: true }).catch(() => {});
