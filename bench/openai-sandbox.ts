@@ -49,18 +49,21 @@ export async function benchOpenAISandbox(): Promise<void> {
     let bytes = 0;
     const persist: number[] = [];
     const hydrate: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    // One round unmeasured first: the files just written are still going to disk.
+    for (let i = 0; i < 6; i++) {
       let archive!: Uint8Array;
-      persist.push(await time(async () => (archive = await s.persistWorkspace())));
+      const p = await time(async () => (archive = await s.persistWorkspace()));
       bytes = archive.byteLength;
-      hydrate.push(await time(() => b.hydrateWorkspace(archive)));
+      const h = await time(() => b.hydrateWorkspace(archive));
+      if (i > 0) persist.push(p), hydrate.push(h);
     }
     const mb = bytes / 1e6;
     const both = median(persist) + median(hydrate);
+    const rate = (t: number) => `${(mb / (t / 1000)).toFixed(0)} MB/s`;
     report(
       `SDK provider: persist + hydrate of a ${mb.toFixed(0)} MB workspace`,
       // The workspace's size over the two together (out, then in): the stricter reading of the target.
-      `${(mb / (both / 1000)).toFixed(0)} MB/s (persist ${ms(median(persist))}, hydrate ${ms(median(hydrate))})`,
+      `${(mb / (both / 1000)).toFixed(0)} MB/s (persist ${ms(median(persist))} = ${rate(median(persist))}, hydrate ${ms(median(hydrate))} = ${rate(median(hydrate))})`,
       ">= 200 MB/s",
       "",
       mb / (both / 1000) >= 200,
