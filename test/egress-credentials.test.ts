@@ -57,6 +57,8 @@ describe("egress credential injection over real TLS", () => {
   const apiHost = () => `host.burrow.internal:${apiPort}`;
 
   it("adds the token for curl, Node, Python and git, while nothing inside holds it", async () => {
+    // Whole seconds, a little early: find compares modification times to the second.
+    const madeAt = Math.floor(Date.now() / 1000) - 2;
     const sbx = srv.burrow.sandbox(name("creds"));
     const gitHost = `host.burrow.internal:${git.port}`;
     const policy = await sbx.setEgress({ allowedHosts: [apiHost(), gitHost], byHost: { [apiHost()]: "api", [gitHost]: "git" } });
@@ -72,14 +74,19 @@ describe("egress credential injection over real TLS", () => {
     assert.ok(seen.includes(`Bearer ${API_SECRET}`));
 
     // Everything the sandbox can read: files, every process's environment and command line, its own env.
+    // Files: every one written since the sandbox was made, wherever it is (the image's 1.7 GB cannot hold
+    // a secret the server only has now, and reading them all from a cold disk outlasts the command's timeout).
     // The needles go in a file the search skips, so no command line carries them.
-    await sbx.writeFile("/needle/patterns", `${API_SECRET}\n${GIT_SECRET}\n`);
+    // A control needle in a file of its own shows the search reaches what was written.
+    const control = `control-${Math.random().toString(36).slice(2)}`;
+    await sbx.writeFile("/needle/patterns", `${API_SECRET}\n${GIT_SECRET}\n${control}\n`);
+    await sbx.writeFile("/tmp/control.txt", control);
     const search = await sbx.exec(
-      "grep -rlsF -f /needle/patterns / --exclude-dir=proc --exclude-dir=sys --exclude-dir=needle 2>/dev/null | head; " +
+      `find / \\( -path /proc -o -path /sys -o -path /needle \\) -prune -o -type f -newermt @${madeAt} -print0 2>/dev/null | xargs -0 -r grep -lsF -f /needle/patterns | head; ` +
         "cat /proc/[0-9]*/environ /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' '\\n' | grep -cF -f /needle/patterns; env | grep -c SECRET",
       { timeoutMs: 120_000 },
     );
-    assert.equal(search.stdout, "0\n0\n");
+    assert.equal(search.stdout, "/tmp/control.txt\n0\n0\n");
     assert.doesNotMatch((await sbx.exec("cat /workspace/private/.git/config")).stdout, /secret|bot:/);
     const audit = await sbx.egressAudit();
     assert.doesNotMatch(JSON.stringify(audit), new RegExp(`${API_SECRET}|${GIT_SECRET}`));
