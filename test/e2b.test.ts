@@ -43,6 +43,13 @@ describe("E2B SDK against Burrow (/e2b), unmodified e2b and @e2b/code-interprete
     assert.equal(r.stdout, "hi\nuser\n/home/user\n/home/user\n");
     const root = await sbx.commands.run("whoami", { user: "root" });
     assert.equal(root.stdout, "root\n");
+    // The home was made from /etc/skel as useradd makes it: the same files, modes, times and contents, the user's own.
+    const listing = (dir: string, owner: string) => `cd ${dir} && find . -mindepth 1 -printf '%P %y %m %TY%Tm%Td%TH%TM %u\\n' | sed 's/ [^ ]*$/ ${owner}/' | LC_ALL=C sort`;
+    const home = await sbx.commands.run(`${listing("/home/user", "X")}; find /home/user -mindepth 1 ! -user user | wc -l`, { user: "root" });
+    const skel = await sbx.commands.run(`${listing("/etc/skel", "X")}; echo 0`, { user: "root" });
+    assert.equal(home.stdout, skel.stdout);
+    assert.match(home.stdout, /^\.bashrc f /m);
+    assert.equal((await sbx.commands.run("cmp /etc/skel/.bashrc /home/user/.bashrc && echo same")).stdout, "same\n");
     // The runtime switches to the user itself (no setpriv before the command): the same ids and groups setpriv gives.
     await sbx.commands.run("groupadd -f extra && usermod -aG extra user", { user: "root" });
     const ids = await sbx.commands.run("id; cat /proc/$$/status | grep -E '^(Uid|Gid)'");
