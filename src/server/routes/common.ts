@@ -53,6 +53,28 @@ export function runtimeOf(ctx: Ctx, sandboxes: SandboxManager, id: string): Prom
 }
 
 /**
+ * A transfer through the runtime: the sandbox is held awake while the bytes
+ * move, inside span `name` (the runtime's part is `runtime.<name>`); a PUT's
+ * body streams to the runtime, and the runtime's answer is relayed.
+ */
+export async function relayTransfer(ctx: Ctx, sandboxes: SandboxManager, name: string, path: string): Promise<void> {
+  const id = sandboxIdOf(ctx);
+  const rt = await runtimeOf(ctx, sandboxes, id);
+  const release = sandboxes.hold(id);
+  try {
+    await tracer.child(tracer.of(ctx.req), name, { sandbox: id }, async (span) => {
+      const upload = ctx.req.method === "PUT";
+      const answer = await sendTraced(rt, span, `runtime.${name}`, { sandbox: id }, ctx.req.method ?? "GET", path, upload ? ctx.req : undefined);
+      // Refused part-way (a full disk, a bad archive member): the rest of the body will never be read, so this connection cannot carry another request.
+      if (upload && (answer.statusCode ?? 500) >= 400 && !ctx.req.complete) ctx.res.shouldKeepAlive = false;
+      await relay(answer, ctx.res);
+    });
+  } finally {
+    release();
+  }
+}
+
+/**
  * A runtime request made inside `span`: it carries the trace context, and
  * the runtime's own part comes back as the child `runtimeSpan`.
  */

@@ -2,7 +2,7 @@ import { DeleteQuery, ListQuery, MkdirBody, MoveBody, PathQuery, WatchQuery, Wri
 import { readJson } from "../../lib/http-json.js";
 import type { SandboxManager } from "../../sandboxes/index.js";
 import type { Router } from "../router.js";
-import { parseQuery, qs, relay, runtimeOf, sandboxIdOf, sendTraced, sseFromRuntime } from "./common.js";
+import { parseQuery, qs, relay, relayTransfer, runtimeOf, sandboxIdOf, sendTraced, sseFromRuntime } from "./common.js";
 import { tracer } from "../../observability/tracing.js";
 
 /** Files: bytes stream through in both directions; the runtime resolves every path inside the sandbox. */
@@ -21,19 +21,7 @@ export function fileRoutes(r: Router, sandboxes: SandboxManager): void {
   });
   r.on("PUT", base, async (ctx) => {
     const q = parseQuery(ctx, WriteQuery);
-    const id = sandboxIdOf(ctx);
-    const rt = await runtimeOf(ctx, sandboxes, id);
-    const release = sandboxes.hold(id);
-    try {
-      await tracer.child(tracer.of(ctx.req), "files.write", { sandbox: id }, async (span) => {
-        const answer = await sendTraced(rt, span, "runtime.files.write", { sandbox: id }, "PUT", `/files?${qs(q)}`, ctx.req);
-        // Refused part-way (a full disk, say): the rest of the body will never be read, so this connection cannot carry another request.
-        if ((answer.statusCode ?? 500) >= 400 && !ctx.req.complete) ctx.res.shouldKeepAlive = false;
-        await relay(answer, ctx.res);
-      });
-    } finally {
-      release();
-    }
+    await relayTransfer(ctx, sandboxes, "files.write", `/files?${qs(q)}`);
   });
   r.on("DELETE", base, async (ctx) => {
     const q = parseQuery(ctx, DeleteQuery);
