@@ -52,7 +52,7 @@ const literal = (rel: string) => `./${rel.replace(/^\.?\/+/, "").replace(/([*?[\
 export async function sendArchive(res: ServerResponse, dir: string, excludes: string[], create = false): Promise<void> {
   if (create) changeable(dir);
   await directory(dir, create);
-  const child = startTar(["-C", dir, ...excludes.map((e) => `--exclude=${literal(e)}`), "-b", "128", "-cf", "-", "."], "ignore");
+  const child = startTar(["-C", dir, ...excludes.map((e) => `--exclude=${literal(e)}`), "-cf", "-", "."], "ignore");
   const done = finished(child);
   const out = child.stdout!;
   const first = await new Promise<Buffer | null>((resolve) => {
