@@ -7,6 +7,8 @@ export { Sandbox, ExecutionSession } from "./sandbox.js";
 export type { ExecOptions, ReadFileResult, Command, ExposedPortInfo, CodeEvent, CodeLanguage } from "./types.js";
 export { BurrowApiError } from "./errors.js";
 export { Process, type WaitForPortOptions } from "./process.js";
+export { collectBytes } from "./transfers.js";
+export type { WatchOptions } from "./watch.js";
 export type { CodeContextOptions, RunCodeOptions } from "./code-contexts.js";
 export { TerminalConnection, type TerminalOptions } from "./terminal.js";
 export type { ConnectionConfig } from "./transport.js";

@@ -6,6 +6,8 @@ import { BurrowApiError, checkSandboxId } from "./errors.js";
 import { Process, streamProcessLogs, waitForPort, type WaitForPortOptions } from "./process.js";
 import { openTerminal, type TerminalConnection, type TerminalOptions } from "./terminal.js";
 import type { Transport } from "./transport.js";
+import { collectBytes, Transfers } from "./transfers.js";
+import { watchPath, type WatchOptions } from "./watch.js";
 import type { CodeEvent, Command, ExecOptions, ExposedPortInfo, ReadFileResult } from "./types.js";
 import type { SandboxUsage } from "../contract/usage.js";
 import type { ArchiveWritten, BackupInfo, CodeContextInfo, CreateBackupBody, EgressAuditEvent, EgressPatchBody, EgressPolicyBody, EgressPolicyInfo, Execution, ProcessInfo, ProcessLogEvent, RestoreBackupBody, SnapshotInfo, WatchEvent } from "../contract/index.js";
@@ -27,6 +29,7 @@ export class Sandbox {
   ) {
     checkSandboxId(id);
     this.code = new CodeContexts(t, `/v1/sandboxes/${enc(id)}`);
+    this.transfers = new Transfers(t, `/v1/sandboxes/${enc(id)}`);
   }
 
   /** What logging a handle shows: its name, never the credentials or creation options (env may hold secrets). */
@@ -43,6 +46,7 @@ export class Sandbox {
   }
 
   private readonly code: CodeContexts;
+  private readonly transfers: Transfers;
 
   /** With creation options, the first call makes sure they are applied. */
   private async ready(): Promise<void> {
@@ -109,49 +113,30 @@ export class Sandbox {
   /** Write a file: a string (UTF-8), bytes, or a stream of any size. Parents are created. */
   async writeFile(path: string, content: string | Uint8Array | ReadableStream<Uint8Array>, opts: { mode?: string | number; encoding?: "utf-8" | "base64" } = {}): Promise<{ path: string; size: number }> {
     await this.ready();
-    const body = typeof content === "string" && opts.encoding === "base64" ? Buffer.from(content, "base64") : content;
-    const mode = opts.mode === undefined ? undefined : typeof opts.mode === "number" ? opts.mode.toString(8) : opts.mode;
-    const q = `path=${enc(path)}${mode ? `&mode=${mode}` : ""}`;
-    const res = await this.t.request("PUT", `${this.base}/files?${q}`, { body: body as BodyInit, headers: { "content-type": "application/octet-stream" } });
-    return res.json() as Promise<{ path: string; size: number }>;
+    return this.transfers.writeFile(path, content, opts);
   }
 
   /** Read a file as UTF-8 text (default) or base64. */
   async readFile(path: string, opts: { encoding?: "utf-8" | "base64" } = {}): Promise<ReadFileResult> {
     await this.ready();
-    const res = await this.t.request("GET", `${this.base}/files?path=${enc(path)}`);
-    const bytes = Buffer.from(await res.arrayBuffer());
-    const encoding = opts.encoding ?? "utf-8";
-    return {
-      path,
-      content: encoding === "base64" ? bytes.toString("base64") : bytes.toString("utf8"),
-      encoding,
-      mimeType: res.headers.get("content-type") ?? "application/octet-stream",
-      size: bytes.length,
-    };
+    return this.transfers.readFile(path, opts);
   }
 
   /** Read a file as a byte stream, for files of any size. */
   async readFileStream(path: string): Promise<ReadableStream<Uint8Array>> {
     await this.ready();
-    const res = await this.t.request("GET", `${this.base}/files?path=${enc(path)}`);
-    return res.body!;
+    return this.transfers.readFileStream(path);
   }
 
   /** A tar stream of a directory (members `./…`); `exclude` takes paths relative to it. */
   async readArchiveStream(path: string, opts: { exclude?: string[] } = {}): Promise<ReadableStream<Uint8Array>> {
     await this.ready();
-    const ex = (opts.exclude ?? []).map((e) => `&exclude=${enc(e)}`).join("");
-    const res = await this.t.request("GET", `${this.base}/archive?path=${enc(path)}${ex}`);
-    return res.body!;
+    return this.transfers.readArchiveStream(path, opts);
   }
 
   /** A directory as tar bytes in memory; see readArchiveStream for any size. */
   async readArchive(path: string, opts: { exclude?: string[] } = {}): Promise<Uint8Array> {
-    const chunks: Uint8Array[] = [];
-    // Gathered chunk by chunk: Response.arrayBuffer() is several times slower on large bodies.
-    for await (const c of (await this.readArchiveStream(path, opts)) as unknown as AsyncIterable<Uint8Array>) chunks.push(c);
-    return chunks.length === 1 ? chunks[0]! : new Uint8Array(Buffer.concat(chunks));
+    return collectBytes(await this.readArchiveStream(path, opts));
   }
 
   /**
@@ -161,9 +146,7 @@ export class Sandbox {
    */
   async writeArchive(path: string, archive: Uint8Array | ReadableStream<Uint8Array>, opts: { maxMembers?: number; maxExtractedBytes?: number } = {}): Promise<ArchiveWritten> {
     await this.ready();
-    const lim = [opts.maxMembers === undefined ? "" : `&maxMembers=${opts.maxMembers}`, opts.maxExtractedBytes === undefined ? "" : `&maxExtractedBytes=${opts.maxExtractedBytes}`].join("");
-    const res = await this.t.request("PUT", `${this.base}/archive?path=${enc(path)}${lim}`, { body: archive as BodyInit, headers: { "content-type": "application/x-tar" } });
-    return res.json() as Promise<ArchiveWritten>;
+    return this.transfers.writeArchive(path, archive, opts);
   }
 
   async listFiles(path: string, opts: { recursive?: boolean; includeHidden?: boolean } = {}): Promise<FileEntry[]> {
@@ -277,18 +260,9 @@ export class Sandbox {
    * loop breaks or `signal` aborts, which frees the watcher. Excludes `.git`
    * and `node_modules` unless `exclude` says otherwise.
    */
-  async *watch(path: string, opts: { recursive?: boolean; include?: string[]; exclude?: string[]; signal?: AbortSignal } = {}): AsyncGenerator<WatchEvent | { type: "watching"; path: string }> {
+  async *watch(path: string, opts: WatchOptions = {}): AsyncGenerator<WatchEvent | { type: "watching"; path: string }> {
     await this.ready();
-    const q = new URLSearchParams({ path, recursive: String(opts.recursive ?? true) });
-    if (opts.include?.length) q.set("include", opts.include.join(","));
-    if (opts.exclude) q.set("exclude", opts.exclude.join(","));
-    for await (const e of this.t.sse("GET", `${this.base}/watch?${q}`, undefined, opts.signal)) {
-      if (e.event === "error") {
-        const d = e.data as { code: string; message: string };
-        throw new BurrowApiError(d.code === "FILE_NOT_FOUND" ? 404 : 500, d);
-      }
-      yield e.data as WatchEvent | { type: "watching"; path: string };
-    }
+    yield* watchPath(this.t, this.base, path, opts);
   }
 
   /**

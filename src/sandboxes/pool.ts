@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import { randomBytes } from "node:crypto";
 import { Container, type ContainerDeps, removeSandboxFiles } from "./container.js";
 import { DEFAULT_LIMITS } from "./defaults.js";
@@ -6,6 +7,10 @@ import { messageOf, report } from "../observability/channels.js";
 
 /** Pool slots live beside sandboxes under names no sandbox can have (ids never start with "_"). */
 const slotId = () => `_pool-${randomBytes(5).toString("hex")}`;
+
+/** A warm-up request read to its end; a failure only means that path stays cold. */
+const drained = (answer: Promise<Readable>): Promise<void> =>
+  answer.then((r) => new Promise<void>((done) => r.on("end", () => done()).on("error", () => done()).resume()), () => {});
 
 /**
  * How long after a claim the pool waits before starting a replacement. A
@@ -121,9 +126,9 @@ export class WarmPool {
         // Twice: the first may come before the runtime's spawner is ready; then once streamed (SDKs that follow output use that path).
         // A command leaves nothing behind that the sandbox would show.
         for (let i = 0; i < 2; i++) await c.client.json("POST", "/exec", { argv: ["/bin/true"] }).catch(() => {});
-        await c.client.send("POST", "/exec?stream=1", { argv: ["/bin/true"], cwd: "/" }).then((r) => new Promise((done) => r.on("end", done).on("error", done).resume()), () => {});
+        await drained(c.client.send("POST", "/exec?stream=1", { argv: ["/bin/true"], cwd: "/" }));
         // A background process, started and followed as E2B's commands are, kept out of the sandbox's process list.
-        await c.client.send("POST", "/processes", { command: "true", argv: ["/bin/true"], cwd: "/", follow: true, unlisted: true }).then((r) => new Promise((done) => r.on("end", done).on("error", done).resume()), () => {});
+        await drained(c.client.send("POST", "/processes", { command: "true", argv: ["/bin/true"], cwd: "/", follow: true, unlisted: true }));
         // And the file calls a session starts with (the SDK providers make their root and look for bash).
         await c.client.json("GET", "/files/exists?path=%2F").catch(() => {});
         await c.client.json("POST", "/files/mkdir", { path: "/tmp", recursive: true }).catch(() => {});

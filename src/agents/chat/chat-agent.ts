@@ -3,11 +3,13 @@ import type { UIMessage, UIMessageChunk } from "ai";
 import { Agent, internals, type ConnectionContext } from "../agent.js";
 import type { Connection } from "../connection.js";
 import { chunksOf, type ChatResponse } from "./chunks.js";
-import { ChatFrame, incoming, isChatFrame, MAX_MESSAGE_BYTES, requestBody, type Incoming } from "./protocol.js";
+import { ChatFrame, MAX_MESSAGE_BYTES, readChatFrame, requestBody, type Incoming } from "./protocol.js";
 import { ChatStore } from "./store.js";
 import { buildMessage } from "./build-message.js";
 import { recoverOpenStreams } from "./recover.js";
-import { plainDelta, replayFrames, type PlainDelta } from "./replay.js";
+import { catchUpFrames, plainDelta, replayFrames } from "./replay.js";
+import { newActiveStream, type ActiveStream } from "./active-stream.js";
+import { messageWithToolCall, withToolAnswer } from "./tool-answers.js";
 
 export interface ChatMessageOptions {
   /** Aborted when a client cancels the answer or the chat is cleared: stop the model when it fires. */
@@ -28,20 +30,6 @@ interface Turn {
   body: Record<string, unknown>;
   /** Connections that already hold the transcript this turn starts from. */
   exclude: string[];
-}
-
-interface ActiveStream {
-  requestId: string;
-  messageId: string;
-  continuation: boolean;
-  seq: number;
-  /** Every chunk sent so far (as stored), and which are plain deltas: a replay sends these, not SQLite's copy. */
-  bodies: string[];
-  deltas: (PlainDelta | undefined)[];
-  /** Connections offered a resume that have not acknowledged it yet: live chunks would reach them twice. */
-  pending: Set<string>;
-  /** Connections that joined during this continuation and were sent its chunks so far (see catchUp). */
-  caughtUp: Set<string>;
 }
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -161,22 +149,10 @@ export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<En
 
   /** Handle a chat-protocol frame; false when the frame is not one (it goes to onMessage). */
   private async onChatFrame(conn: Connection, data: string | Buffer): Promise<boolean> {
-    if (typeof data !== "string") return false;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(data);
-    } catch {
-      return false;
-    }
-    if (!isChatFrame(raw)) return false;
-    const parsed = incoming.safeParse(raw);
-    if (!parsed.success) {
-      const rawId = (raw as { id?: unknown }).id;
-      const id = typeof rawId === "string" && rawId && raw.type === ChatFrame.REQUEST ? rawId : undefined;
-      const issue = parsed.error.issues[0];
-      return this.refuse(conn, "CHAT_BAD_FRAME", `malformed ${raw.type} frame: ${issue ? `${issue.path.join(".") || "frame"}: ${issue.message}` : "invalid"}`, id);
-    }
-    const f = parsed.data;
+    const read = readChatFrame(data);
+    if (!read) return false;
+    if ("refused" in read) return this.refuse(conn, "CHAT_BAD_FRAME", read.refused, read.requestId);
+    const f = read.frame;
     // A readonly connection may watch the chat (and resume it) but not change it.
     if (conn.readonly && f.type !== ChatFrame.RESUME_REQUEST && f.type !== ChatFrame.RESUME_ACK)
       return this.refuse(conn, "CHAT_READONLY", "this connection is readonly: it cannot send, change or clear the chat", f.type === ChatFrame.REQUEST ? f.id : undefined);
@@ -240,17 +216,9 @@ export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<En
     if (owner) this.continuing.set(owner, (this.continuing.get(owner) ?? 0) + 1);
     this.chain(async () => {
       const messages = this.messages;
-      const mi = messages.findLastIndex((m) => m.parts.some((p) => (p as { toolCallId?: string }).toolCallId === f.toolCallId));
+      const mi = messageWithToolCall(messages, f.toolCallId);
       if (mi < 0) return void this.refuse(conn, "CHAT_TOOL_CALL_NOT_FOUND", `no tool call ${f.toolCallId} in this conversation`);
-      const message = messages[mi]!;
-      const parts = message.parts.map((p) => {
-        const part = p as Record<string, unknown> & { toolCallId?: string; approval?: Record<string, unknown> };
-        if (part.toolCallId !== f.toolCallId) return p;
-        if (f.type === ChatFrame.TOOL_APPROVAL) return { ...part, state: "approval-responded", approval: { ...(part.approval ?? { id: f.toolCallId }), approved: f.approved } };
-        if (f.state === "output-error") return { ...part, state: "output-error", errorText: f.errorText ?? "tool failed" };
-        return { ...part, state: "output-available", output: f.output };
-      }) as UIMessage["parts"];
-      const updated = { ...message, parts };
+      const updated = withToolAnswer(messages[mi]!, f);
       this.setTranscript(messages.map((m, i) => (i === mi ? updated : m)));
       this.sendFrame({ type: ChatFrame.MESSAGE_UPDATED, message: updated });
       if (f.autoContinue) await this.runTurn({ requestId: randomUUID(), continuation: true, body: {}, exclude: [] });
@@ -312,7 +280,7 @@ export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<En
       if (!response) return this.sendFrame({ type: ChatFrame.RESPONSE, id: requestId, body: "", done: true, outcome: "completed", ...cont });
 
       const store = this.chatStore();
-      const active: ActiveStream = { requestId, messageId: base?.id ?? randomUUID(), continuation, seq: 0, bodies: [], deltas: [], pending: new Set(), caughtUp: new Set() };
+      const active = newActiveStream(requestId, base?.id ?? randomUUID(), continuation);
       store.startStream(requestId, active.messageId, continuation);
       this.active = active;
       for (const { conn, probeId } of this.awaiting.values()) this.offerResume(conn, probeId, true);
@@ -406,9 +374,7 @@ export abstract class ChatAgent<Env = unknown, State = unknown> extends Agent<En
   private catchUp(conn: Connection, active: ActiveStream): void {
     if (active.caughtUp.has(conn.id)) return;
     active.caughtUp.add(conn.id);
-    const frames = [JSON.stringify({ type: ChatFrame.MESSAGES, messages: this.messages })];
-    for (let seq = 0; seq < active.bodies.length; seq++) frames.push(JSON.stringify({ type: ChatFrame.RESPONSE, id: active.requestId, body: active.bodies[seq], done: false, seq, continuation: true }));
-    conn.sendAll(frames);
+    conn.sendAll(catchUpFrames(active.requestId, this.messages, active.bodies));
   }
 
   /** Send a connection every chunk so far of the answer it acknowledged, then let it follow the live ones. */

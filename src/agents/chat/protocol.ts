@@ -69,3 +69,25 @@ export const requestBody = z.looseObject({
 
 /** One message, serialised, may be at most this big: it is one SQLite row. */
 export const MAX_MESSAGE_BYTES = 2 * 1024 * 1024;
+
+/**
+ * A WebSocket message read as a chat frame: undefined when it is not one (it
+ * goes to the agent's onMessage), `{refused}` with a sentence (and the
+ * request id a refused request names) when it is one but malformed.
+ */
+export function readChatFrame(data: string | Buffer): { frame: Incoming } | { refused: string; requestId?: string } | undefined {
+  if (typeof data !== "string") return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  if (!isChatFrame(raw)) return undefined;
+  const parsed = incoming.safeParse(raw);
+  if (parsed.success) return { frame: parsed.data };
+  const rawId = (raw as { id?: unknown }).id;
+  const requestId = typeof rawId === "string" && rawId && raw.type === ChatFrame.REQUEST ? rawId : undefined;
+  const issue = parsed.error.issues[0];
+  return { refused: `malformed ${raw.type} frame: ${issue ? `${issue.path.join(".") || "frame"}: ${issue.message}` : "invalid"}`, ...(requestId ? { requestId } : {}) };
+}

@@ -46,3 +46,14 @@ export function replayFrames(requestId: string, bodies: readonly string[], delta
   frames.push(JSON.stringify({ type: ChatFrame.RESPONSE, id: requestId, body: "", done: false, replay: true, replayComplete: true, ...(continuation ? { continuation: true } : {}) }));
   return frames;
 }
+
+/**
+ * What a connection joining during a continuation is sent (see ChatAgent's
+ * catchUp): the stored transcript, then the continuation's chunks so far as
+ * the live frames they were, in order.
+ */
+export function catchUpFrames(requestId: string, messages: readonly unknown[], bodies: readonly string[]): string[] {
+  const frames = [JSON.stringify({ type: ChatFrame.MESSAGES, messages })];
+  for (let seq = 0; seq < bodies.length; seq++) frames.push(JSON.stringify({ type: ChatFrame.RESPONSE, id: requestId, body: bodies[seq], done: false, seq, continuation: true }));
+  return frames;
+}

@@ -15,7 +15,7 @@ import {
   shellQuote, withExclusiveSandboxManifestMutation,
 } from "@openai/agents-core/sandbox/internal";
 import type { ToolOutputImage } from "@openai/agents";
-import { BurrowApiError, type Burrow, type Sandbox } from "../../client/index.js";
+import { BurrowApiError, collectBytes, type Burrow, type Sandbox } from "../../client/index.js";
 import { materializeEntry, materializeManifest, type MaterializeContext } from "./manifest.js";
 import { DEFAULT_EXEC_YIELD_MS, outcome, ProcessRegistry, writeToProcess } from "./processes.js";
 import { type LaunchContext, startPty, startStream } from "./launch.js";
@@ -164,10 +164,7 @@ export class BurrowSandboxSession implements SandboxSession<BurrowSandboxSession
       return new Uint8Array(Buffer.from(r.stdout, "base64"));
     }
     try {
-      // Chunks gathered as they come: Response.arrayBuffer() is several times slower on large files.
-      const chunks: Uint8Array[] = [];
-      for await (const c of (await this.sandbox.readFileStream(abs)) as unknown as AsyncIterable<Uint8Array>) chunks.push(c);
-      return chunks.length === 1 ? chunks[0]! : new Uint8Array(Buffer.concat(chunks));
+      return await collectBytes(await this.sandbox.readFileStream(abs));
     } catch (err) {
       if (err instanceof BurrowApiError && err.code === "FILE_NOT_FOUND") throw new SandboxWorkspaceReadNotFoundError(`file not found: ${abs}`, { provider: "burrow", path: abs });
       throw err;
