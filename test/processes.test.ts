@@ -168,7 +168,8 @@ describe("background processes", () => {
     assert.equal((await sbx.getProcess(own.id)).status, "running");
     // A daemon that an exec left behind is no process of Burrow's: killAllProcesses reaches it too.
     await sbx.exec("setsid nohup sleep 777 > /dev/null 2>&1 &");
-    assert.equal((await sbx.exec("pgrep -c -f '^sleep 777$'")).stdout.trim(), "1");
+    // The exec returns once its shell has; the backgrounded daemon may not have become `sleep` yet.
+    await until("the daemon running", async () => (await sbx.exec("pgrep -c -f '^sleep 777$' || true")).stdout.trim() === "1");
     const n = await sbx.killAllProcesses();
     assert.ok(n >= 2, `killed ${n}`);
     assert.equal((await sbx.getProcess(own.id)).status, "killed");
