@@ -16,6 +16,8 @@ await Promise.all([
   build({ ...common, entryPoints: ["src/runtime/main.ts"], outfile: "dist/runtime/main.js", format: "cjs", sourcemap: false, minify: true, external: ["bufferutil", "utf-8-validate"] }),
   // What the sandbox's Node runs: it loads main.js with V8's code cache for it (src/runtime/boot.ts).
   build({ ...common, entryPoints: ["src/runtime/boot.ts"], outfile: "dist/runtime/runtime.js", format: "cjs", sourcemap: false, minify: true }),
+  // What the runtime's V8 startup snapshot is built from, on the host (src/runtime/startup-snapshot.ts).
+  build({ ...common, entryPoints: ["src/runtime/startup-snapshot.ts"], outfile: "dist/runtime/startup-snapshot.js", format: "cjs", sourcemap: false, minify: true }),
   // The confined helper runs in a jail with nothing but /usr around it (src/confine/README.md).
   build({ ...common, entryPoints: ["src/confine/helper/main.ts"], outfile: "dist/confine-helper.cjs", format: "cjs", sourcemap: false }),
   // One split build, so the CLI, `burrow/agents` and the examples share a single

@@ -95,6 +95,19 @@ describe("the server never reaches the host through a sandbox's files", () => {
     for (const hostPath of [srv.dataDir, defaultCacheDir(), "/tmp/", "/var/"]) assert.ok(!mountinfo.includes(hostPath), `mountinfo shows ${hostPath}:\n${mountinfo}`);
   });
 
+  it("the runtime starts from its startup snapshot, and no file of Burrow's a sandbox can read names a host path", async () => {
+    const sbx = srv.burrow.sandbox(name("startup"));
+    const cmdlines = await sbx.exec("for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done");
+    assert.match(cmdlines.stdout, /--snapshot-blob \/\.burrow\/runtime\/runtime\.blob \/\.burrow\/runtime\/runtime\.js/);
+    const files = (await sbx.exec("ls /.burrow/runtime")).stdout.split("\n");
+    for (const f of ["runtime.blob", "main.js.cache"]) assert.ok(files.includes(f), `no ${f} in /.burrow/runtime: ${files.join(" ")}`);
+    // The snapshot and the code cache record the paths they were built at: the sandbox's own /.burrow, nothing of the host.
+    const hits = await sbx.exec(["grep", "-r", "-a", "-l", "-F", "-e", defaultCacheDir(), "-e", srv.dataDir, "-e", "/root/", "-e", ".tmp-", "/.burrow/runtime"]);
+    assert.equal(hits.stdout, "", `host paths in: ${hits.stdout}`);
+    assert.equal(hits.exitCode, 1, hits.stderr);
+    assert.match((await sbx.exec(["grep", "-a", "-c", "-F", "/.burrow/runtime/startup-snapshot.js", "/.burrow/runtime/runtime.blob"])).stdout, /^[1-9]/);
+  });
+
   it("the data directory is nosuid,nodev and a sandbox's tree is closed to other host users", async () => {
     const sbx = srv.burrow.sandbox(name("suid"));
     await sbx.exec("cp /usr/bin/id /workspace/id && chmod u+s /workspace/id");

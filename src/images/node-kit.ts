@@ -2,9 +2,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { createHash } from "node:crypto";
-
-/** The flags a sandbox's Node runs the runtime with; its code cache is made with the same ones, or V8 refuses it. */
-export const RUNTIME_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=96"];
+import { RUNTIME_SNAPSHOT, writeStartupFiles } from "./startup-files.js";
 
 /**
  * A Node binary with the shared libraries it links against, laid out so any
@@ -37,11 +35,12 @@ export function ensureNodeKit(cacheDir: string, nodeBinary = process.execPath): 
  * cache under its content hash, so sandboxes never depend on where the
  * checkout lives (a checkout under /root is not reachable from inside a user
  * namespace) and a rebuilt runtime never changes under a running sandbox.
- * It also holds V8's code cache for the bundle, made here by this Node (the
- * one the Node kit is copied from), so the name covers the Node version too.
+ * It also holds the runtime's startup snapshot and V8's code cache for its
+ * bundle (startup-files.ts), made by the Node kit's copy of this Node, so the
+ * name covers the Node version too.
  */
-export function ensureRuntimeDir(cacheDir: string, distRuntimeDir: string): string {
-  const files = listFiles(distRuntimeDir).filter((f) => !f.endsWith(".map") && !f.endsWith(".cache"));
+export function ensureRuntimeDir(cacheDir: string, distRuntimeDir: string, nodeKitDir = ensureNodeKit(cacheDir)): string {
+  const files = listFiles(distRuntimeDir).filter((f) => !f.endsWith(".map") && !f.endsWith(".cache") && f !== RUNTIME_SNAPSHOT);
   const hash = createHash("sha256").update(process.version);
   for (const f of files) hash.update(f).update(readFileSync(join(distRuntimeDir, f)));
   const dir = join(cacheDir, "runtime", hash.digest("hex").slice(0, 16));
@@ -53,26 +52,11 @@ export function ensureRuntimeDir(cacheDir: string, distRuntimeDir: string): stri
     copyFileSync(join(distRuntimeDir, f), join(tmp, f));
     chmodSync(join(tmp, f), statSync(join(distRuntimeDir, f)).mode & 0o755);
   }
-  writeCodeCache(tmp);
+  writeStartupFiles(tmp, nodeKitDir);
   writeFileSync(join(tmp, "ready"), "");
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
   return dir;
-}
-
-/**
- * Have the runtime's loader (src/runtime/boot.ts) write the code cache of its
- * bundle: it only compiles, nothing of the runtime runs on the host. Without
- * a cache sandboxes still start, parsing the bundle each time.
- */
-function writeCodeCache(dir: string): void {
-  if (!existsSync(join(dir, "main.js"))) return;
-  try {
-    execFileSync(process.execPath, [...RUNTIME_NODE_FLAGS, join(dir, "runtime.js"), "--write-code-cache"], { stdio: "pipe", timeout: 60_000 });
-    chmodSync(join(dir, "main.js.cache"), 0o644);
-  } catch (err) {
-    console.error(`burrow: no code cache for the runtime (each sandbox start parses it): ${(err as Error).message}`);
-  }
 }
 
 function listFiles(root: string, rel = ""): string[] {

@@ -10,6 +10,7 @@ import { ID_OFFSET, ID_RANGE, ociSpec } from "./oci-spec.js";
 import { mountOverlay, unmount } from "./overlay.js";
 import { RuntimeClient } from "./runtime-client.js";
 import { HostnameSetter } from "./hostname-setter.js";
+import { RUNTIME_SNAPSHOT } from "../images/index.js";
 import type { Runc } from "./runc.js";
 import type { SandboxRecord } from "./registry.js";
 import type { UidRanges } from "./uid-ranges.js";
@@ -180,6 +181,7 @@ export class Container {
         rootfs: p.rootfs,
         nodeKitDir: this.deps.nodeKitDir,
         runtimeDir: this.deps.runtimeDir,
+        startupSnapshot: existsSync(join(this.deps.runtimeDir, RUNTIME_SNAPSHOT)),
         runDir: p.run,
         cgroupsPath: `${this.deps.cgroupParent}/${this.record.id}`,
         memoryMB: this.record.limits.memoryMB,

@@ -1,5 +1,5 @@
 import { seccompProfile } from "./seccomp.js";
-import { RUNTIME_NODE_FLAGS } from "../images/index.js";
+import { RUNTIME_NODE_FLAGS, RUNTIME_SNAPSHOT } from "../images/index.js";
 
 import { SANDBOX_ID_OFFSET as ID_OFFSET, SANDBOX_ID_RANGE as ID_RANGE } from "../confine/index.js";
 
@@ -19,6 +19,8 @@ export interface SpecInput {
   rootfs: string;
   nodeKitDir: string;
   runtimeDir: string;
+  /** Whether the runtime's directory holds its startup snapshot (RUNTIME_SNAPSHOT), which its Node then starts from. */
+  startupSnapshot?: boolean;
   runDir: string;
   cgroupsPath: string;
   memoryMB: number;
@@ -57,6 +59,7 @@ export function ociSpec(s: SpecInput) {
         "--library-path", `${IN_SANDBOX.node}/lib`,
         `${IN_SANDBOX.node}/bin/node`,
         ...RUNTIME_NODE_FLAGS,
+        ...(s.startupSnapshot ? ["--snapshot-blob", `${IN_SANDBOX.runtime}/${RUNTIME_SNAPSHOT}`] : []),
         `${IN_SANDBOX.runtime}/runtime.js`,
       ],
       env: [
