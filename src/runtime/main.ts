@@ -30,6 +30,8 @@ process.on("SIGTERM", () => process.exit(0));
 
 /** The trust bundles are written before anything listens: no command starts before the files its variables name exist. */
 async function start(): Promise<void> {
+  // First: the spawner comes up while the rest of the start runs, so the sandbox's first command (often its first request) goes through it.
+  spawner.begin();
   const config = readConfig();
   const env = baseEnv({ ...(await installEgressTrust()), ...(config.env ?? {}) });
   mkdirSync(DEFAULT_CWD, { recursive: true });
@@ -56,8 +58,6 @@ async function start(): Promise<void> {
   }
   server.listen(RUNTIME_SOCKET);
   startEgressBridge();
-  // The spawner starts once the socket listens, so a sandbox's first command (often its first request) goes through it.
-  server.once("listening", () => spawner.available());
 }
 start().catch((err) => {
   console.error("runtime: could not start:", err);

@@ -30,8 +30,8 @@ export interface SpawnedCommand {
  * Commands and background processes started by burrow-spawner instead of forking the runtime:
  * the spawner is small and already in the user pids cgroup, so a command
  * costs two cheap forks and one exec instead of a fork of this Node process,
- * an exec of burrow-enter and a cgroup move. It starts when the runtime
- * listens (and again after it died), in the background; until it is ready,
+ * an exec of burrow-enter and a cgroup move. It starts with the runtime
+ * (and again after it died), in the background; until it is ready,
  * and whenever it fails, commands spawn as before.
  */
 export class Spawner {
@@ -42,6 +42,11 @@ export class Spawner {
   private readonly running = new Set<number>();
 
   constructor(private readonly binary = SPAWNER, private readonly socket = SOCKET) {}
+
+  /** Start the spawner now, at the runtime's start, so it is up by the sandbox's first command. */
+  begin(): void {
+    if (!this.child && existsSync(this.binary)) this.start();
+  }
 
   /** True when a command can go through the spawner now; otherwise starts it for the next one. */
   available(): boolean {
