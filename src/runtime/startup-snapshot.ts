@@ -1,7 +1,7 @@
 /**
- * What the runtime's V8 startup snapshot (runtime.blob) is built from, on the
- * host: `node --snapshot-blob runtime.blob --build-snapshot startup-snapshot.js`
- * (src/images/node-kit.ts). It loads the Node modules the runtime needs at
+ * What the runtime's V8 startup snapshot (runtime.blob) is built from, by the
+ * Node kit's Node in a root holding only /.burrow (src/images/startup-files.ts):
+ * `node --snapshot-blob runtime.blob --build-snapshot startup-snapshot.js`. It loads the Node modules the runtime needs at
  * start into the heap the snapshot captures, so a sandbox's Node starts with
  * them already evaluated instead of compiling and running each (~20-30 ms of a
  * start here). Only modules Node verifies for user snapshots are loaded here:
@@ -11,7 +11,7 @@
  * `node --snapshot-blob runtime.blob /.burrow/runtime/runtime.js`.
  *
  * This file may import only Node's own modules (a snapshot builder has no
- * module loader), and every one of them runs here, on the host.
+ * module loader), and every one of them runs where the snapshot is built.
  */
 import { startupSnapshot } from "node:v8";
 
