@@ -1,10 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { SandboxPool, type SandboxFactory } from "./sandbox-pool.js";
-import { sandboxMcpServer } from "./sandbox-tools.js";
+
+let sdk: Promise<typeof import("./http-sdk.js")> | undefined;
+/** The MCP SDK, loaded on the first request to `/mcp` (see http-sdk.ts). */
+const loadSdk = () => (sdk ??= import("./http-sdk.js"));
 
 export interface McpGatewayOptions {
   /** Whether a request carries Burrow's bearer token. */
@@ -50,11 +52,6 @@ export class McpGateway {
     this.factory = factory;
   }
 
-  /** The tools as a fresh MCP server (the stdio command serves one too). */
-  newServer(): McpServer {
-    return sandboxMcpServer(this.pool, this.options.version);
-  }
-
   /** Handle `/mcp`; false for any other path. */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
     const path = (req.url ?? "/").split("?")[0];
@@ -85,10 +82,11 @@ export class McpGateway {
     if (req.method !== "POST") return rpcError(res, 400, -32000, "no Mcp-Session-Id header: start with an initialize request (POST)");
     const body = await readJson(req, res);
     if (body === INVALID) return;
+    const { StreamableHTTPServerTransport, isInitializeRequest, sandboxMcpServer } = await loadSdk();
     const first = Array.isArray(body) ? body[0] : body;
     if (!isInitializeRequest(first)) return rpcError(res, 400, -32000, "no Mcp-Session-Id header: the first request of a session is initialize");
     if (this.sessions.size >= MAX_SESSIONS) return rpcError(res, 503, -32000, `this server holds ${MAX_SESSIONS} MCP sessions; end one (DELETE /mcp) or wait for idle ones to close`);
-    const server = this.newServer();
+    const server = sandboxMcpServer(this.pool, this.options.version);
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       // Plain JSON answers: one write per call instead of an SSE stream per request.

@@ -5,6 +5,9 @@
  * (`McpAgent`).
  */
 export { McpGateway, type McpGatewayOptions } from "./http-gateway.js";
-export { serveStdio } from "./stdio.js";
 export { SandboxPool, type SandboxFactory } from "./sandbox-pool.js";
-export { sandboxMcpServer } from "./sandbox-tools.js";
+
+/** `burrow mcp`: loads the MCP SDK only for that command (see stdio.ts). */
+export async function serveStdio(...args: Parameters<typeof import("./stdio.js").serveStdio>): Promise<void> {
+  return (await import("./stdio.js")).serveStdio(...args);
+}
