@@ -10,6 +10,26 @@ mkdirSync("dist/runtime", { recursive: true });
 
 const common = { bundle: true, platform: "node", target: "node20", sourcemap: "linked", logLevel: "warning" };
 
+// Pure-JS packages only the server's own code uses, bundled into dist/ so a start does not pay Node's module
+// loader for their ~130 files (resolution, package.json reads, one compile each). The rest stay external: native
+// ones (better-sqlite3), those user code shares with Burrow (zod; @openai/*), and those loaded on demand (MCP, S3).
+const BUNDLED = ["ws", "prom-client", "pino", "cron-parser", "@opentelemetry/api"];
+const bundleOnly = {
+  name: "bundle-only",
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith("node:")) return { external: true };
+      const pkg = args.path.startsWith("@") ? args.path.split("/").slice(0, 2).join("/") : args.path.split("/")[0];
+      // Inside a bundled package, its own dependencies are bundled too (ws's optional native helpers stay out).
+      const inside = args.importer.includes("/node_modules/");
+      if (["bufferutil", "utf-8-validate"].includes(pkg)) return { external: true };
+      return BUNDLED.includes(pkg) || inside ? undefined : { external: true };
+    });
+  },
+};
+// Bundled CommonJS packages call require() for Node's modules; an ES module has none of its own.
+const esmRequire = 'import { createRequire as __burrowRequire } from "node:module"; const require = __burrowRequire(import.meta.url);';
+
 await Promise.all([
   // The runtime runs inside sandboxes with nothing around it: everything is bundled in.
   // ws's optional native helpers are not installed; ws falls back to JS without them.
@@ -29,7 +49,8 @@ await Promise.all([
     format: "esm",
     splitting: true,
     chunkNames: "chunks/[name]-[hash]",
-    packages: "external",
+    plugins: [bundleOnly],
+    banner: { js: esmRequire },
   }),
   // The dashboard (src/web/browser/): one script and one stylesheet for the browser, with Preact and xterm.js inside.
   build({
