@@ -11,9 +11,31 @@ const OWN = [
   { filter: /^burrow\/egress$|\/src\/egress\/public(\.js|\.ts)?$/, file: "egress.js" },
 ];
 
+const RESOLVING = Symbol("resolving");
+
+/**
+ * Installed packages are imported from where they are, by absolute URL, not
+ * compiled into the module: so a package the module shares with Burrow (zod,
+ * @openai/agents) is one instance, not a second copy, and a start does not
+ * spend half a second bundling megabytes of SDKs.
+ */
+const installedPackagesAsTheyAre = {
+  name: "installed-packages",
+  setup(b: import("esbuild").PluginBuild) {
+    b.onResolve({ filter: /^[^./]/ }, async (args) => {
+      if (args.pluginData === RESOLVING) return undefined;
+      const r = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: RESOLVING });
+      if (r.errors.length) return { errors: r.errors };
+      if (r.external) return { path: r.path, external: true };
+      return r.path.includes("/node_modules/") ? { path: pathToFileURL(r.path).href, external: true } : { path: r.path };
+    });
+  },
+};
+
 /**
  * Import a user module (agents, server config). TypeScript is compiled with
- * esbuild first; JavaScript is imported as it is.
+ * esbuild first (the user's own files only; see installedPackagesAsTheyAre);
+ * JavaScript is imported as it is.
  */
 export async function importUserModule(modulePath: string): Promise<Record<string, unknown>> {
   const file = resolve(modulePath);
@@ -37,6 +59,7 @@ export async function importUserModule(modulePath: string): Promise<Record<strin
             for (const o of OWN) b.onResolve({ filter: o.filter }, () => ({ path: pathToFileURL(join(here, o.file)).href, external: true }));
           },
         },
+        installedPackagesAsTheyAre,
       ],
       banner: { js: `import { createRequire as __cr } from "node:module"; const require = __cr(${JSON.stringify(file)});` },
     });
