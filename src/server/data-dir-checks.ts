@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, statSync, statfsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, statfsSync, writeFileSync } from "node:fs";
+import { release } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { SANDBOX_ID_OFFSET, SANDBOX_ID_RANGE } from "../confine/index.js";
@@ -68,7 +69,12 @@ export async function checkDataDir(dataDir: string, minFreeMB = DEFAULT_MIN_FREE
   const freeMB = Math.floor((fs.bavail * fs.bsize) / (1024 * 1024));
   if (freeMB < minFreeMB)
     throw new Error(`the filesystem of the data directory ${dataDir} has ${freeMB} MB free, under the ${minFreeMB} MB the server needs; free some space, pick another --data, or lower BURROW_MIN_FREE_MB`);
+  // The overlay check mounts and unmounts (~25 ms): once per kernel, filesystem and uid base is enough.
+  const marker = join(dataDir, ".overlay-checked");
+  const stamp = `${release()} dev ${statSync(dataDir).dev} base ${uids.base}\n`;
+  if (existsSync(marker) && readFileSync(marker, "utf8") === stamp) return;
   await checkOverlayUpper(dataDir, uids.base);
+  writeFileSync(marker, stamp);
 }
 
 /**
