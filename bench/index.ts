@@ -2,6 +2,7 @@
  * `npm run bench`: every figure beside its DESIGN.md target and the peers'
  * figure measured on this machine. Run as root on an otherwise quiet machine.
  * BENCH_IDLE_MAX (default 200) caps the idle-density run; BENCH_CRASH_RUNS (20) the stability run.
+ * `npm run bench -- --quick`: the cheap figures only, under two minutes (bench/quick.ts).
  */
 import { startTestServer } from "../test/helpers/server.js";
 import { defaultCacheDir } from "../src/server/index.js";
@@ -20,9 +21,17 @@ import { benchOpenAISandbox } from "./openai-sandbox.js";
 import { benchE2b } from "./e2b.js";
 import { benchChatMcp } from "./chat-mcp.js";
 import { benchLiveRestore } from "./live-restore.js";
+import { benchServerRestart } from "./server-restart.js";
 import { benchDiskQuota } from "./disk-quota.js";
 import { benchUidRanges } from "./uid-ranges.js";
 import { benchObservability } from "./observability.js";
+import { benchQuick } from "./quick.js";
+
+if (process.argv.includes("--quick")) {
+  await benchQuick();
+  printTable();
+  process.exit(0);
+}
 
 const srv = await startTestServer({ env: { BURROW_SWEEP_MS: "5000" } });
 try {
@@ -32,6 +41,7 @@ try {
   if (!only || only === "openai") await benchOpenAISandbox();
   if (!only || only === "e2b") await benchE2b();
   if (!only || only === "chat") await benchChatMcp();
+  if (!only || only === "restart") await benchServerRestart({ runs: Number(process.env.BENCH_RESTART_RUNS ?? 7) });
   if (!only || only === "restart") await benchLiveRestore({ sandboxes: Number(process.env.BENCH_RESTART_SANDBOXES ?? 20) });
   if (!only || only === "agents") await benchAgents({ touched: Number(process.env.BENCH_AGENTS ?? 1000) });
   if (!only || only === "observability")
