@@ -10,10 +10,12 @@ mkdirSync("dist/runtime", { recursive: true });
 
 const common = { bundle: true, platform: "node", target: "node20", sourcemap: "linked", logLevel: "warning" };
 
-// Pure-JS packages only the server's own code uses, bundled into dist/ so a start does not pay Node's module
-// loader for their ~130 files (resolution, package.json reads, one compile each). The rest stay external: native
-// ones (better-sqlite3), those user code shares with Burrow (zod; @openai/*), and those loaded on demand (MCP, S3).
-const BUNDLED = ["ws", "prom-client", "pino", "cron-parser", "@opentelemetry/api"];
+// Pure-JS packages bundled into dist/ so a start does not pay Node's module loader for their ~230 files
+// (resolution, package.json reads, one compile each): ~100 ms of a start. zod is among them: the schemas Burrow
+// hands to the OpenAI and MCP SDKs (their own zod) are read through zod 4's cross-copy `_zod` internals, which
+// test/openai-*.test.ts and test/mcp.test.ts exercise. The rest stay external: native ones (better-sqlite3), the
+// OpenAI SDK (a peer of user code), and those loaded on demand (the MCP SDK, the AWS SDK).
+const BUNDLED = ["ws", "prom-client", "pino", "cron-parser", "@opentelemetry/api", "zod"];
 const bundleOnly = {
   name: "bundle-only",
   setup(b) {
