@@ -58,7 +58,8 @@ describe("crash safety: kill -9 at random points", () => {
         let client: AgentClient | undefined;
         try {
           client = new AgentClient({ agent: "Recorder", name: agentName, host: `127.0.0.1:${srv.port}`, WebSocket: WebSocket as never } as never);
-          await client.ready;
+          // Bounded: the kill may come before the agents module has loaded, and the client would wait for the next server.
+          await Promise.race([client.ready, new Promise((_, j) => setTimeout(() => j(new Error("not ready")), 3000))]);
           for (let i = 0; !stop; i++) {
             const note = `r${round}-n${i}`;
             await Promise.race([client.call("addNote", [note]), new Promise((_, j) => setTimeout(() => j(new Error("no answer")), 3000))]);

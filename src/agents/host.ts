@@ -22,7 +22,7 @@ export interface AgentHostOptions {
   env?: unknown;
   /** Instances without connections or work are evicted from memory after this long. */
   idleMs?: number;
-  /** Where agents' own sandboxes come from (set once the server listens). */
+  /** Where agents' own sandboxes come from (the server's own API, through a function that works once it listens). */
   sandbox?: (id: string) => Sandbox;
 }
 
@@ -77,11 +77,6 @@ export class AgentHost {
     this.sweeper.unref();
     current = this;
     this.armAlarm();
-  }
-
-  /** Agents' sandboxes are reached through the server's own API (set once it listens). */
-  useSandboxes(factory: (id: string) => Sandbox): void {
-    this.options.sandbox = factory;
   }
 
   get classNames(): string[] {

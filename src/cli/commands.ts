@@ -19,14 +19,25 @@ export async function serve(argv: string[]): Promise<void> {
   const config = loadConfig(argv);
   // The default image follows Burrow's package list: a new list builds a new version beside the old ones.
   if (config.defaultImage === "default") await ensureDefaultImage();
-  const agentClasses = [
+  // Loaded while the server starts and listens (a module importing a model SDK takes most of a second):
+  // agent requests wait for them, the rest of the API does not.
+  const agentClasses = (async () => [
     ...(config.examples ? Object.values(await import(new URL("./examples.js", import.meta.url).href)).filter(isAgentClass) : []),
     ...(config.agentsModule ? await loadAgentClasses(config.agentsModule) : []),
-  ] as AgentClass[];
+  ] as AgentClass[])();
+  agentClasses.catch(() => {}); // handled below, once the server is up
   const modules = config.configModule ? await loadServerConfigModule(config.configModule) : { egress: {} };
   const server = await startServer(config, agentClasses, modules);
   console.log(`Burrow is serving on ${server.url}`);
-  if (agentClasses.length) console.log(`  agents: ${agentClasses.map((c) => `${server.url}/agents/${kebab(c.name)}/<name>`).join(", ")}`);
+  server.agentsReady.then(
+    (classes) => classes.length && console.log(`  agents: ${classes.map((c) => `${server.url}/agents/${kebab(c.name)}/<name>`).join(", ")}`),
+    async (err) => {
+      // As a module that fails to load always did: the server does not run without its agents.
+      console.error(`burrow: the agents module failed to load: ${(err as Error).message}`);
+      await server.close();
+      process.exit(1);
+    },
+  );
   console.log(`  data:  ${config.dataDir}`);
   console.log(`  token: ${server.token}`);
   console.log(`  dashboard: ${server.url}/login?token=${encodeURIComponent(server.token)}  (sign-in link: sets a session cookie, then opens the dashboard)`);

@@ -71,6 +71,8 @@ export const ERRORS = {
   UID_RANGES_EXHAUSTED: 503,
   /** A stream cut by a server stop; by default its sandbox keeps running (live restore). */
   SERVER_RESTARTING: 503,
+  /** The server's agents module failed to load (the server exits; requests that waited for it get this). */
+  AGENTS_UNAVAILABLE: 503,
   GIT_FAILED: 502,
   GIT_AUTH_FAILED: 502,
   UPSTREAM_UNAVAILABLE: 502,

@@ -25,10 +25,11 @@ import { cfBridgeRoutes, CfPtyGateway } from "./cf-bridge/index.js";
 import { PreviewProxy } from "./preview.js";
 import { TerminalGateway } from "./terminal.js";
 import { AgentHost } from "../agents/index.js";
+import { PendingAgents } from "./pending-agents.js";
 import { E2bGateway } from "../e2b/index.js";
 import { McpGateway } from "../mcp/index.js";
 import { nodeFetch } from "../lib/node-fetch.js";
-import { Burrow } from "../client/index.js";
+import { Burrow, type Sandbox } from "../client/index.js";
 import type { AgentClass } from "../agents/instance.js";
 import { currentSpan as currentAgentSpan } from "../agents/rpc.js";
 import type { Socket } from "node:net";
@@ -55,6 +56,8 @@ export interface RunningServer {
   port: number;
   token: string;
   sandboxes: SandboxManager;
+  /** The agent classes once the host serves them (the server listens while they load); rejects as their module did. */
+  agentsReady: Promise<AgentClass[]>;
   close(): Promise<void>;
 }
 
@@ -120,7 +123,7 @@ export function buildRouter(services: Services): Router {
 /** Wire the domains together and start listening. */
 export async function startServer(
   config: ServerConfig,
-  agentClasses: AgentClass[] = [],
+  agentClasses: AgentClass[] | Promise<AgentClass[]> = [],
   modules: { egress: EgressConfig } = { egress: {} },
 ): Promise<RunningServer> {
   // Before anything is made in it: the data directory may be a btrfs volume of its own (per-sandbox disk limits).
@@ -140,6 +143,10 @@ export async function startServer(
   // Rules read each sandbox's own settings from the manager, created just below.
   const rules: EgressRules = new EgressRules({ ...modules.egress, extraAllow: config.egressAllow }, (id) => sandboxes.egressSettings(id));
   const egress = new EgressProxy({ policyFor: (id) => rules.policyFor(id), handlers: modules.egress.handlers ?? {}, ca, trust, audit, dialer: new UpstreamDialer(config.upstreamProxy), hold: (id) => sandboxes.hold(id) });
+  // Per-sandbox disk limits, where the data directory's filesystem can hold them (sandboxes/disk-quota.ts):
+  // probed by a helper process while the mounts below are made.
+  const diskProbe = DiskQuota.probe(sandboxesDir, config.defaultDiskMB);
+  diskProbe.catch(() => {}); // awaited below; a failure there, not as an unhandled rejection meanwhile
   // nosuid,nodev over the whole data directory (so a snapshot can still take an upper layer by rename),
   // then the views sandboxes are bound from; both before any container starts.
   const releaseNosuid = await mountNosuid(config.dataDir);
@@ -152,8 +159,7 @@ export async function startServer(
     ...registry.all().map((r) => ({ image: r.image, version: r.imageVersion, kind: "sandbox" as const })),
     ...snapshotCatalog.all().flatMap((s) => (s.imageVersion ? [{ image: s.image, version: s.imageVersion, kind: "snapshot" as const }] : [])),
   ]);
-  // Per-sandbox disk limits, where the data directory's filesystem can hold them (sandboxes/disk-quota.ts).
-  const disk = await DiskQuota.probe(sandboxesDir, config.defaultDiskMB);
+  const disk = await diskProbe;
   const diskStatus = disk.status();
   console.log(diskStatus.enforced ? `burrow: disk limits on (btrfs quota groups; ${diskStatus.defaultMB ? `${diskStatus.defaultMB} MB per sandbox by default` : "no default limit"})` : `burrow: disk limits off: ${diskStatus.reason}`);
   const sandboxes: SandboxManager = new SandboxManager(
@@ -198,7 +204,22 @@ export async function startServer(
   imageUsage.start();
   await sandboxes.init();
 
-  const agents = agentClasses.length ? new AgentHost({ dataDir: config.dataDir, classes: agentClasses, idleMs: config.agentIdleMs }) : undefined;
+  // The agents host, once its classes have loaded (see pending-agents.ts); the server listens meanwhile.
+  // Agents reach sandboxes through the server's own API, set once it listens (below).
+  let agentSandbox: ((id: string) => Sandbox) | undefined;
+  const agents = new PendingAgents(agentClasses, (classes) =>
+    classes.length
+      ? new AgentHost({
+          dataDir: config.dataDir,
+          classes,
+          idleMs: config.agentIdleMs,
+          sandbox: (id) => {
+            if (!agentSandbox) throw new Error("the server is not listening yet");
+            return agentSandbox(id);
+          },
+        })
+      : undefined,
+  );
   const preview = new PreviewProxy(sandboxes, config.previewHost);
   // E2B's SDKs under /e2b, with their own auth (the API key is this token).
   const e2b = new E2bGateway(sandboxes, token);
@@ -218,11 +239,17 @@ export async function startServer(
       dir: (id) => join(sandboxesDir, id),
       poolReady: () => Object.fromEntries(Object.keys(config.pool).map((image) => [image, sandboxes.pooled(image)])),
     },
-    agentsLive: () => agents?.liveCount ?? 0,
+    agentsLive: () => agents.host?.liveCount ?? 0,
   });
   const log = observability.logger;
   e2b.useUsage((id, createdAt) => observability.usage.usage(id, createdAt));
-  const router = buildRouter({ sandboxes, egress: { rules, proxy: egress, audit, trust }, snapshots, transfers, backups, preview, serverPort: () => boundPort, observability, web, agents, images });
+  const services: Services = {
+    sandboxes, egress: { rules, proxy: egress, audit, trust }, snapshots, transfers, backups, preview, serverPort: () => boundPort, observability, web, images,
+    get agents() {
+      return agents.host;
+    },
+  };
+  const router = buildRouter(services);
 
   const server: Server = createServer({ keepAliveTimeout: 65_000, highWaterMark: 1024 * 1024 }, (req, res) => {
     // Preview URLs are routed by host name; their token is in the name, not the Authorization header.
@@ -230,13 +257,14 @@ export async function startServer(
     if (target) return void preview.handleRequest(req, res, target);
     if (e2b.handlePreviewRequest(req, res)) return;
     // Agents are the application's public surface: their own hooks decide who gets in.
-    if (agents?.handleRequest(req, res)) return;
+    if (agents.handleRequest(req, res)) return;
     if (e2b.handleRequest(req, res)) return;
     if (mcp.handleRequest(req, res)) return;
     // The path as sent: a normalised one would turn `/v1/sandboxes/%2e/files` into another sandbox's route.
     const rawUrl = req.url ?? "/";
     const rawPath = rawUrl.split("?")[0]!;
-    if (rawPath === "/healthz") return sendJson(res, 200, { ok: true });
+    // Healthy once listening; agents may still be loading (their requests wait meanwhile).
+    if (rawPath === "/healthz") return sendJson(res, 200, { ok: true, agents: agents.state });
     const requestId = newRequestId();
     res.setHeader("x-request-id", requestId);
     const started = process.hrtime.bigint();
@@ -280,7 +308,7 @@ export async function startServer(
     if (e2b.handlePreviewUpgrade(req, socket, head)) return;
     if (terminals.matches(new URL(req.url ?? "/", "http://burrow").pathname)) return void terminals.handleUpgrade(req, socket, head);
     if (cfPty.matches(new URL(req.url ?? "/", "http://burrow").pathname)) return void cfPty.handleUpgrade(req, socket, head);
-    if (agents?.handleUpgrade(req, socket, head)) return;
+    if (agents.handleUpgrade(req, socket, head)) return;
     socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
   });
   server.requestTimeout = 0;
@@ -296,17 +324,16 @@ export async function startServer(
   const loopback = nodeFetch();
   const ownApi = new Burrow({ url: ownUrl, token, fetch: loopback });
   mcp.useSandboxes((id) => ownApi.sandbox(id, {}));
-  if (agents) {
-    // Traced: an agent's sandbox calls carry its RPC's span, so they show as its children.
-    const own = new Burrow({ url: ownUrl, token, fetch: tracer.fetch(currentAgentSpan, loopback) });
-    agents.useSandboxes((id) => own.sandbox(id));
-  }
+  // Traced: an agent's sandbox calls carry its RPC's span, so they show as its children.
+  const own = new Burrow({ url: ownUrl, token, fetch: tracer.fetch(currentAgentSpan, loopback) });
+  agentSandbox = (id) => own.sandbox(id);
 
   return {
     url: `http://${config.host}:${port}`,
     port,
     token,
     sandboxes,
+    agentsReady: agents.ready,
     async close() {
       // What cannot outlive this process is told so, then cut: streams end with an error event, terminals with 1012.
       const keepRunning = !config.stopSandboxes;
@@ -316,7 +343,7 @@ export async function startServer(
       terminals.closeAll(1012, keepRunning ? "the server is restarting: reattach with terminalId" : "the server is stopping");
       server.close();
       server.closeAllConnections();
-      agents?.close();
+      agents.close();
       web.close();
       mcp.close();
       await metricsPort?.close();
