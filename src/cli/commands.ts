@@ -23,10 +23,10 @@ export async function serve(argv: string[]): Promise<void> {
   // agent requests wait for them, the rest of the API does not.
   const agentClasses = (async () => [
     ...(config.examples ? Object.values(await import(new URL("./examples.js", import.meta.url).href)).filter(isAgentClass) : []),
-    ...(config.agentsModule ? await loadAgentClasses(config.agentsModule) : []),
+    ...(config.agentsModule ? await loadAgentClasses(config.agentsModule, config.cacheDir) : []),
   ] as AgentClass[])();
   agentClasses.catch(() => {}); // handled below, once the server is up
-  const modules = config.configModule ? await loadServerConfigModule(config.configModule) : { egress: {} };
+  const modules = config.configModule ? await loadServerConfigModule(config.configModule, config.cacheDir) : { egress: {} };
   const server = await startServer(config, agentClasses, modules);
   console.log(`Burrow is serving on ${server.url}`);
   server.agentsReady.then(

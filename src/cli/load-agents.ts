@@ -7,9 +7,9 @@ import { importUserModule } from "./load-module.js";
  * is not one of its export names (a bundler's rename, say `_Ticker`), so
  * `/agents/ticker/...` is where `export class Ticker` lives.
  */
-export async function loadAgentClasses(modulePath: string): Promise<Function[]> {
+export async function loadAgentClasses(modulePath: string, cacheDir?: string): Promise<Function[]> {
   const names = new Map<Function, string[]>();
-  for (const [exported, value] of Object.entries(await importUserModule(modulePath)))
+  for (const [exported, value] of Object.entries(await importUserModule(modulePath, { cacheDir })))
     if (isAgentClass(value)) names.set(value, [...(names.get(value) ?? []), exported]);
   if (!names.size) throw new Error(`${modulePath} exports no agent classes (classes that extend Agent from burrow/agents)`);
   for (const [cls, exported] of names) {

@@ -2,8 +2,8 @@ import type { EgressConfig } from "../egress/index.js";
 import { importUserModule } from "./load-module.js";
 
 /** Load a `--config` module: its default export holds what is code rather than data (egress handlers). */
-export async function loadServerConfigModule(modulePath: string): Promise<{ egress: EgressConfig }> {
-  const mod = await importUserModule(modulePath);
+export async function loadServerConfigModule(modulePath: string, cacheDir?: string): Promise<{ egress: EgressConfig }> {
+  const mod = await importUserModule(modulePath, { cacheDir });
   const config = (mod.default ?? {}) as { egress?: EgressConfig };
   if (typeof config !== "object" || config === null) throw new Error(`${modulePath}: the default export must be an object like { egress: { handlers: {...} } }`);
   const egress = config.egress ?? {};
