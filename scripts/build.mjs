@@ -14,8 +14,8 @@ const common = { bundle: true, platform: "node", target: "node20", sourcemap: "l
 // (resolution, package.json reads, one compile each): ~100 ms of a start. zod is among them: the schemas Burrow
 // hands to the OpenAI and MCP SDKs (their own zod) are read through zod 4's cross-copy `_zod` internals, which
 // test/openai-*.test.ts and test/mcp.test.ts exercise. The rest stay external: native ones (better-sqlite3), the
-// OpenAI SDK (a peer of user code), and those loaded on demand (the MCP SDK, the AWS SDK).
-const BUNDLED = ["ws", "prom-client", "pino", "cron-parser", "@opentelemetry/api", "zod"];
+// OpenAI SDK (a peer of user code), and those loaded on demand (the MCP SDK, the AWS SDK, cron-parser).
+const BUNDLED = ["ws", "prom-client", "pino", "@opentelemetry/api", "zod"];
 const bundleOnly = {
   name: "bundle-only",
   setup(b) {
@@ -27,6 +27,16 @@ const bundleOnly = {
       if (["bufferutil", "utf-8-validate"].includes(pkg)) return { external: true };
       return BUNDLED.includes(pkg) || inside ? undefined : { external: true };
     });
+  },
+};
+// zod's namespace re-exports all 64 of its message locales (~400 KB of a start's compile); Burrow's messages are
+// English, the one locale zod configures itself with, so the namespace gets that one only.
+const zodEnglishOnly = {
+  name: "zod-english-only",
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes("/node_modules/zod/") ? { path: `${args.resolveDir}/../locales/en.js`, namespace: "zod-locales" } : undefined);
+    b.onLoad({ filter: /.*/, namespace: "zod-locales" }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, resolveDir: args.path.replace(/\/[^/]*$/, "") }));
   },
 };
 // Bundled CommonJS packages call require() for Node's modules; an ES module has none of its own.
@@ -51,7 +61,7 @@ await Promise.all([
     format: "esm",
     splitting: true,
     chunkNames: "chunks/[name]-[hash]",
-    plugins: [bundleOnly],
+    plugins: [zodEnglishOnly, bundleOnly],
     banner: { js: esmRequire },
   }),
   // The dashboard (src/web/browser/): one script and one stylesheet for the browser, with Preact and xterm.js inside.

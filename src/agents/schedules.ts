@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { CronExpressionParser } from "cron-parser";
+import { createRequire } from "node:module";
 import type { AgentStorage } from "./storage.js";
 import { messageOf, report } from "../observability/channels.js";
 
@@ -37,7 +37,10 @@ const MAX_ATTEMPTS = 6;
 const now = () => Math.floor(Date.now() / 1000);
 /** Epoch seconds at least `seconds` from now: times are whole seconds, so round up, never early. */
 const after = (seconds: number) => Math.ceil(Date.now() / 1000 + seconds);
-const nextCron = (expr: string, from = new Date()) => Math.floor(CronExpressionParser.parse(expr, { currentDate: from }).next().toDate().getTime() / 1000);
+// cron-parser (with luxon, ~350 KB) is required on the first cron schedule, not at every server start.
+let cron: typeof import("cron-parser") | undefined;
+const cronParser = () => (cron ??= createRequire(import.meta.url)("cron-parser") as typeof import("cron-parser"));
+const nextCron = (expr: string, from = new Date()) => Math.floor(cronParser().CronExpressionParser.parse(expr, { currentDate: from }).next().toDate().getTime() / 1000);
 
 const toSchedule = (r: Row): Schedule => ({
   id: r.id,
