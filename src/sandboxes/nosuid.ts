@@ -11,10 +11,8 @@ const pexec = promisify(execFile);
  * it there. Returns the undo, for server shutdown.
  */
 export async function mountNosuid(dir: string): Promise<() => Promise<void>> {
-  if (!isMounted(dir)) {
-    await pexec("mount", ["--bind", dir, dir]);
-    await pexec("mount", ["--make-private", dir]);
-  }
-  await pexec("mount", ["-o", "remount,bind,nosuid,nodev", dir]);
+  // One shell for the three mounts: each process the server spawns costs it a few ms at start.
+  const bind = isMounted(dir) ? "" : 'mount --bind "$1" "$1"; mount --make-private "$1"; ';
+  await pexec("sh", ["-ec", `${bind}mount -o remount,bind,nosuid,nodev "$1"`, "sh", dir]);
   return () => unmount(dir);
 }
