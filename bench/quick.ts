@@ -5,6 +5,7 @@ import { touch } from "./agents.js";
 import { benchFiles } from "./files.js";
 import { startFloor } from "./floor-process.js";
 import { benchServerRestart } from "./server-restart.js";
+import { wakeSamples } from "./sandbox-core.js";
 import { median, ms, percentile, report, samples, time } from "./stats.js";
 
 const uid = () => Math.random().toString(36).slice(2, 8);
@@ -24,13 +25,7 @@ export async function benchQuick(): Promise<void> {
     await b.sandbox(`warm-${uid()}`).exec("true");
     const cold = await samples(8, () => b.sandbox(`cold-${uid()}`).exec(["/bin/true"]));
     report("cold create -> first exec done, p50 of 8", ms(median(cold)), "<= 100 ms", "", median(cold) <= 100);
-    const wakeIds = Array.from({ length: 5 }, () => `wake-${uid()}`);
-    for (const id of wakeIds) await b.sandbox(id).exec("true");
-    const wake: number[] = [];
-    for (const id of wakeIds) {
-      await b.sandbox(id).sleep();
-      wake.push(await time(() => b.sandbox(id).exec(["/bin/true"])));
-    }
+    const wake = await wakeSamples(b, 5);
     report("wake from sleep -> first exec done, p50 of 5", ms(median(wake)), "<= 80 ms", "", median(wake) <= 80);
     const hot = b.sandbox(`hot-${uid()}`);
     for (let i = 0; i < 30; i++) await hot.exec(["/bin/true"]);
