@@ -57,8 +57,26 @@ export class Runc {
     await this.exec(["resume", id]);
   }
 
+  private early: Promise<RuncState[]> | undefined;
+
+  /**
+   * Start listing now, for the next `states()`: a server start asks for the list while its mounts are
+   * being made (nothing of this server runs containers yet, so the list cannot be stale by then in any
+   * way re-attaching does not already handle: a container that stopped meanwhile fails its health check).
+   */
+  listEarly(): void {
+    this.early = this.readStates();
+    this.early.catch(() => {});
+  }
+
   /** Every container in this state directory with its init's pid, status and start time (live restore reads these at start). */
   async states(): Promise<RuncState[]> {
+    const early = this.early;
+    this.early = undefined;
+    return early ?? this.readStates();
+  }
+
+  private async readStates(): Promise<RuncState[]> {
     const out = await this.exec(["list", "--format", "json"]).catch(() => "null");
     const rows = (JSON.parse(out.trim() || "null") ?? []) as { id: string; pid: number; status: string; created: string }[];
     return rows.map((r) => ({ id: r.id, pid: r.pid, status: r.status, created: r.created }));

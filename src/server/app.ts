@@ -147,6 +147,9 @@ export async function startServer(
   // probed by a helper process while the mounts below are made.
   const diskProbe = DiskQuota.probe(sandboxesDir, config.defaultDiskMB);
   diskProbe.catch(() => {}); // awaited below; a failure there, not as an unhandled rejection meanwhile
+  // And the containers a previous server left running, for re-attaching them (sandboxes.init below).
+  const runc = new Runc(config.runcBinary, join(config.dataDir, "runc"));
+  runc.listEarly();
   // nosuid,nodev over the whole data directory (so a snapshot can still take an upper layer by rename),
   // then the views sandboxes are bound from; both before any container starts.
   const releaseNosuid = await mountNosuid(config.dataDir);
@@ -166,7 +169,7 @@ export async function startServer(
     registry,
     {
       disk,
-      runc: new Runc(config.runcBinary, join(config.dataDir, "runc")),
+      runc,
       // One host uid range per sandbox; those recorded stay with their sandboxes.
       uids: new UidRanges(config.uidRanges, registry.all()),
       sandboxesDir,
