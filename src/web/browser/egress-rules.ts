@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import { json, sbx } from "./api.js";
 import { failed, h, notify } from "./ui.js";
 
@@ -30,7 +30,7 @@ const value = (e: Event) => (e.target as HTMLInputElement).value;
  * One list of host rules: the sandbox's own can be removed, the server's are
  * shown as such (only the server's flags or --config change them).
  */
-function HostList({ kind, inForce, own, onChange, verb }: { kind: "allow" | "deny"; inForce: string[]; own: string[]; onChange: (next: string[]) => Promise<boolean>; verb: string }) {
+function HostList({ kind, inForce, own, onChange, verb }: { kind: "allow" | "deny"; inForce: string[]; own: string[]; onChange: (edit: (list: string[]) => string[]) => Promise<boolean>; verb: string }) {
   const [draft, setDraft] = useState("");
   const server = inForce.filter((r) => !own.includes(r));
   const add = async (e: Event) => {
@@ -38,7 +38,7 @@ function HostList({ kind, inForce, own, onChange, verb }: { kind: "allow" | "den
     const rule = draft.trim();
     if (!rule) return;
     if (own.includes(rule)) return notify(`${rule} is already there`);
-    if (await onChange([...own, rule])) setDraft("");
+    if (await onChange((list) => [...list, rule])) setDraft("");
   };
   return h(
     "div",
@@ -49,7 +49,7 @@ function HostList({ kind, inForce, own, onChange, verb }: { kind: "allow" | "den
       { class: "chips" },
       own.length + server.length === 0 && h("span", { class: "muted small" }, kind === "allow" ? "none: only public addresses, if the internet is on" : "none"),
       own.map((r) =>
-        h("span", { key: r, class: `chip ${kind}`, "data-rule": r }, h("span", { class: "mono" }, r), h("button", { type: "button", class: "chip-x", title: `Remove ${r}`, "aria-label": `Remove ${r}`, onClick: () => void onChange(own.filter((x) => x !== r)) }, "×")),
+        h("span", { key: r, class: `chip ${kind}`, "data-rule": r }, h("span", { class: "mono" }, r), h("button", { type: "button", class: "chip-x", title: `Remove ${r}`, "aria-label": `Remove ${r}`, onClick: () => void onChange((list) => list.filter((x) => x !== r)) }, "×")),
       ),
       server.map((r) => h("span", { key: `s:${r}`, class: "chip server", "data-rule": r, title: "set by the server's flags or --config" }, h("span", { class: "mono" }, r), h("span", { class: "chip-note" }, "server"))),
     ),
@@ -63,7 +63,7 @@ function HostList({ kind, inForce, own, onChange, verb }: { kind: "allow" | "den
 }
 
 /** Requests to a host handled by one of the server's egress handlers (credentials added, answers canned, ...). */
-function ByHost({ policy, onChange }: { policy: EgressPolicy; onChange: (next: Record<string, string>) => Promise<boolean> }) {
+function ByHost({ policy, onChange }: { policy: EgressPolicy; onChange: (edit: (byHost: Record<string, string>) => Record<string, string>) => Promise<boolean> }) {
   const own = policy.own.byHost ?? {};
   const [host, setHost] = useState("");
   const [handler, setHandler] = useState(policy.handlers[0] ?? "");
@@ -71,7 +71,7 @@ function ByHost({ policy, onChange }: { policy: EgressPolicy; onChange: (next: R
   if (policy.handlers.length === 0 && rows.length === 0) return null;
   const bind = async (e: Event) => {
     e.preventDefault();
-    if (await onChange({ ...own, [host.trim()]: handler })) setHost("");
+    if (await onChange((m) => ({ ...m, [host.trim()]: handler }))) setHost("");
   };
   return h(
     "div",
@@ -87,7 +87,7 @@ function ByHost({ policy, onChange }: { policy: EgressPolicy; onChange: (next: R
           { key: hst, class: `chip ${hst in own ? "allow" : "server"}`, "data-binding": hst },
           h("span", { class: "mono" }, `${hst} → ${name}`),
           hst in own
-            ? h("button", { type: "button", class: "chip-x", title: `Unbind ${hst}`, "aria-label": `Unbind ${hst}`, onClick: () => void onChange(Object.fromEntries(Object.entries(own).filter(([k]) => k !== hst))) }, "×")
+            ? h("button", { type: "button", class: "chip-x", title: `Unbind ${hst}`, "aria-label": `Unbind ${hst}`, onClick: () => void onChange((m) => Object.fromEntries(Object.entries(m).filter(([k]) => k !== hst))) }, "×")
             : h("span", { class: "chip-note" }, "server"),
         ),
       ),
@@ -104,26 +104,30 @@ function ByHost({ policy, onChange }: { policy: EgressPolicy; onChange: (next: R
 }
 
 /** Internet on or off, and the connection and bandwidth limits; an empty field leaves it to the server. */
-function Limits({ policy, onChange }: { policy: EgressPolicy; onChange: (next: EgressOwn) => Promise<boolean> }) {
+function Limits({ policy, onChange }: { policy: EgressPolicy; onChange: (edit: (own: EgressOwn) => EgressOwn) => Promise<boolean> }) {
   const own = policy.own;
   const [conns, setConns] = useState(own.maxConnections === undefined ? "" : String(own.maxConnections));
   const [bw, setBw] = useState(own.bandwidthKBps === undefined ? "" : own.bandwidthKBps === null ? "none" : String(own.bandwidthKBps));
   const internet = own.internet === undefined ? "default" : own.internet ? "on" : "off";
-  const setInternet = (v: string) => {
-    const next = { ...own };
-    if (v === "default") delete next.internet;
-    else next.internet = v === "on";
-    void onChange(next);
-  };
+  const setInternet = (v: string) =>
+    void onChange((latest) => {
+      const next = { ...latest };
+      if (v === "default") delete next.internet;
+      else next.internet = v === "on";
+      return next;
+    });
   const apply = (e: Event) => {
     e.preventDefault();
-    const next = { ...own };
-    delete next.maxConnections;
-    delete next.bandwidthKBps;
-    if (conns.trim()) next.maxConnections = Number(conns);
-    if (bw.trim()) next.bandwidthKBps = bw.trim() === "none" ? null : Number(bw);
-    if (Number.isNaN(next.maxConnections) || Number.isNaN(next.bandwidthKBps)) return notify("Limits are whole numbers (bandwidth may be \"none\")", "error");
-    void onChange(next);
+    const limits: Pick<EgressOwn, "maxConnections" | "bandwidthKBps"> = {};
+    if (conns.trim()) limits.maxConnections = Number(conns);
+    if (bw.trim()) limits.bandwidthKBps = bw.trim() === "none" ? null : Number(bw);
+    if (Number.isNaN(limits.maxConnections) || Number.isNaN(limits.bandwidthKBps)) return notify("Limits are whole numbers (bandwidth may be \"none\")", "error");
+    void onChange((latest) => {
+      const next = { ...latest, ...limits };
+      if (!("maxConnections" in limits)) delete next.maxConnections;
+      if (!("bandwidthKBps" in limits)) delete next.bandwidthKBps;
+      return next;
+    });
   };
   return h(
     "div",
@@ -156,15 +160,31 @@ function Limits({ policy, onChange }: { policy: EgressPolicy; onChange: (next: E
  * settings (`PUT /v1/sandboxes/:id/egress`) and applies to its next connection.
  */
 export function EgressEditor({ sandboxId, policy, onSaved }: { sandboxId: string; policy: EgressPolicy; onSaved: (p: EgressPolicy) => void }) {
-  const save = async (own: EgressOwn, said: string): Promise<boolean> => {
-    try {
-      onSaved(await json<EgressPolicy>("PUT", `${sbx(sandboxId)}/egress`, own));
-      notify(said);
-      return true;
-    } catch (err) {
-      failed(err);
-      return false;
-    }
+  // Saves run one at a time, each applying its edit to what the previous one saved: a change made while
+  // another is in flight (a limit applied, then the internet switched) would otherwise send the settings
+  // of the last render and undo it.
+  const latest = useRef(policy.own);
+  const pending = useRef(0);
+  const queue = useRef<Promise<unknown>>(Promise.resolve());
+  if (!pending.current) latest.current = policy.own;
+  const save = (edit: (own: EgressOwn) => EgressOwn, said: string): Promise<boolean> => {
+    pending.current++;
+    const run = queue.current.then(async () => {
+      try {
+        const saved = await json<EgressPolicy>("PUT", `${sbx(sandboxId)}/egress`, edit(latest.current));
+        latest.current = saved.own;
+        onSaved(saved);
+        notify(said);
+        return true;
+      } catch (err) {
+        failed(err);
+        return false;
+      } finally {
+        pending.current--;
+      }
+    });
+    queue.current = run;
+    return run;
   };
   const own = policy.own;
   return h(
@@ -174,10 +194,10 @@ export function EgressEditor({ sandboxId, policy, onSaved }: { sandboxId: string
     h(
       "div",
       { class: "rule-body" },
-      h(HostList, { kind: "allow", verb: "Allow", inForce: policy.allowedHosts, own: own.allowedHosts ?? [], onChange: (next) => save({ ...own, allowedHosts: next }, "Allowed hosts saved") }),
-      h(HostList, { kind: "deny", verb: "Deny", inForce: policy.deniedHosts, own: own.deniedHosts ?? [], onChange: (next) => save({ ...own, deniedHosts: next }, "Denied hosts saved") }),
-      h(ByHost, { policy, onChange: (next) => save({ ...own, byHost: next }, "Handlers saved") }),
-      h(Limits, { key: JSON.stringify([own.internet, own.maxConnections, own.bandwidthKBps]), policy, onChange: (next) => save(next, "Egress settings saved") }),
+      h(HostList, { kind: "allow", verb: "Allow", inForce: policy.allowedHosts, own: own.allowedHosts ?? [], onChange: (edit) => save((o) => ({ ...o, allowedHosts: edit(o.allowedHosts ?? []) }), "Allowed hosts saved") }),
+      h(HostList, { kind: "deny", verb: "Deny", inForce: policy.deniedHosts, own: own.deniedHosts ?? [], onChange: (edit) => save((o) => ({ ...o, deniedHosts: edit(o.deniedHosts ?? []) }), "Denied hosts saved") }),
+      h(ByHost, { policy, onChange: (edit) => save((o) => ({ ...o, byHost: edit(o.byHost ?? {}) }), "Handlers saved") }),
+      h(Limits, { key: JSON.stringify([own.internet, own.maxConnections, own.bandwidthKBps]), policy, onChange: (edit) => save(edit, "Egress settings saved") }),
     ),
   );
 }
