@@ -16,9 +16,9 @@ const RESOLVING = Symbol("resolving");
 
 /**
  * Installed packages are imported from where they are, by absolute URL, not
- * compiled into the module: so a package the module shares with Burrow (zod,
- * @openai/agents) is one instance, not a second copy, and a start does not
- * spend half a second bundling megabytes of SDKs.
+ * compiled into the module: so a package the module shares with Burrow's
+ * external ones (@openai/agents, better-sqlite3) is one instance, not a second
+ * copy, and a start does not spend half a second bundling megabytes of SDKs.
  */
 const installedPackagesAsTheyAre = {
   name: "installed-packages",

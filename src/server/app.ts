@@ -145,8 +145,7 @@ export async function startServer(
   const egress = new EgressProxy({ policyFor: (id) => rules.policyFor(id), handlers: modules.egress.handlers ?? {}, ca, trust, audit, dialer: new UpstreamDialer(config.upstreamProxy), hold: (id) => sandboxes.hold(id) });
   // Per-sandbox disk limits, where the data directory's filesystem can hold them (sandboxes/disk-quota.ts):
   // probed by a helper process while the mounts below are made.
-  const diskProbe = DiskQuota.probe(sandboxesDir, config.defaultDiskMB);
-  diskProbe.catch(() => {}); // awaited below; a failure there, not as an unhandled rejection meanwhile
+  const diskProbe = DiskQuota.probe(sandboxesDir, config.defaultDiskMB); // never rejects: a failed probe is "limits off"
   // And the containers a previous server left running, for re-attaching them (sandboxes.init below).
   const runc = new Runc(config.runcBinary, join(config.dataDir, "runc"));
   runc.listEarly();

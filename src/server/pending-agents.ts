@@ -22,9 +22,8 @@ const notFound = (url: string | undefined) => new BurrowError("NOT_FOUND", `no r
  */
 export class PendingAgents {
   private current: AgentHost | undefined;
-  private settled = false;
+  private phase: "loading" | "loaded" | "failed" = "loading";
   private closed = false;
-  private failed = false;
   /** Resolves with the classes once the host serves them; rejects as their module did. */
   readonly ready: Promise<AgentClass[]>;
 
@@ -32,12 +31,11 @@ export class PendingAgents {
     this.ready = Promise.resolve(classes).then(
       (c) => {
         if (!this.closed) this.current = make(c);
-        this.settled = true;
+        this.phase = "loaded";
         return c;
       },
       (err) => {
-        this.settled = true;
-        this.failed = true;
+        this.phase = "failed";
         throw err;
       },
     );
@@ -46,8 +44,7 @@ export class PendingAgents {
 
   /** For /healthz: "loading" until the classes are known, then "ready" (or "none"), or "failed". */
   get state(): "loading" | "ready" | "none" | "failed" {
-    if (!this.settled) return "loading";
-    if (this.failed) return "failed";
+    if (this.phase !== "loaded") return this.phase;
     return this.current ? "ready" : "none";
   }
 
@@ -58,7 +55,7 @@ export class PendingAgents {
 
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
     if (this.current) return this.current.handleRequest(req, res);
-    if (this.settled || !isAgentsPath(req.url)) return false;
+    if (this.phase !== "loading" || !isAgentsPath(req.url)) return false;
     // The body stays unread (and buffered by Node) until the host takes the request.
     void this.ready.then(
       () => {
@@ -71,7 +68,7 @@ export class PendingAgents {
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     if (this.current) return this.current.handleUpgrade(req, socket, head);
-    if (this.settled || !isAgentsPath(req.url)) return false;
+    if (this.phase !== "loading" || !isAgentsPath(req.url)) return false;
     const refuse = (status: string, err: BurrowError) => {
       const body = JSON.stringify({ code: err.code, message: err.message });
       socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
