@@ -3,6 +3,7 @@
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, statSync, existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 process.chdir(root);
@@ -102,6 +103,15 @@ const helpers = [
 for (const { src, out, flags = ["-Wall"] } of helpers)
   if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs)
     execFileSync("gcc", ["-O2", "-static", "-s", ...flags, "-o", out, src], { stdio: "inherit" });
+
+// The server's heap-trim addon (src/lib/heap-trim/), a Node-API module built against the headers of the
+// Node running this build. Without them it is skipped and the server only keeps freed memory in its heap.
+const nodeHeaders = join(dirname(dirname(process.execPath)), "include", "node");
+const trimSrc = "src/lib/heap-trim/trim.c";
+const trimOut = "dist/burrow-heap-trim.node";
+if (!existsSync(join(nodeHeaders, "node_api.h"))) console.warn(`build: no Node headers in ${nodeHeaders}; the heap-trim addon is skipped`);
+else if (!existsSync(trimOut) || statSync(trimOut).mtimeMs < statSync(trimSrc).mtimeMs)
+  execFileSync("gcc", ["-O2", "-Wall", "-shared", "-fPIC", "-s", "-I", nodeHeaders, "-o", trimOut, trimSrc], { stdio: "inherit" });
 
 // node-pty is bundled into runtime.js; its native addon sits beside it, where node-pty looks ("./build/Release").
 mkdirSync("dist/runtime/build/Release", { recursive: true });

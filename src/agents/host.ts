@@ -15,6 +15,7 @@ import { kebab } from "./kebab.js";
 import { callerContext } from "./rpc.js";
 import type { Sandbox } from "../client/index.js";
 import { messageOf, report } from "../observability/channels.js";
+import { releaseFreedHeap } from "../lib/heap-trim/index.js";
 
 export interface AgentHostOptions {
   dataDir: string;
@@ -64,6 +65,7 @@ export class AgentHost {
   /** Class directories known to exist: a new agent need not create its own again. */
   private readonly dirs = new Set<string>();
   private evicting = false;
+  private closedLastSweep = false;
 
   constructor(private readonly options: AgentHostOptions) {
     for (const cls of options.classes) this.classes.set(kebab(cls.name), cls);
@@ -245,6 +247,10 @@ export class AgentHost {
         inst.close();
         if (++closed % 4 === 0) await new Promise((r) => setImmediate(r));
       }
+      // What the closed connections freed sits between live chunks of the C heap; hand it back to the kernel,
+      // again one sweep later, for what the garbage collector freed since (the closed handles' wrappers).
+      if (closed > 0 || this.closedLastSweep) await releaseFreedHeap();
+      this.closedLastSweep = closed > 0;
     } finally {
       this.evicting = false;
     }
