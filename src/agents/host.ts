@@ -61,7 +61,7 @@ export class AgentHost {
   private readonly sweeper: NodeJS.Timeout;
   private readonly idleMs: number;
   /** The empty agent file new agents' files are copied from. */
-  private readonly template: string;
+  private readonly template: Buffer;
   /** Class directories known to exist: a new agent need not create its own again. */
   private readonly dirs = new Set<string>();
   private evicting = false;

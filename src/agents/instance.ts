@@ -23,8 +23,8 @@ export type AgentClass = (new (name: string, env: never) => Agent<unknown, unkno
 
 export interface InstanceDeps {
   file: string;
-  /** An empty agent file to copy when `file` does not exist yet (see ensureTemplate). */
-  template?: string;
+  /** The bytes of an empty agent file, written when `file` does not exist yet (see ensureTemplate). */
+  template?: Buffer;
   sandbox?: (id: string) => Sandbox;
   kebab: string;
   env: unknown;
