@@ -57,7 +57,7 @@ await Promise.all([
   // copy of the agents module (user agents must extend the class the host knows).
   build({
     ...common,
-    entryPoints: { cli: "src/cli/main.ts", client: "src/client/index.ts", agents: "src/agents/index.ts", openai: "src/openai/index.ts", egress: "src/egress/public.ts", examples: "examples/agents/index.ts" },
+    entryPoints: { cli: "src/cli/main.ts", client: "src/client/index.ts", "client-node": "src/client/node.ts", agents: "src/agents/index.ts", openai: "src/openai/index.ts", egress: "src/egress/public.ts", examples: "examples/agents/index.ts" },
     outdir: "dist",
     format: "esm",
     splitting: true,

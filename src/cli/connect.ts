@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Burrow } from "../client/index.js";
+import { Burrow } from "../client/node.js";
 
 /** The CLI talks to a server like any SDK user: BURROW_URL, and BURROW_TOKEN or the data directory's token. */
 export function connect(): Burrow {

@@ -14,6 +14,12 @@ export interface SseEvent {
   data: unknown;
 }
 
+/** The fetch a Transport uses when given none: the global one, or what the entry point chose (`./node.ts`). */
+let defaultFetch: typeof fetch | undefined;
+export function useDefaultFetch(f: typeof fetch): void {
+  defaultFetch = f;
+}
+
 const env = (k: string): string | undefined => (typeof process !== "undefined" ? process.env?.[k] : undefined);
 
 /** HTTP to the Burrow API: auth, JSON, errors, raw bodies and SSE. */
@@ -26,7 +32,7 @@ export class Transport {
   constructor(config: ConnectionConfig = {}) {
     this.url = (config.url ?? env("BURROW_URL") ?? "http://127.0.0.1:7070").replace(/\/$/, "");
     this.#token = config.token ?? env("BURROW_TOKEN") ?? "";
-    this.fetchImpl = config.fetch ?? fetch;
+    this.fetchImpl = config.fetch ?? defaultFetch ?? fetch;
   }
 
   /** The bearer token, for the few callers that must send it themselves (the terminal's WebSocket). */

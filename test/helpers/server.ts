@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Burrow } from "../../src/client/index.js";
+// The SDK as Node resolves `burrow/client`: its requests go over node:http (test/client-fetch.test.ts also drives the global fetch).
+import { Burrow } from "../../src/client/node.js";
 import { removeCgroupsOf } from "./leaks.js";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
