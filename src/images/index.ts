@@ -6,5 +6,5 @@
 export { ImageStore, LEGACY, type ImageMeta, type ImageVersion, type Progress } from "./image-store.js";
 export { DEFAULT_PACKAGES, defaultRecipe, recipeKey } from "./recipe.js";
 export { ImageUsage, readUsage, type UsageCount, type VersionUse } from "./usage.js";
-export { ensureNodeKit, ensureRuntimeDir } from "./node-kit.js";
+export { ensureNodeKit, ensureRuntimeDir, runtimeDirName } from "./node-kit.js";
 export { RUNTIME_NODE_FLAGS, RUNTIME_SNAPSHOT } from "./startup-files.js";

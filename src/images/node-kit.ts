@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { createHash } from "node:crypto";
-import { RUNTIME_SNAPSHOT, writeStartupFiles } from "./startup-files.js";
+import { RUNTIME_NODE_FLAGS, RUNTIME_SNAPSHOT, writeStartupFiles } from "./startup-files.js";
 
 /**
  * A Node binary with the shared libraries it links against, laid out so any
@@ -30,20 +30,29 @@ export function ensureNodeKit(cacheDir: string, nodeBinary = process.execPath): 
   return dir;
 }
 
+const runtimeFiles = (distRuntimeDir: string): string[] =>
+  listFiles(distRuntimeDir).filter((f) => !f.endsWith(".map") && !f.endsWith(".cache") && f !== RUNTIME_SNAPSHOT);
+
+/** The runtime directory's name in the cache: a hash of what its built files depend on. */
+export function runtimeDirName(distRuntimeDir: string, flags: readonly string[] = RUNTIME_NODE_FLAGS): string {
+  const hash = createHash("sha256").update(process.version).update(flags.join(" "));
+  for (const f of runtimeFiles(distRuntimeDir)) hash.update(f).update(readFileSync(join(distRuntimeDir, f)));
+  return hash.digest("hex").slice(0, 16);
+}
+
 /**
  * The runtime directory (bundle, init binary, native addons), copied into the
  * cache under its content hash, so sandboxes never depend on where the
  * checkout lives (a checkout under /root is not reachable from inside a user
  * namespace) and a rebuilt runtime never changes under a running sandbox.
  * It also holds the runtime's startup snapshot and V8's code cache for its
- * bundle (startup-files.ts), made by the Node kit's copy of this Node, so the
- * name covers the Node version too.
+ * bundle (startup-files.ts), made by the Node kit's copy of this Node with
+ * the runtime's flags, so the name covers the Node version and those flags
+ * too (V8 refuses a code cache made with other flags).
  */
 export function ensureRuntimeDir(cacheDir: string, distRuntimeDir: string, nodeKitDir = ensureNodeKit(cacheDir)): string {
-  const files = listFiles(distRuntimeDir).filter((f) => !f.endsWith(".map") && !f.endsWith(".cache") && f !== RUNTIME_SNAPSHOT);
-  const hash = createHash("sha256").update(process.version);
-  for (const f of files) hash.update(f).update(readFileSync(join(distRuntimeDir, f)));
-  const dir = join(cacheDir, "runtime", hash.digest("hex").slice(0, 16));
+  const files = runtimeFiles(distRuntimeDir);
+  const dir = join(cacheDir, "runtime", runtimeDirName(distRuntimeDir));
   if (existsSync(join(dir, "ready"))) return dir;
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
