@@ -41,6 +41,10 @@ export async function benchE2b(): Promise<void> {
     report('E2B commands.run("true") round trip, p50', ms(median(run)), "<= 5 ms", "", median(run) <= 5);
 
     const ci = await CodeInterpreter.create();
+    // The first run makes the default context, whose create starts a spare interpreter (~0.4 s of CPU for
+    // Python): the round trips are measured once it is up, not while it shares the two cores.
+    await ci.runCode("1+1");
+    await new Promise((r) => setTimeout(r, 1500));
     for (let i = 0; i < 20; i++) await ci.runCode("1+1");
     const code = await samples(100, () => ci.runCode("1+1"));
     report('E2B runCode("1+1") round trip, p50', ms(median(code)), "<= 4 ms", "", median(code) <= 4);

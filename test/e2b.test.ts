@@ -295,8 +295,13 @@ describe("E2B SDK against Burrow (/e2b), unmodified e2b and @e2b/code-interprete
       await fetch(`${srv.url}/e2b/filesystem.Filesystem/Stat`, { method: "POST", headers: { ...h, "content-type": "application/json" }, body: '{"path": 5}' }),
       await fetch(`${srv.url}/e2b/files?path=x`, { method: "POST", headers: { ...h, "content-type": "text/plain" }, body: "x" }),
       await fetch(`${srv.url}/e2b/files?path=x.gz`, { method: "POST", headers: { ...h, "content-type": "application/octet-stream", "content-encoding": "gzip" }, body: "not gzip at all" }),
+      // Multipart bodies that are cut short, or have no boundary or no file part: nothing is written.
+      await fetch(`${srv.url}/e2b/files?path=cut.txt`, { method: "POST", headers: { ...h, "content-type": "multipart/form-data; boundary=XyZ" }, body: '--XyZ\r\ncontent-disposition: form-data; name="file"; filename="cut.txt"\r\n\r\nhalf of it' }),
+      await fetch(`${srv.url}/e2b/files?path=nb.txt`, { method: "POST", headers: { ...h, "content-type": "multipart/form-data" }, body: "--x\r\n\r\n--x--" }),
+      await fetch(`${srv.url}/e2b/files?path=nf.txt`, { method: "POST", headers: { ...h, "content-type": "multipart/form-data; boundary=b" }, body: '--b\r\ncontent-disposition: form-data; name="note"\r\n\r\nhi\r\n--b--\r\n' }),
     ];
     for (const r of bad) assert.ok(r.status >= 400 && r.status < 500, `${r.url}: ${r.status}`);
+    for (const f of ["cut.txt", "nb.txt", "nf.txt"]) assert.equal(await sbx.files.exists(f), false, `${f} was left behind`);
     // Random messages of every RPC (fast-check's JSON values): refusals are 4xx, or an error in the
     // end-of-stream envelope of a stream; never a 5xx, and nothing crashes the server.
     const values = fc.sample(fc.jsonValue({ maxDepth: 3 }), 12).concat([{ path: "\u0000" }, { path: "../../etc/passwd" }, { process: { pid: -1 } }, { process: { cmd: "" } }]);

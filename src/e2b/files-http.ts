@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { posix } from "node:path";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { BurrowError } from "../contract/index.js";
 import { DENIED } from "./entries.js";
@@ -9,9 +9,7 @@ import { runtimeError } from "../sandboxes/index.js";
 import type { E2bSandboxes } from "./sandboxes.js";
 import { asUser, homeOf, resolvePath, shellQuote, userOfQuery } from "./users.js";
 import { readQuery } from "../lib/http-json.js";
-
-/** Multipart bodies are read whole (the SDK streams large files as octet-stream instead). */
-const MAX_MULTIPART = 512 * 1024 * 1024;
+import { boundaryOf, readFileParts } from "./multipart.js";
 
 /** envd's `/files`: download (GET, raw bytes) and upload (POST, multipart `file` fields or one octet-stream body). */
 export class FilesHttp {
@@ -61,23 +59,22 @@ export class FilesHttp {
       }
       written.push({ path, name: posix.basename(path), type: "file" });
     } else if (type.startsWith("multipart/form-data")) {
-      const declared = Number(req.headers["content-length"] ?? 0);
-      if (declared > MAX_MULTIPART) throw new BurrowError("PAYLOAD_TOO_LARGE", `multipart uploads are read whole, up to ${MAX_MULTIPART} bytes; send large files as application/octet-stream`);
-      let form: FormData;
-      try {
-        form = await new Request("http://e2b/files", { method: "POST", headers: { "content-type": req.headers["content-type"]! }, body: Readable.toWeb(req) as ReadableStream, duplex: "half" } as RequestInit).formData();
-      } catch {
-        throw new BurrowError("BAD_REQUEST", "the multipart body could not be parsed; send multipart/form-data with one or more `file` fields");
-      }
-      const files = form.getAll("file").filter((f): f is File => typeof f !== "string");
-      if (!files.length) throw new BurrowError("BAD_REQUEST", "the multipart body has no `file` field");
-      const items = files.map((f) => {
-        const name = q.path && files.length === 1 ? q.path : f.name;
+      // Each file part streams to the runtime as it arrives. ?path= names the first part's file (envd's
+      // single-file form); later parts, and a first one without ?path=, are named by their filenames.
+      const checked = new Set<string>();
+      const count = await readFileParts(req, boundaryOf(req.headers["content-type"]!), async (part) => {
+        if (part.field !== "file") {
+          for await (const _ of part.body); // another field's file: read past it
+          return;
+        }
+        const name = q.path && !written.length ? q.path : part.filename;
         if (!name) throw new BurrowError("INVALID_PATH", "a file part needs a path: give ?path= or the part's filename");
-        return { path: resolvePath(name, user), body: Readable.fromWeb(f.stream() as never) };
+        const path = resolvePath(name, user);
+        await this.write(id, user, [{ path, body: part.body }], { chown: false, checked });
+        written.push({ path, name: posix.basename(path), type: "file" });
       });
-      await this.write(id, user, items);
-      for (const it of items) written.push({ path: it.path, name: posix.basename(it.path), type: "file" });
+      if (!count || !written.length) throw new BurrowError("BAD_REQUEST", "the multipart body has no `file` field");
+      if (user !== "root") await this.chown(id, user, written.map((w) => w.path));
     } else {
       throw new BurrowError("BAD_REQUEST", `upload with Content-Type multipart/form-data or application/octet-stream (got ${type || "none"})`);
     }
@@ -91,15 +88,17 @@ export class FilesHttp {
    * root, missing parents are made as that user first, and the files are
    * given to the user after, as envd does.
    */
-  private async write(id: string, user: string, items: { path: string; body: Readable }[]): Promise<void> {
+  private async write(id: string, user: string, items: { path: string; body: Readable }[], opts: { chown?: boolean; checked?: Set<string> } = {}): Promise<void> {
     // The user's own home needs no check (it is made for the user), which spares the common case a command.
-    const outside = [...new Set(items.map((i) => posix.dirname(i.path)))].filter((d) => d !== homeOf(user));
+    // `checked`: directories an earlier part of the same upload already made or checked.
+    const outside = [...new Set(items.map((i) => posix.dirname(i.path)))].filter((d) => d !== homeOf(user) && !opts.checked?.has(d));
     if (user !== "root" && outside.length) {
       const dirs = outside.map(shellQuote);
       const script = dirs.map((d) => `{ [ -d ${d} ] || ${asUser(user)}mkdir -p -- ${d}; } && ${asUser(user)}test -w ${d} || exit ${DENIED}`).join("\n");
       const r = await this.sandboxes.exec(id, script);
       if (r.exitCode === DENIED) throw new BurrowError("PERMISSION_DENIED", `user ${user} cannot write in ${outside.join(", ")}`);
       if (r.exitCode !== 0) throw new BurrowError("INTERNAL", r.stderr.trim() || "could not prepare the upload");
+      for (const d of outside) opts.checked?.add(d);
     }
     const rt = await this.sandboxes.runtime(id);
     const release = this.sandboxes.manager.hold(id);
@@ -112,7 +111,11 @@ export class FilesHttp {
     } finally {
       release();
     }
-    if (user !== "root") await this.sandboxes.exec(id, `chown ${user}:${user} -- ${items.map((i) => shellQuote(i.path)).join(" ")}`);
+    if (user !== "root" && opts.chown !== false) await this.chown(id, user, items.map((i) => i.path));
+  }
+
+  private async chown(id: string, user: string, paths: string[]): Promise<void> {
+    await this.sandboxes.exec(id, `chown ${user}:${user} -- ${paths.map(shellQuote).join(" ")}`);
   }
 
   private query(query: Record<string, string>) {
