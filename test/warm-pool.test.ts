@@ -99,3 +99,64 @@ describe("warm pool", () => {
     assert.deepEqual(leftovers(other.dataDir), { containers: [], mounts: [], cgroups: [] });
   });
 });
+
+describe("warm pool of a snapshot (--pool snapshot:<id>=N)", () => {
+  let srv: TestServer;
+  let sid: string;
+  const key = () => `snapshot:${sid}`;
+  const pools = async () => (await (await srv.api("GET", "/v1/status")).json()).pools as Record<string, { ready: number; size: number }>;
+  const ready = async (n: number) => {
+    for (let i = 0; i < 300 && (await pools())[key()]?.ready !== n; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual((await pools())[key()], { ready: n, size: 2 });
+  };
+  before(async () => {
+    srv = await startTestServer({ env: { BURROW_POOL: "0" } });
+    const golden = srv.burrow.sandbox(name("golden"));
+    await golden.writeFile("/workspace/golden.txt", "golden");
+    await golden.exec("mkdir -p /opt/tool && echo v1 > /opt/tool/version");
+    sid = (await golden.snapshot()).id;
+    await golden.destroy();
+    // The pool is configured at start, as an operator would: the snapshot must exist by then.
+    await srv.stop();
+    await srv.restart({ env: { BURROW_POOL: `snapshot:${sid}=2` } });
+  });
+  after(() => srv.cleanup());
+
+  it("forks take pre-started sandboxes standing on the snapshot, each with its own disk and env; the pool refills", async () => {
+    await ready(2);
+    const [a, b] = [name("fa"), name("fb")];
+    for (const id of [a, b]) assert.equal((await srv.api("PUT", `/v1/sandboxes/${id}`, { fromSnapshot: sid, env: { WHO: id } })).status, 201);
+    for (const id of [a, b]) {
+      assert.match(readFileSync(`${srv.dataDir}/sandboxes/${id}/container-id`, "utf8"), /^_pool-/, `${id} runs in a claimed pool container`);
+      const out = await srv.burrow.sandbox(id).exec("cat /workspace/golden.txt /opt/tool/version; hostname; echo $WHO");
+      assert.equal(out.stdout, `goldenv1\n${id}\n${id}\n`);
+    }
+    await srv.burrow.sandbox(a).writeFile("/workspace/only-a.txt", "a");
+    assert.equal((await srv.burrow.sandbox(b).exec("ls /workspace")).stdout, "golden.txt\n", "the forks share no upper layer");
+    assert.equal((await srv.burrow.get(a)).image, "default");
+    await ready(2);
+    // The fork API takes them too.
+    const forks = await srv.burrow.fork(sid, [name("fc")]);
+    assert.match(readFileSync(`${srv.dataDir}/sandboxes/${forks[0]!.id}/container-id`, "utf8"), /^_pool-/);
+    for (const id of [a, b, forks[0]!.id]) await srv.burrow.sandbox(id).destroy();
+  });
+
+  it("does not keep its snapshot: deleting it stops the ready ones and refills nothing; the server goes on", async () => {
+    await ready(2);
+    const user = name("fuser");
+    await srv.burrow.sandbox(user, { fromSnapshot: sid }).exec("true");
+    const refused = await srv.api("DELETE", `/v1/snapshots/${sid}`);
+    assert.equal(refused.status, 409, "a sandbox someone made still stands on it");
+    assert.match(((await refused.json()) as { message: string }).message, new RegExp(`sandbox ${user}`));
+    await srv.burrow.sandbox(user).destroy();
+    await ready(2);
+    await srv.burrow.deleteSnapshot(sid);
+    assert.deepEqual((await pools())[key()], { ready: 0, size: 2 });
+    assert.deepEqual(runcList(srv.dataDir).filter((c) => c.startsWith("_pool-")), [], "the ready containers were stopped");
+    assert.deepEqual(readdirSync(`${srv.dataDir}/sandboxes`).filter((n) => n.startsWith("_pool")), []);
+    assert.equal(existsSync(`${srv.dataDir}/layers/${sid}`), false, "its layer is gone");
+    assert.equal((await srv.api("PUT", `/v1/sandboxes/${name("late")}`, { fromSnapshot: sid })).status, 404);
+    assert.equal((await srv.burrow.sandbox(name("after")).exec("echo ok")).stdout, "ok\n");
+    assert.equal((await pools())[key()]!.ready, 0, "nothing was refilled on a deleted snapshot");
+  });
+});

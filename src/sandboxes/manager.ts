@@ -46,7 +46,7 @@ export class SandboxManager {
     private readonly deps: ContainerDeps,
     private readonly options: ManagerOptions,
   ) {
-    this.pool = new WarmPool(deps, options.pool);
+    this.pool = new WarmPool(deps, options.pool, (sid) => this.resolveSnapshot(sid));
     this.supervisor = new Supervisor(this.lock, () => this.flushActivity());
     this.ports = new SandboxPorts(this, registry);
   }
@@ -101,9 +101,14 @@ export class SandboxManager {
     return (this.deps.disk ?? DiskQuota.off()).status();
   }
 
-  /** Ready containers waiting in the pool for this image. */
+  /** Ready containers waiting in the pool for this image (or `snapshot:<id>`). */
   pooled(image = this.options.defaultImage): number {
     return this.pool.size(image);
+  }
+
+  /** Every pool the server keeps (images and `snapshot:<id>`): how many are ready of how many wanted. */
+  pools(): Record<string, { ready: number; size: number }> {
+    return Object.fromEntries(Object.entries(this.options.pool).map(([key, size]) => [key, { ready: this.pool.size(key), size }]));
   }
 
   /** PUT: create with options, or wake; returns whether it was created. */
@@ -250,8 +255,15 @@ export class SandboxManager {
   }
 
   /** Every sandbox's layers, to know which snapshots are still stood on. */
-  layersInUse(): Map<string, string[]> {
-    return new Map([...this.live.values()].map((e) => [e.record.id, e.record.layers]));
+  /** The snapshot layers each sandbox stands on; with `pooled`, the pool's ready ones too (by slot id). */
+  layersInUse(opts: { pooled: boolean } = { pooled: true }): Map<string, string[]> {
+    const live = [...this.live.values()].map((e) => [e.record.id, e.record.layers] as [string, string[]]);
+    return new Map(opts.pooled ? [...live, ...this.pool.layersInUse()] : live);
+  }
+
+  /** Before snapshot `sid` is deleted: the pool's ready sandboxes on it go (no one asked for them by name). */
+  releasePooled(sid: string): Promise<void> {
+    return this.pool.releaseSnapshot(sid);
   }
 
   async destroy(id: string): Promise<void> {

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { Container, type ContainerDeps, removeSandboxFiles } from "./container.js";
 import { DEFAULT_LIMITS } from "./defaults.js";
 import type { SandboxRecord } from "./registry.js";
+import type { SnapshotBase } from "./records.js";
 import { messageOf, report } from "../observability/channels.js";
 
 /** Pool slots live beside sandboxes under names no sandbox can have (ids never start with "_"). */
@@ -19,24 +20,38 @@ const drained = (answer: Promise<Readable>): Promise<void> =>
  */
 const REFILL_DELAY_MS = 150;
 
+/** A pool key that names a snapshot: its ready sandboxes stand on the snapshot's layers, for forks and restores of it. */
+const SNAPSHOT_KEY = "snapshot:";
+
+/** The pool a new sandbox would come from: its snapshot's, when it stands on one, else its image's. */
+const keyOf = (r: { image: string; layers: string[] }): string => (r.layers.length ? `${SNAPSHOT_KEY}${r.layers[0]}` : r.image);
+
+const sameLayers = (a: string[] | undefined, b: string[]): boolean => !!a && a.length === b.length && a.every((l, i) => l === b[i]);
+
 /**
- * Sandboxes started ahead of need, per image, so that creating one is a
- * rename instead of a boot. A claim takes a ready container and gives it the
- * new sandbox's name; the pool refills in the background, one at a time so
- * refills never crowd out the requests they exist to serve.
+ * Sandboxes started ahead of need, per image (or per snapshot, under the key
+ * `snapshot:<id>`), so that creating one is a rename instead of a boot. A
+ * claim takes a ready container and gives it the new sandbox's name; the pool
+ * refills in the background, one at a time so refills never crowd out the
+ * requests they exist to serve.
  */
 export class WarmPool {
   private readonly ready = new Map<string, Container[]>();
-  /** The image version each ready container stands on: a claim must match the version the new record pins. */
+  /** The image version and snapshot layers each ready container stands on: a claim must match what the new record pins. */
   private readonly versions = new WeakMap<Container, string>();
+  private readonly layersOf = new WeakMap<Container, string[]>();
   private refilling: Promise<void> | undefined;
   private refillTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
     private readonly deps: ContainerDeps,
-    /** How many ready containers to keep per image. */
+    /** How many ready containers to keep per image (or `snapshot:<id>`). */
     private readonly sizes: Record<string, number>,
+    /** A snapshot's layers and image, for `snapshot:<id>` keys (throws when there is no such snapshot). */
+    private readonly snapshotBase: (sid: string) => SnapshotBase = (sid) => {
+      throw new Error(`no snapshot store to find ${sid} in`);
+    },
   ) {}
 
   start(): void {
@@ -46,10 +61,11 @@ export class WarmPool {
   /** Whether a create with these settings can come from the pool: its image, and no settings a boot would apply. */
   fits(record: SandboxRecord): boolean {
     const l = record.limits;
+    const first = this.ready.get(keyOf(record))?.[0];
     return (
-      (this.ready.get(record.image)?.length ?? 0) > 0 &&
-      this.versions.get(this.ready.get(record.image)![0]!) === record.imageVersion &&
-      record.layers.length === 0 &&
+      first !== undefined &&
+      this.versions.get(first) === record.imageVersion &&
+      sameLayers(this.layersOf.get(first), record.layers) &&
       l.memoryMB === DEFAULT_LIMITS.memoryMB && l.cpus === DEFAULT_LIMITS.cpus && l.pids === DEFAULT_LIMITS.pids &&
       l.diskMB === this.deps.disk?.defaults().diskMB
     );
@@ -57,9 +73,9 @@ export class WarmPool {
 
   /** A running container now named for `record`, or undefined when none is ready. */
   async claim(record: SandboxRecord): Promise<Container | undefined> {
-    this.dropStale(record.image);
+    this.dropStale(keyOf(record));
     if (!this.fits(record)) return undefined;
-    const c = this.ready.get(record.image)!.shift()!;
+    const c = this.ready.get(keyOf(record))!.shift()!;
     this.refillSoon();
     try {
       await c.adopt(record);
@@ -75,8 +91,28 @@ export class WarmPool {
     }
   }
 
-  size(image: string): number {
-    return this.ready.get(image)?.length ?? 0;
+  size(key: string): number {
+    return this.ready.get(key)?.length ?? 0;
+  }
+
+  /** The layers each ready container stands on, by its slot id: a snapshot under one is in use. */
+  layersInUse(): [string, string[]][] {
+    return [...this.ready.values()].flat().flatMap((c) => {
+      const layers = this.layersOf.get(c);
+      return layers?.length ? [[c.containerId, layers] as [string, string[]]] : [];
+    });
+  }
+
+  /** Stop the ready containers that stand on snapshot `sid` (it is being deleted); its key is not refilled while it is gone. */
+  async releaseSnapshot(sid: string): Promise<void> {
+    const dropped: Container[] = [];
+    for (const list of this.ready.values())
+      for (const c of [...list]) if (this.layersOf.get(c)?.includes(sid)) dropped.push(...list.splice(list.indexOf(c), 1));
+    // A refill starting one now would stand it on the snapshot again: let it finish, then drop what it made too.
+    await this.refilling;
+    for (const list of this.ready.values())
+      for (const c of [...list]) if (this.layersOf.get(c)?.includes(sid)) dropped.push(...list.splice(list.indexOf(c), 1));
+    await Promise.all(dropped.map((c) => this.discard(c, c.containerId)));
   }
 
   /** Refill after REFILL_DELAY_MS: once, however many claims come meanwhile. */
@@ -95,23 +131,33 @@ export class WarmPool {
     return this.refilling;
   }
 
+  /** What a ready container for `key` stands on: an image's current version, or a snapshot's layers and version. */
+  private baseOf(key: string): { image: string; imageVersion: string; layers: string[] } | undefined {
+    const sid = key.startsWith(SNAPSHOT_KEY) ? key.slice(SNAPSHOT_KEY.length) : undefined;
+    try {
+      if (sid === undefined) return { image: key, imageVersion: this.deps.imageVersion(key), layers: [] };
+      const base = this.snapshotBase(sid);
+      return { image: base.image, imageVersion: this.deps.imageVersion(base.image, base.imageVersion), layers: base.layers };
+    } catch (err) {
+      if (sid === undefined) report("warn", "pool.no_image", `no ${key} image for the pool: ${messageOf(err)}`, { image: key });
+      else report("warn", "pool.no_snapshot", `no snapshot ${sid} for the pool: ${messageOf(err)}`, { snapshot: sid });
+      return undefined;
+    }
+  }
+
   private async fill(): Promise<void> {
-    for (const [image, want] of Object.entries(this.sizes)) {
-      const list = this.ready.get(image) ?? [];
-      this.ready.set(image, list);
+    for (const [key, want] of Object.entries(this.sizes)) {
+      const list = this.ready.get(key) ?? [];
+      this.ready.set(key, list);
       while (!this.closed && list.length < want) {
         const id = slotId();
         const now = new Date().toISOString();
-        let imageVersion: string;
-        try {
-          imageVersion = this.deps.imageVersion(image);
-        } catch (err) {
-          report("warn", "pool.no_image", `no ${image} image for the pool: ${messageOf(err)}`, { image });
-          break;
-        }
+        const base = this.baseOf(key);
+        if (!base) break;
+        const { image, imageVersion, layers } = base;
         const record: SandboxRecord = {
           id, image, imageVersion, env: {}, sleepAfter: 0, keepAlive: false, limits: { ...DEFAULT_LIMITS, ...this.deps.disk?.defaults() } as SandboxRecord["limits"],
-          labels: {}, createdAt: now, lastActiveAt: now, layers: [], persist: "disk", egress: {},
+          labels: {}, createdAt: now, lastActiveAt: now, layers, persist: "disk", egress: {},
         };
         const c = new Container(record, this.deps);
         try {
@@ -138,18 +184,20 @@ export class WarmPool {
         }
         c.readyForAdoption();
         this.versions.set(c, record.imageVersion);
+        this.layersOf.set(c, layers);
         list.push(c);
       }
     }
   }
 
   /** Ready containers on a version the image has since moved on from would never be claimed: stop them and fill again. */
-  private dropStale(image: string): void {
-    const list = this.ready.get(image);
-    if (!list?.length) return;
+  private dropStale(key: string): void {
+    const list = this.ready.get(key);
+    // A snapshot never changes (one that is deleted releases its containers first).
+    if (!list?.length || key.startsWith(SNAPSHOT_KEY)) return;
     let current: string;
     try {
-      current = this.deps.imageVersion(image);
+      current = this.deps.imageVersion(key);
     } catch {
       return;
     }

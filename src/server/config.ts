@@ -59,13 +59,13 @@ export interface ServerConfig {
   dataVolume?: string;
 }
 
-/** `--pool 2` (the default image) or `--pool default=2,python=1`. */
+/** `--pool 2` (the default image), `--pool default=2,python=1`, and `snapshot:<id>=N` for forks of a snapshot. */
 function poolSizes(spec: string, defaultImage: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const part of spec.split(",").map((s) => s.trim()).filter(Boolean)) {
     const [image, n] = part.includes("=") ? part.split("=") : [defaultImage, part];
     const count = Number(n);
-    if (!image || !Number.isInteger(count) || count < 0 || count > 64) throw new Error(`--pool takes N or image=N,... with N from 0 to 64; got ${JSON.stringify(part)}`);
+    if (!image || !Number.isInteger(count) || count < 0 || count > 64) throw new Error(`--pool takes N or image=N,... (an image, or snapshot:<id> for forks of that snapshot) with N from 0 to 64; got ${JSON.stringify(part)}`);
     if (count > 0) out[image] = count;
   }
   return out;

@@ -91,13 +91,15 @@ export class SnapshotService {
   /** Delete a snapshot nobody stands on (no sandbox, no later snapshot). */
   async delete(sid: string): Promise<void> {
     this.record(sid);
-    const users = this.users(sid);
+    // Sandboxes the warm pool keeps ready on it were never asked for: they do not keep it, and go with it.
+    const users = this.users(sid, { pooled: false });
     if (users.sandboxes.length || users.snapshots.length)
       throw new BurrowError(
         "SNAPSHOT_IN_USE",
         `snapshot ${sid} is still under ${[...users.sandboxes.map((s) => `sandbox ${s}`), ...users.snapshots.map((s) => `snapshot ${s}`)].join(", ")}; destroy or delete those first`,
         { id: sid, ...users },
       );
+    await this.sandboxes.releasePooled(sid);
     this.catalog.delete(sid);
     await this.layers.remove(sid);
     await this.collect();
@@ -108,8 +110,8 @@ export class SnapshotService {
     this.catalog.put({ ...this.record(sid), archive });
   }
 
-  private users(sid: string): { sandboxes: string[]; snapshots: string[] } {
-    const sandboxes = [...this.sandboxes.layersInUse()].filter(([, layers]) => layers.includes(sid)).map(([id]) => id);
+  private users(sid: string, opts = { pooled: true }): { sandboxes: string[]; snapshots: string[] } {
+    const sandboxes = [...this.sandboxes.layersInUse(opts)].filter(([, layers]) => layers.includes(sid)).map(([id]) => id);
     const snapshots = this.catalog.all().filter((s) => s.parents.includes(sid)).map((s) => s.id);
     return { sandboxes, snapshots };
   }

@@ -18,7 +18,7 @@ export function sandboxRoutes(r: Router, sandboxes: SandboxManager, fetchSnapsho
   r.on("GET", "/v1/status", (ctx) => {
     const all = sandboxes.list();
     // trustStatus: the extra CAs in force (subject, SHA-256 fingerprint, expiry), so an operator can see what sandboxes trust.
-    sendJson(ctx.res, 200, { sandboxes: all.length, running: all.filter((s) => s.state === "running").length, pooled: sandboxes.pooled(), diskLimits: sandboxes.diskLimits(), ...trustStatus() });
+    sendJson(ctx.res, 200, { sandboxes: all.length, running: all.filter((s) => s.state === "running").length, pooled: sandboxes.pooled(), pools: sandboxes.pools(), diskLimits: sandboxes.diskLimits(), ...trustStatus() });
   });
   r.on("GET", "/v1/sandboxes/:id", (ctx) => sendJson(ctx.res, 200, sandboxes.get(sandboxIdOf(ctx))));
   r.on("POST", "/v1/sandboxes/:id/sleep", async (ctx) => {
