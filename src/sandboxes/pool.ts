@@ -106,12 +106,14 @@ export class WarmPool {
   /** Stop the ready containers that stand on snapshot `sid` (it is being deleted); its key is not refilled while it is gone. */
   async releaseSnapshot(sid: string): Promise<void> {
     const dropped: Container[] = [];
-    for (const list of this.ready.values())
-      for (const c of [...list]) if (this.layersOf.get(c)?.includes(sid)) dropped.push(...list.splice(list.indexOf(c), 1));
-    // A refill starting one now would stand it on the snapshot again: let it finish, then drop what it made too.
+    const take = () => {
+      for (const list of this.ready.values())
+        for (const c of [...list]) if (this.layersOf.get(c)?.includes(sid)) dropped.push(...list.splice(list.indexOf(c), 1));
+    };
+    take();
+    // A refill running now may stand one more on the snapshot: let it finish, then take what it made too.
     await this.refilling;
-    for (const list of this.ready.values())
-      for (const c of [...list]) if (this.layersOf.get(c)?.includes(sid)) dropped.push(...list.splice(list.indexOf(c), 1));
+    take();
     await Promise.all(dropped.map((c) => this.discard(c, c.containerId)));
   }
 
