@@ -254,8 +254,7 @@ export class SandboxManager {
     e.record.trust = { extraCaCerts: trust.certificates };
   }
 
-  /** Every sandbox's layers, to know which snapshots are still stood on. */
-  /** The snapshot layers each sandbox stands on; with `pooled`, the pool's ready ones too (by slot id). */
+  /** The snapshot layers each sandbox stands on (which snapshots are still stood on); with `pooled`, the pool's ready ones too, by slot id. */
   layersInUse(opts: { pooled: boolean } = { pooled: true }): Map<string, string[]> {
     const live = [...this.live.values()].map((e) => [e.record.id, e.record.layers] as [string, string[]]);
     return new Map(opts.pooled ? [...live, ...this.pool.layersInUse()] : live);
