@@ -210,6 +210,10 @@ describe("E2B SDK against Burrow (/e2b), unmodified e2b and @e2b/code-interprete
     const chunks: Uint8Array[] = [];
     for await (const c of back as unknown as AsyncIterable<Uint8Array>) chunks.push(c);
     assert.ok(Buffer.concat(chunks).equals(data), "the same 10 MiB came back");
+    // Bytes (not a stream) go as multipart unless asked for octet-stream; both land whole.
+    await sbx.files.write("multi.bin", data.buffer.slice(data.byteOffset, data.byteOffset + size) as ArrayBuffer);
+    await sbx.files.write("octet.bin", data.buffer.slice(data.byteOffset, data.byteOffset + size) as ArrayBuffer, { useOctetStream: true });
+    for (const f of ["multi.bin", "octet.bin"]) assert.ok(Buffer.from(await sbx.files.read(f, { format: "bytes" })).equals(data), `${f} came back whole`);
   });
 
   it("watches a directory (and recursively) with E2B's event types", async () => {
