@@ -1,12 +1,14 @@
 import { randomBytes } from "node:crypto";
 import type { TestServer } from "../test/helpers/server.js";
+import { nodeFetch } from "../src/lib/node-fetch.js";
 import { startFloor } from "./floor-process.js";
 import { median, ms, report, samples } from "./stats.js";
 
 /**
  * 10 MiB through the files API (write, then read to the end) beside the
  * same bytes PUT to and GET from a bare Node HTTP server on loopback that
- * keeps them in a file: the floor, measured in the same run, interleaved.
+ * keeps them in a file, with the SDK's own HTTP client: the floor, measured
+ * in the same run, interleaved.
  */
 export async function benchFiles(srv: TestServer): Promise<void> {
   console.log("\n## Files");
@@ -19,8 +21,10 @@ export async function benchFiles(srv: TestServer): Promise<void> {
     const drain = async (body: ReadableStream<Uint8Array> | null) => {
       for await (const _ of (body ?? []) as unknown as AsyncIterable<Uint8Array>) { /* drain */ }
     };
-    const floorPut = () => fetch(url, { method: "PUT", body: payload }).then((r) => drain(r.body));
-    const floorGet = () => fetch(url).then((r) => drain(r.body));
+    // The same HTTP client as the SDK's in Node (node:http, kept-alive), so the ratio is the server's part alone.
+    const floorFetch = nodeFetch();
+    const floorPut = () => floorFetch(url, { method: "PUT", body: payload }).then((r) => drain(r.body));
+    const floorGet = () => floorFetch(url).then((r) => drain(r.body));
     await floorPut();
     await floorGet();
     const writes: number[] = [];
