@@ -19,9 +19,9 @@ describe("the SDK's HTTP transports", () => {
   });
   after(() => srv.cleanup());
 
-  const transports: [string, () => Burrow][] = [
-    ["node:http (Node's default)", () => new Burrow({ url: srv.url, token: srv.token })],
-    ["the global fetch", () => new Burrow({ url: srv.url, token: srv.token, fetch: globalThis.fetch })],
+  const transports: [string, (token?: string) => Burrow][] = [
+    ["node:http (Node's default)", (token = srv.token) => new Burrow({ url: srv.url, token })],
+    ["the global fetch", (token = srv.token) => new Burrow({ url: srv.url, token, fetch: globalThis.fetch })],
   ];
 
   for (const [label, make] of transports)
@@ -60,7 +60,7 @@ describe("the SDK's HTTP transports", () => {
       it("turns error answers into BurrowApiError with the server's code", async () => {
         const sbx = make().sandbox(name("fetch-err"));
         await assert.rejects(sbx.readFile("/no/such/file"), (err: unknown) => err instanceof BurrowApiError && err.status === 404 && err.code === "FILE_NOT_FOUND");
-        const wrong = new Burrow({ url: srv.url, token: "not-the-token", ...(label.includes("global") ? { fetch: globalThis.fetch } : {}) });
+        const wrong = make("not-the-token");
         await assert.rejects(wrong.sandbox(name("fetch-err")).exec("true"), (err: unknown) => err instanceof BurrowApiError && err.status === 401);
         await sbx.destroy();
       });

@@ -62,7 +62,7 @@ export class FilesHttp {
       // Each file part streams to the runtime as it arrives. ?path= names the first part's file (envd's
       // single-file form); later parts, and a first one without ?path=, are named by their filenames.
       const checked = new Set<string>();
-      const count = await readFileParts(req, boundaryOf(req.headers["content-type"]!), async (part) => {
+      await readFileParts(req, boundaryOf(req.headers["content-type"]!), async (part) => {
         if (part.field !== "file") {
           for await (const _ of part.body); // another field's file: read past it
           return;
@@ -73,7 +73,7 @@ export class FilesHttp {
         await this.write(id, user, [{ path, body: part.body }], { chown: false, checked });
         written.push({ path, name: posix.basename(path), type: "file" });
       });
-      if (!count || !written.length) throw new BurrowError("BAD_REQUEST", "the multipart body has no `file` field");
+      if (!written.length) throw new BurrowError("BAD_REQUEST", "the multipart body has no `file` field");
       if (user !== "root") await this.chown(id, user, written.map((w) => w.path));
     } else {
       throw new BurrowError("BAD_REQUEST", `upload with Content-Type multipart/form-data or application/octet-stream (got ${type || "none"})`);

@@ -1,6 +1,6 @@
 import type { SandboxCrash, SandboxInfo } from "../contract/index.js";
 import type { Container } from "./container.js";
-import type { SandboxRecord } from "./registry.js";
+import type { Registry, SandboxRecord } from "./registry.js";
 
 /** What the manager keeps for each sandbox it knows: its record, and its container while it runs. */
 export interface Live {
@@ -61,4 +61,35 @@ export function holdLive(e: Live): () => void {
     e.holds--;
     e.lastActive = Date.now();
   };
+}
+
+/** Write each entry's last activity to the registry where it moved since the last flush. */
+export function flushActivity(entries: Iterable<Live>, registry: Registry): void {
+  for (const e of entries) {
+    if (e.lastActive === e.flushedActive) continue;
+    e.record.lastActiveAt = new Date(e.lastActive).toISOString();
+    registry.touch(e.record.id, e.record.lastActiveAt);
+    e.flushedActive = e.lastActive;
+  }
+}
+
+/** Stop a crashed container whose cleanup failed before, if the entry has one. */
+export async function stopStale(e: Live): Promise<void> {
+  if (!e.stale) return;
+  await e.stale.stop();
+  e.stale = undefined;
+}
+
+/** Leave the running containers running for the next server (live restore): stop watching them, keep their runc ids. */
+export function detachRunning(entries: Iterable<Live>): Set<string> {
+  const kept = new Set<string>();
+  for (const e of entries) {
+    const c = e.container;
+    if (!c) continue;
+    e.unwatch?.();
+    e.unwatch = undefined;
+    c.detach();
+    kept.add(c.containerId);
+  }
+  return kept;
 }

@@ -4,7 +4,7 @@ import { tracer } from "../observability/tracing.js";
 import { BurrowError, type EgressSettings, type EnsureSandboxBody, type SandboxCrash, type SandboxInfo } from "../contract/index.js";
 import { backoffRefusal } from "./crash-policy.js";
 import { Container, type ContainerDeps, removeSandboxFiles, sandboxPaths } from "./container.js";
-import { holdLive, type Live, liveEntry, sandboxInfo } from "./live.js";
+import { detachRunning, flushActivity, holdLive, type Live, liveEntry, sandboxInfo, stopStale } from "./live.js";
 import { reattachSurvivors } from "./reattach.js";
 import { removeCgroups, removeLeftovers } from "./leftovers.js";
 import { diskViewOf } from "./disk-view.js";
@@ -310,17 +310,8 @@ export class SandboxManager {
     this.flushActivity();
     // Creates and wakes already under way finish first, so the stops below see their containers.
     await this.lock.idle();
-    const kept = new Set<string>();
-    if (opts.keepRunning) {
-      for (const e of this.live.values()) {
-        const c = e.container;
-        if (!c) continue;
-        e.unwatch?.();
-        e.unwatch = undefined;
-        c.detach();
-        kept.add(c.containerId);
-      }
-    } else await Promise.all([...this.live.values()].map((e) => this.lock.run(e.record.id, () => this.stopLocked(e)).catch(() => {})));
+    const kept = opts.keepRunning ? detachRunning(this.live.values()) : new Set<string>();
+    if (!opts.keepRunning) await Promise.all([...this.live.values()].map((e) => this.lock.run(e.record.id, () => this.stopLocked(e)).catch(() => {})));
     this.supervisor.close();
     // Whatever else is known to runc (a start that failed half-way, say) goes: a stopped server leaves no container it does not own.
     for (const id of await this.deps.runc.list())
@@ -333,10 +324,7 @@ export class SandboxManager {
   private async startLocked(e: Live, fresh = false): Promise<void> {
     if (e.container) return;
     if (this.closing) throw new BurrowError("SANDBOX_START_FAILED", `sandbox ${e.record.id} was not started: the server is shutting down`);
-    if (e.stale) {
-      await e.stale.stop();
-      e.stale = undefined;
-    }
+    await stopStale(e);
     if (e.crashed) {
       const refusal = backoffRefusal(e.record.id, e.crash);
       if (refusal) throw refusal;
@@ -378,10 +366,7 @@ export class SandboxManager {
   }
 
   private async stopLocked(e: Live): Promise<void> {
-    if (e.stale) {
-      await e.stale.stop();
-      e.stale = undefined;
-    }
+    await stopStale(e);
     const c = e.container;
     if (!c) return;
     e.container = undefined;
@@ -392,13 +377,7 @@ export class SandboxManager {
   }
 
   private flushActivity(): void {
-    for (const e of this.live.values()) {
-      if (e.lastActive !== e.flushedActive) {
-        e.record.lastActiveAt = new Date(e.lastActive).toISOString();
-        this.registry.touch(e.record.id, e.record.lastActiveAt);
-        e.flushedActive = e.lastActive;
-      }
-    }
+    flushActivity(this.live.values(), this.registry);
   }
 
   private async sweep(): Promise<void> {
