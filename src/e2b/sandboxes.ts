@@ -84,7 +84,7 @@ export class E2bSandboxes {
     const s = this.of(id);
     if (s.users.has(user)) return;
     const rt = await this.runtime(id);
-    const made = await rt.send("POST", "/users", { name: user, create: user === DEFAULT_USER, claimWorkspace: true });
+    const made = await rt.send("POST", "/users", { name: user, create: user === DEFAULT_USER, claimWorkspace: user === DEFAULT_USER });
     // A runtime from before the users route (a sandbox kept running across an upgrade) has no such route.
     if (made.statusCode === 404) {
       made.resume();

@@ -7,6 +7,7 @@ import { copyTree, normaliseTree, removeTree, unpackImage } from "../confine/ind
 import { DEFAULT_MIRRORS, DEFAULT_PACKAGES, DEFAULT_SOURCE, DEFAULT_SUITE, DEFAULT_VARIANT, defaultRecipe, recipeKey } from "./recipe.js";
 import { BuildLock } from "./build-lock.js";
 import { speedUpLoginShells } from "./login-shell.js";
+import { accountHooks } from "./accounts.js";
 
 export interface ImageMeta {
   name: string;
@@ -142,7 +143,7 @@ export class ImageStore {
     await this.build("default", version, progress, async (rootfs) => {
       await run(
         "mmdebstrap",
-        [`--variant=${DEFAULT_VARIANT}`, `--include=${recipe.packages.join(",")}`, DEFAULT_SUITE, rootfs, ...DEFAULT_MIRRORS],
+        [`--variant=${DEFAULT_VARIANT}`, `--include=${recipe.packages.join(",")}`, ...accountHooks(), DEFAULT_SUITE, rootfs, ...DEFAULT_MIRRORS],
         progress,
       );
       const tuned = speedUpLoginShells(rootfs);

@@ -22,8 +22,8 @@ export const DEFAULT_MIRRORS = [
 /** The source line images built this way carry in their meta.json (and did before versions existed). */
 export const DEFAULT_SOURCE = `mmdebstrap ${DEFAULT_SUITE} ${DEFAULT_VARIANT}`;
 
-/** Bump when the build itself changes (mmdebstrap flags, ownership shifting, the login-shell edits), so that makes a new version too. */
-const BUILDER_REVISION = 2;
+/** Bump when the build itself changes (mmdebstrap flags, ownership shifting, the login-shell edits, the accounts made), so that makes a new version too. */
+const BUILDER_REVISION = 3;
 
 export interface Recipe {
   builder: number;

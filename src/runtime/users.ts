@@ -1,4 +1,4 @@
-import { appendFileSync, copyFileSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, chownSync, symlinkSync, utimesSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, chownSync, statSync, symlinkSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { BurrowError } from "../contract/errors.js";
 
@@ -59,7 +59,7 @@ function chownTree(path: string, uid: number, gid: number): void {
  * written as useradd would write it (the first id from 1000 free as both uid
  * and gid, a group of its own, a locked password, a home from /etc/skel), but
  * in-process: useradd takes 100-150 ms here, and an E2B sandbox's create waits
- * for this. `claimWorkspace` gives a new user an empty /workspace. Null: no
+ * for this. `claimWorkspace` gives the user an untouched /workspace. Null: no
  * such user, and `create` was not asked for.
  */
 export function ensureUser(name: string, opts: { create?: boolean; claimWorkspace?: boolean } = {}): UserInfo | null {
@@ -68,7 +68,9 @@ export function ensureUser(name: string, opts: { create?: boolean; claimWorkspac
   const known = passwd.find((f) => f[0] === name);
   if (known) {
     const home = known[5] || `/home/${name}`;
-    return { name, uid: Number(known[2]), gid: Number(known[3]), home, created: false };
+    const [uid, gid] = [Number(known[2]), Number(known[3])];
+    if (opts.claimWorkspace) claimWorkspace(uid, gid);
+    return { name, uid, gid, home, created: false };
   }
   if (!opts.create) return null;
   const groups = fields("/etc/group");
@@ -88,8 +90,19 @@ export function ensureUser(name: string, opts: { create?: boolean; claimWorkspac
   mkdirSync(home, { recursive: true, mode: 0o755 });
   if (existsSync("/etc/skel")) copySkel("/etc/skel", home);
   chownTree(home, id, gid);
-  if (opts.claimWorkspace && existsSync("/workspace") && readdirSync("/workspace").length === 0) chownSync("/workspace", id, gid);
+  if (opts.claimWorkspace) claimWorkspace(id, gid);
   return { name, uid: id, gid, home, created: true };
+}
+
+/**
+ * Give Burrow's /workspace to the account while it is still as the runtime
+ * made it (empty, root's): an E2B sandbox's user owns its workspace, whether
+ * the image had the account or it was made now. Anything already in it, or
+ * a workspace someone gave away, is left as it is.
+ */
+function claimWorkspace(uid: number, gid: number): void {
+  const st = statSync("/workspace", { throwIfNoEntry: false });
+  if (st?.isDirectory() && st.uid === 0 && readdirSync("/workspace").length === 0) chownSync("/workspace", uid, gid);
 }
 
 /** Who a command runs as: what setpriv --reuid --regid --init-groups would set. */
