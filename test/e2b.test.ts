@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { request } from "node:http";
 import { CommandExitError, FileNotFoundError, NotFoundError, Sandbox, SandboxNotFoundError, TimeoutError } from "e2b";
 import { Sandbox as CodeInterpreter } from "@e2b/code-interpreter";
-import { name, type TestServer } from "./helpers/server.js";
+import type { TestServer } from "./helpers/server.js";
 
 import { e2bServer as server, until } from "./helpers/e2b.js";
 
@@ -65,31 +65,6 @@ describe("E2B SDK against Burrow (/e2b), unmodified e2b and @e2b/code-interprete
       assert.equal(err.stderr, "err\n");
       return true;
     });
-  });
-
-  it("finds `user` in the default image, and makes it in a sandbox without it; either way it gets the untouched /workspace", async () => {
-    const owner = "stat -c '%U %a' /workspace";
-    assert.equal((await sbx.commands.run(owner)).stdout, "user 755\n");
-    // A Burrow sandbox whose image has no `user` (here: the account removed), touched through E2B for the first time.
-    const own = srv.burrow.sandbox(name("nouser"));
-    try {
-      assert.equal((await own.exec("userdel -r user && ! id user 2>/dev/null && " + owner)).stdout, "root 755\n");
-      const conn = await Sandbox.connect(own.id);
-      const r = await conn.commands.run(`whoami; echo $HOME; ${owner}; id -u`);
-      assert.equal(r.stdout, "user\n/home/user\nuser 755\n1000\n");
-      assert.equal((await conn.commands.run("cmp /etc/skel/.bashrc /home/user/.bashrc && grep -c '^user:' /etc/passwd /etc/group /etc/shadow", { user: "root" })).stdout, "/etc/passwd:1\n/etc/group:1\n/etc/shadow:1\n");
-      // A workspace with something in it stays its owner's.
-      const busy = srv.burrow.sandbox(name("busy"));
-      try {
-        await busy.exec("userdel -r user && touch /workspace/mine");
-        const c2 = await Sandbox.connect(busy.id);
-        assert.equal((await c2.commands.run(owner)).stdout, "root 755\n");
-      } finally {
-        await busy.destroy();
-      }
-    } finally {
-      await own.destroy();
-    }
   });
 
   it("streams output as it happens, and runs commands in the background", async () => {
