@@ -2,7 +2,7 @@
  * Accounts the default image has from the start. E2B's SDKs run everything
  * as `user` (home /home/user, bash), as its base template has it; an image
  * that already has the account spares each E2B sandbox making it at create
- * (8-10 ms, four copy-ups of /etc files and the home). Debian's own `useradd`
+ * (about 11 ms, mostly four copy-ups of /etc files). Debian's own `useradd`
  * makes it inside the new tree, as mmdebstrap's customize hooks run, so the
  * entries, home and skeleton files are exactly what Debian writes.
  */

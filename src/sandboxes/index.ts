@@ -11,3 +11,4 @@ export { mountViews } from "./views.js";
 export { readAll, RuntimeClient, runtimeError } from "./runtime-client.js";
 export type { ContainerDeps } from "./container.js";
 export { DEFAULT_DISK_MB, DiskQuota, type DiskLimitsStatus } from "./disk-quota.js";
+export { SNAPSHOT_POOL_PREFIX } from "./pool.js";

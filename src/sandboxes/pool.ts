@@ -21,10 +21,10 @@ const drained = (answer: Promise<Readable>): Promise<void> =>
 const REFILL_DELAY_MS = 150;
 
 /** A pool key that names a snapshot: its ready sandboxes stand on the snapshot's layers, for forks and restores of it. */
-const SNAPSHOT_KEY = "snapshot:";
+export const SNAPSHOT_POOL_PREFIX = "snapshot:";
 
 /** The pool a new sandbox would come from: its snapshot's, when it stands on one, else its image's. */
-const keyOf = (r: { image: string; layers: string[] }): string => (r.layers.length ? `${SNAPSHOT_KEY}${r.layers[0]}` : r.image);
+const keyOf = (r: { image: string; layers: string[] }): string => (r.layers.length ? `${SNAPSHOT_POOL_PREFIX}${r.layers[0]}` : r.image);
 
 const sameLayers = (a: string[] | undefined, b: string[]): boolean => !!a && a.length === b.length && a.every((l, i) => l === b[i]);
 
@@ -135,7 +135,7 @@ export class WarmPool {
 
   /** What a ready container for `key` stands on: an image's current version, or a snapshot's layers and version. */
   private baseOf(key: string): { image: string; imageVersion: string; layers: string[] } | undefined {
-    const sid = key.startsWith(SNAPSHOT_KEY) ? key.slice(SNAPSHOT_KEY.length) : undefined;
+    const sid = key.startsWith(SNAPSHOT_POOL_PREFIX) ? key.slice(SNAPSHOT_POOL_PREFIX.length) : undefined;
     try {
       if (sid === undefined) return { image: key, imageVersion: this.deps.imageVersion(key), layers: [] };
       const base = this.snapshotBase(sid);
@@ -196,7 +196,7 @@ export class WarmPool {
   private dropStale(key: string): void {
     const list = this.ready.get(key);
     // A snapshot never changes (one that is deleted releases its containers first).
-    if (!list?.length || key.startsWith(SNAPSHOT_KEY)) return;
+    if (!list?.length || key.startsWith(SNAPSHOT_POOL_PREFIX)) return;
     let current: string;
     try {
       current = this.deps.imageVersion(key);

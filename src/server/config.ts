@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import type { BlobConfig } from "../blobs/index.js";
 import { MIN_DISK_MB, SnapshotId } from "../contract/index.js";
-import { DEFAULT_DISK_MB } from "../sandboxes/index.js";
+import { DEFAULT_DISK_MB, SNAPSHOT_POOL_PREFIX } from "../sandboxes/index.js";
 import { parseVolumeSize } from "./data-volume.js";
 import { upstreamProxyConfig, type UpstreamProxyConfig } from "../egress/upstream-proxy.js";
 import { parseUidPool, type UidPool } from "../sandboxes/uid-ranges.js";
@@ -66,7 +66,7 @@ function poolSizes(spec: string, defaultImage: string): Record<string, number> {
     const [image, n] = part.includes("=") ? part.split("=") : [defaultImage, part];
     const count = Number(n);
     if (!image || !Number.isInteger(count) || count < 0 || count > 64) throw new Error(`--pool takes N or image=N,... (an image, or snapshot:<id> for forks of that snapshot) with N from 0 to 64; got ${JSON.stringify(part)}`);
-    if (image.startsWith("snapshot:") && !SnapshotId.safeParse(image.slice("snapshot:".length)).success)
+    if (image.startsWith(SNAPSHOT_POOL_PREFIX) && !SnapshotId.safeParse(image.slice(SNAPSHOT_POOL_PREFIX.length)).success)
       throw new Error(`--pool ${JSON.stringify(part)}: after snapshot: comes a snapshot id, like snapshot:snap-0123456789ab=2 (burrow snapshot ls lists them)`);
     if (count > 0) out[image] = count;
   }
